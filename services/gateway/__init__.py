@@ -1,0 +1,1 @@
+"""The gateway: the only door from outside (HTTP for apps, webhooks, the ops dashboard)."""

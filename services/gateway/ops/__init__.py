@@ -1,0 +1,1 @@
+"""Operator views: counts and rates only, never content."""

@@ -1,0 +1,23 @@
+"""Hourly event counts per owner and type, for the ops figures; each event counted once."""
+
+from __future__ import annotations
+
+from services.gateway import store
+from shared.consumer import apply_once
+from shared.messages.base import DecodedEvent
+from shared.mongo import Session
+from shared.runtime import ServiceRuntime
+from shared.subjects import SERVICES
+
+
+def wire(runtime: ServiceRuntime) -> None:
+    async def count(event: DecodedEvent) -> None:
+        db = runtime.db
+
+        async def effect(session: Session) -> None:
+            await store.count_event(db, event.envelope, session)
+
+        await apply_once(runtime.mongo, db, "ops-counts", event.id, effect)
+
+    for owner in SERVICES:
+        runtime.consume(owner, "ops", count)

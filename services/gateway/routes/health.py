@@ -1,0 +1,60 @@
+"""Liveness, readiness (NATS, MongoDB and every service answering) and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared.problems import AttuneError
+from shared.rpc import CallContext, Empty, RpcClient
+from shared.runtime import Pong, ServiceRuntime
+
+router = APIRouter(tags=["operations"])
+
+BACKEND_SERVICES = ("checkin", "scheduler", "insights")
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _service_ready(rpc: RpcClient, service: str, timeout: float) -> bool:
+    try:
+        pong = await rpc.call(
+            "qry", service, "ping", Empty(), Pong, context=CallContext(), timeout=timeout
+        )
+    except AttuneError:
+        return False
+    return pong.ready
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: NATS and MongoDB reachable, every service answering",
+    responses={503: {"description": "A dependency is not ready"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    runtime: ServiceRuntime = request.app.state.runtime
+    rpc: RpcClient = request.app.state.rpc
+    timeout = request.app.state.settings.readiness_timeout_seconds
+    checks = await runtime.checks()
+    answers = await asyncio.gather(
+        *(_service_ready(rpc, service, timeout) for service in BACKEND_SERVICES)
+    )
+    checks.update({f"service:{s}": ok for s, ok in zip(BACKEND_SERVICES, answers, strict=True)})
+    ready = all(checks.values())
+    headers = {} if ready else {"Retry-After": "2"}
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+        headers=headers,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""The insights service: red-flag patterns, strengths, pillar health and recommendations."""

@@ -1,0 +1,9 @@
+"""Run the insights service: `python -m services.insights`."""
+
+from services.insights.app import create_app
+from services.insights.settings import InsightsSettings
+from shared.runtime import serve
+
+if __name__ == "__main__":
+    settings = InsightsSettings()
+    serve(create_app(settings), settings)

@@ -1,0 +1,1 @@
+"""One module per signal rule: named, versioned, thresholds from settings."""

@@ -1,0 +1,1 @@
+"""The scheduler service: rituals, reminders, boundary windows and programs, on time."""

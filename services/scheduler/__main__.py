@@ -1,0 +1,9 @@
+"""Run the scheduler service: `python -m services.scheduler`."""
+
+from services.scheduler.app import create_app
+from services.scheduler.settings import SchedulerSettings
+from shared.runtime import serve
+
+if __name__ == "__main__":
+    settings = SchedulerSettings()
+    serve(create_app(settings), settings)

@@ -1,0 +1,193 @@
+"""Durable JetStream consumers: decode, apply once, ack; dead-letter what can never work.
+
+Every consumer is a durable pull consumer with explicit acks. A message is
+acked only after its effect committed; a transient failure is nak'ed with a
+growing delay; a message that can never be processed (not JSON, schema
+broken, an unreadable version) goes to `<ns>.dlq.<service>` with the reason and
+is terminated, so the messages behind it keep flowing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from shared.logging import bind_context, get_logger
+from shared.messages.base import (
+    DecodedEvent,
+    InvalidEvent,
+    UnknownEventType,
+    decode,
+)
+from shared.metrics import DEAD_LETTERED, EVENTS_CONSUMED
+from shared.mongo import Database, Document, Session, in_transaction
+from shared.nats import DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER
+from shared.settings import BaseServiceSettings
+from shared.subjects import (
+    dead_letter_stream_name,
+    dead_letter_subject,
+    owner_events,
+    stream_name,
+)
+
+log = get_logger(__name__)
+
+PROCESSED = "processed_events"
+PROCESSED_RETENTION = timedelta(days=30)
+
+EventHandler = Callable[[DecodedEvent], Awaitable[None]]
+Effect = Callable[[Session], Awaitable[None]]
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for an event that is valid but can never be applied."""
+
+
+async def ensure_processed_index(db: Database) -> None:
+    await db[PROCESSED].create_index(
+        "at", expireAfterSeconds=int(PROCESSED_RETENTION.total_seconds())
+    )
+
+
+async def apply_once(
+    client: AsyncMongoClient[Document],
+    db: Database,
+    consumer: str,
+    event_id: str,
+    effect: Effect,
+) -> bool:
+    """Run `effect` and record the event as processed in one transaction.
+
+    Returns False (and changes nothing) when this consumer already applied the event.
+    """
+    key = f"{consumer}:{event_id}"
+
+    async def work(session: Session) -> bool:
+        if await db[PROCESSED].find_one({"_id": key}, session=session) is not None:
+            return False
+        await db[PROCESSED].insert_one({"_id": key, "at": datetime.now(UTC)}, session=session)
+        await effect(session)
+        return True
+
+    try:
+        return await in_transaction(client, work)
+    except DuplicateKeyError:
+        return False  # a concurrent delivery of the same event won the race
+
+
+def redelivery_delay(delivered: int) -> float:
+    """Back off 1 s, 2 s, 4 s ... up to a minute between attempts."""
+    return float(min(2 ** max(delivered - 1, 0), 60))
+
+
+class DeadLetters:
+    """Publishes an unprocessable message, untouched, with why and where it came from."""
+
+    def __init__(self, broker: NatsBroker, settings: BaseServiceSettings) -> None:
+        self._broker = broker
+        self._subject = dead_letter_subject(settings.namespace, settings.service_name)
+        self._stream = dead_letter_stream_name(settings.namespace, settings.service_name)
+
+    async def send(self, consumer: str, raw: Msg, reason: str) -> None:
+        sequence = raw.metadata.sequence.stream if raw.reply else None
+        headers = {
+            DLQ_REASON_HEADER: reason[:1000],
+            DLQ_SUBJECT_HEADER: raw.subject,
+            "Attune-Dlq-Consumer": consumer,
+        }
+        if sequence is not None:
+            # One dead letter per original message, however often this runs.
+            headers[MSG_ID_HEADER] = f"{consumer}:{sequence}"
+        await self._broker.publish(
+            raw.data, self._subject, headers=headers, stream=self._stream, timeout=5
+        )
+        DEAD_LETTERED.labels(consumer=consumer).inc()
+        log.warning("dead_lettered", consumer=consumer, subject=raw.subject, reason=reason[:200])
+
+
+def subscribe_events(
+    broker: NatsBroker,
+    settings: BaseServiceSettings,
+    *,
+    owner: str,
+    purpose: str,
+    handle: EventHandler,
+    dead_letters: DeadLetters,
+    filter_subject: str | None = None,
+) -> Any:
+    """Register a durable pull consumer named `<service>-<purpose>-<owner>` on `owner`'s stream."""
+    durable = f"{settings.service_name}-{purpose}-{owner}"
+    max_deliver = settings.max_deliver
+
+    async def on_message(msg: NatsMessage) -> None:
+        raw: Msg = msg.raw_message
+        delivered = raw.metadata.num_delivered or 1
+        try:
+            event = decode(raw.data)
+        except UnknownEventType as exc:
+            EVENTS_CONSUMED.labels(consumer=durable, outcome="unknown_type").inc()
+            log.info("event_type_skipped", consumer=durable, reason=str(exc))
+            await msg.ack()
+            return
+        except InvalidEvent as exc:
+            await dead_letters.send(durable, raw, str(exc))
+            EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
+            await msg.reject()
+            return
+
+        envelope = event.envelope
+        with bind_context(
+            correlation_id=envelope.correlation_id, event_id=envelope.id, event_type=envelope.type
+        ):
+            try:
+                await handle(event)
+            except PermanentFailure as exc:
+                await dead_letters.send(durable, raw, f"cannot apply: {exc}")
+                EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
+                await msg.reject()
+                return
+            except Exception as exc:
+                if delivered >= max_deliver:
+                    reason = f"gave up after {delivered} deliveries: {type(exc).__name__}"
+                    await dead_letters.send(durable, raw, reason)
+                    EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
+                    await msg.reject()
+                    return
+                EVENTS_CONSUMED.labels(consumer=durable, outcome="retried").inc()
+                log.warning(
+                    "event_handling_failed",
+                    consumer=durable,
+                    error=type(exc).__name__,
+                    delivered=delivered,
+                )
+                await msg.nack(delay=redelivery_delay(delivered))
+                return
+        EVENTS_CONSUMED.labels(consumer=durable, outcome="applied").inc()
+        await msg.ack()
+
+    on_message.__name__ = f"consume_{purpose}_{owner}"
+    return broker.subscriber(
+        filter_subject or owner_events(settings.namespace, owner),
+        stream=JStream(stream_name(settings.namespace, owner), declare=False),
+        durable=durable,
+        config=ConsumerConfig(
+            durable_name=durable,
+            max_deliver=max_deliver,
+            ack_wait=settings.ack_wait_seconds,
+        ),
+        # One message per fetch: with nats-py 2.16 an empty multi-message fetch raises
+        # a TimeoutError FastStream 0.7.8 does not suppress (its supervisor then restarts
+        # the loop and logs an error every second); the single-message path raises the
+        # one it does suppress. The handler's transaction dominates the cost anyway.
+        pull_sub=PullSub(batch_size=1, timeout=1.0),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=durable,
+        description=f"{settings.service_name} consumes {owner} events for {purpose}",
+    )(on_message)

@@ -1,0 +1,76 @@
+"""Events owned by the gateway: relationships, membership and member profiles."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.messages.base import EventData, register
+from shared.messages.vocabulary import LocalTime, MemberId
+
+
+class _Gateway(EventData):
+    owner = "gateway"
+
+
+class QuietHours(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    start: LocalTime
+    end: LocalTime
+
+
+@register
+class RelationshipCreated(_Gateway):
+    event_type = "relationship.created"
+
+    created_by: MemberId
+    members: list[MemberId]
+    membership_version: int = Field(ge=1)
+
+
+@register
+class MemberJoined(_Gateway):
+    event_type = "relationship.member_joined"
+
+    member_id: MemberId
+    members: list[MemberId]
+    membership_version: int = Field(ge=1)
+
+
+@register
+class MemberLeft(_Gateway):
+    event_type = "relationship.member_left"
+
+    member_id: MemberId
+    members: list[MemberId]
+    membership_version: int = Field(ge=1)
+
+
+@register
+class RelationshipErased(_Gateway):
+    """The last member left or was erased: every service forgets the relationship."""
+
+    event_type = "relationship.erased"
+
+    erased_at: AwareDatetime
+
+
+@register
+class MemberUpdated(_Gateway):
+    """A member's settings the scheduler needs; no name or email ever travels."""
+
+    event_type = "member.updated"
+
+    member_id: MemberId
+    timezone: str = Field(min_length=1, max_length=64)
+    quiet_hours: QuietHours | None = None
+    checkin_reminder_time: LocalTime | None = None
+
+
+@register
+class MemberErased(_Gateway):
+    event_type = "member.erased"
+
+    member_id: MemberId
+    relationship_ids: list[str] = Field(default_factory=list)
+    erased_at: AwareDatetime

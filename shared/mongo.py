@@ -1,0 +1,55 @@
+"""MongoDB access through PyMongo's async API, and the transaction helper."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+T = TypeVar("T")
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+Session = AsyncClientSession
+
+
+def create_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
+    """Create the client inside the running event loop (it is bound to that loop)."""
+    return AsyncMongoClient(
+        url,
+        appname=app_name,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        retryWrites=True,
+        w="majority",
+    )
+
+
+async def in_transaction(
+    client: AsyncMongoClient[Document], work: Callable[[Session], Awaitable[T]]
+) -> T:
+    """Run `work` in one transaction, retried on transient errors and unknown commit results.
+
+    `work` may run more than once, so it must do nothing but database writes
+    through the session it is given.
+    """
+    async with client.start_session() as session:
+        return await session.with_transaction(
+            work,
+            read_concern=ReadConcern("snapshot"),
+            write_concern=WriteConcern("majority"),
+        )
+
+
+async def ping(client: AsyncMongoClient[Document]) -> bool:
+    try:
+        await client.admin.command("ping")
+    except Exception:
+        return False
+    return True

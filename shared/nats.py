@@ -1,0 +1,126 @@
+"""The FastStream broker factory, stream definitions and event publishing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from faststream import AckPolicy
+from faststream.nats import NatsBroker
+from faststream.nats.security import NatsUserPassword
+from nats.aio.client import Client
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared.envelope import Envelope
+from shared.logging import get_logger
+from shared.messages.base import subject_of
+from shared.settings import BaseServiceSettings
+from shared.subjects import (
+    dead_letter_stream_name,
+    dead_letter_subject,
+    owner_events,
+    stream_name,
+)
+
+log = get_logger(__name__)
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+DLQ_REASON_HEADER = "Attune-Dlq-Reason"
+DLQ_SUBJECT_HEADER = "Attune-Dlq-Subject"
+
+
+def create_broker(settings: BaseServiceSettings, client_name: str | None = None) -> NatsBroker:
+    """A broker that never drops a failed message silently and reconnects forever."""
+    return NatsBroker(
+        settings.nats_url,
+        name=client_name or f"attune-{settings.service_name}",
+        security=_security(settings),
+        # FastStream's default REJECT_ON_ERROR would discard a message whose handler raised.
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=5,
+        graceful_timeout=settings.shutdown_grace_seconds,
+        # Per-message processing logs only at DEBUG; our handlers log what matters.
+        log_level=logging.DEBUG,
+    )
+
+
+def _security(settings: BaseServiceSettings) -> NatsUserPassword | None:
+    if settings.nats_user is None or settings.nats_password is None:
+        return None
+    return NatsUserPassword(
+        username=settings.nats_user, password=settings.nats_password.get_secret_value()
+    )
+
+
+def event_stream_config(settings: BaseServiceSettings, owner: str) -> StreamConfig:
+    """One stream per owning service: file storage, de-duplication by event id, kept a year."""
+    return StreamConfig(
+        name=stream_name(settings.namespace, owner),
+        description=f"Attune events owned by {owner}",
+        subjects=[owner_events(settings.namespace, owner)],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=365 * 24 * 3600,
+        duplicate_window=settings.dedup_window_seconds,
+        num_replicas=1,
+    )
+
+
+def dead_letter_stream_config(settings: BaseServiceSettings, service: str) -> StreamConfig:
+    return StreamConfig(
+        name=dead_letter_stream_name(settings.namespace, service),
+        description=f"Messages {service} could never process, with the reason",
+        subjects=[dead_letter_subject(settings.namespace, service)],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=90 * 24 * 3600,
+        duplicate_window=settings.dedup_window_seconds,
+        num_replicas=1,
+    )
+
+
+async def declare_stream(connection: Client, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    js = connection.jetstream()
+    try:
+        await js.stream_info(config.name or "")
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("stream_created", stream=config.name)
+    else:
+        await js.update_stream(config)
+
+
+async def wait_for_streams(connection: Client, names: Iterable[str], timeout: float) -> None:
+    """Other services declare their own streams; wait until they exist before binding."""
+    js = connection.jetstream()
+    deadline = asyncio.get_running_loop().time() + timeout
+    for name in names:
+        while True:
+            try:
+                await js.stream_info(name)
+                break
+            except NotFoundError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"stream {name} did not appear in {timeout}s") from None
+                log.info("waiting_for_stream", stream=name)
+                await asyncio.sleep(0.5)
+
+
+async def publish_event(broker: NatsBroker, namespace: str, envelope: Envelope) -> bool:
+    """Publish with the event id as Nats-Msg-Id; returns False when JetStream saw it before."""
+    owner = envelope.source.removeprefix("attune/")
+    ack = await broker.publish(
+        envelope.to_json(),
+        subject_of(namespace, envelope),
+        headers={MSG_ID_HEADER: envelope.id, "content-type": "application/cloudevents+json"},
+        stream=stream_name(namespace, owner),
+        correlation_id=envelope.correlation_id,
+        timeout=5,
+    )
+    return not ack.duplicate

@@ -1,0 +1,162 @@
+"""Commands and queries over NATS request/reply, with typed results and typed errors.
+
+Every request carries who acts and the gateway's authoritative view of the
+relationship's members, so the owning service never decides on a read model
+that has not caught up yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+from faststream.nats import NatsBroker, NatsMessage
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.envelope import new_id
+from shared.logging import bind_context, get_logger
+from shared.metrics import RPC_HANDLED, RPC_LATENCY
+from shared.problems import AttuneError, ErrorBody, InternalError, InvalidInput, Unavailable
+from shared.subjects import command_subject, query_subject
+
+log = get_logger(__name__)
+
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
+
+Kind = Literal["cmd", "qry"]
+
+
+class CallContext(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    actor_id: str | None = None
+    relationship_id: str | None = None
+    members: list[str] = Field(default_factory=list)
+    membership_version: int = 0
+    correlation_id: str | None = None
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    command_id: str = Field(min_length=1, max_length=128)
+    context: CallContext
+    payload: dict[str, Any]
+
+
+class Reply(BaseModel):
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+
+class Empty(BaseModel):
+    """A payload or result with nothing in it (a ping, an ack)."""
+
+
+def subject_for(namespace: str, kind: Kind, service: str, name: str) -> str:
+    builder = command_subject if kind == "cmd" else query_subject
+    return builder(namespace, service, name)
+
+
+class RpcClient:
+    """Calls a service and returns its typed result, or raises its typed error."""
+
+    def __init__(self, broker: NatsBroker, namespace: str, timeout: float = 5.0) -> None:
+        self._broker = broker
+        self._namespace = namespace
+        self._timeout = timeout
+
+    async def call(
+        self,
+        kind: Kind,
+        service: str,
+        name: str,
+        payload: BaseModel,
+        result_type: type[R],
+        *,
+        context: CallContext,
+        command_id: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
+        request = Request(
+            command_id=command_id or new_id(),
+            context=context,
+            payload=payload.model_dump(mode="json"),
+        )
+        subject = subject_for(self._namespace, kind, service, name)
+        try:
+            response = await self._broker.request(
+                request.model_dump_json().encode(),
+                subject,
+                correlation_id=context.correlation_id,
+                timeout=timeout or self._timeout,
+            )
+        except (NoRespondersError, NatsTimeoutError, TimeoutError) as exc:
+            raise Unavailable(f"{service} did not answer in time") from exc
+        except Exception as exc:  # the connection itself is down
+            raise Unavailable(f"{service} cannot be reached") from exc
+        reply = Reply.model_validate_json(response.body)
+        if not reply.ok:
+            raise AttuneError.from_body(reply.error or InternalError("no error body").to_body())
+        return result_type.model_validate(reply.result or {})
+
+
+Handler = Callable[[P, Request], Awaitable[BaseModel]]
+
+
+def responder(name: str, payload_type: type[P], handler: Handler[P]) -> Callable[..., Any]:
+    """Wrap a handler so that every outcome, good or bad, becomes a typed Reply."""
+
+    async def respond(msg: NatsMessage) -> bytes:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            try:
+                request = Request.model_validate_json(msg.body)
+                payload = payload_type.model_validate(request.payload)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(p) for p in first["loc"]) or None
+                raise InvalidInput(first["msg"], field=field) from exc
+            with bind_context(
+                correlation_id=request.context.correlation_id,
+                command_id=request.command_id,
+                rpc=name,
+            ):
+                result = await handler(payload, request)
+            reply = Reply(ok=True, result=result.model_dump(mode="json"))
+        except AttuneError as exc:
+            outcome = exc.code
+            reply = Reply(ok=False, error=exc.to_body())
+        except Exception as exc:
+            outcome = "internal_error"
+            log.exception("rpc_failed", rpc=name, error=type(exc).__name__)
+            reply = Reply(ok=False, error=Unavailable("temporarily unable to answer").to_body())
+        RPC_HANDLED.labels(name=name, outcome=outcome).inc()
+        RPC_LATENCY.labels(name=name).observe(time.perf_counter() - started)
+        return reply.model_dump_json(exclude_none=True).encode()
+
+    respond.__name__ = f"respond_{name}"
+    return respond
+
+
+def register_responder(
+    broker: NatsBroker,
+    namespace: str,
+    service: str,
+    kind: Kind,
+    name: str,
+    payload_type: type[P],
+    handler: Handler[P],
+) -> Any:
+    """Subscribe in a queue group so replicas of a service share the requests."""
+    return broker.subscriber(
+        subject_for(namespace, kind, service, name),
+        queue=f"{service}-{kind}",
+        title=f"{service}.{kind}.{name}",
+    )(responder(name, payload_type, handler))

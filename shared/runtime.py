@@ -1,0 +1,268 @@
+"""What every service does around its handlers: connect, declare, consume, relay, stop.
+
+A service is its handlers plus this runtime. Resources are created in the
+lifespan (never at import time, as PyMongo's async client is bound to its loop),
+and the health endpoints report what the service can reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from faststream.nats import NatsBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shared.consumer import (
+    DeadLetters,
+    EventHandler,
+    apply_once,
+    ensure_processed_index,
+    subscribe_events,
+)
+from shared.logging import configure_logging, get_logger
+from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
+from shared.messages.base import DecodedEvent, EventData, new_event
+from shared.mongo import Database, Document, Session, create_client, ping
+from shared.nats import (
+    create_broker,
+    dead_letter_stream_config,
+    declare_stream,
+    event_stream_config,
+    publish_event,
+    wait_for_streams,
+)
+from shared.outbox import Outbox, OutboxRelay
+from shared.rpc import Empty, Handler, Kind, Request, register_responder
+from shared.settings import BaseServiceSettings
+from shared.subjects import stream_name
+
+log = get_logger(__name__)
+
+StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class Pong(BaseModel):
+    service: str
+    ready: bool
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: BaseServiceSettings,
+        *,
+        owns_events: bool = True,
+        broker: NatsBroker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.broker = broker or create_broker(settings)
+        self.owns_events = owns_events
+        self.dead_letters = DeadLetters(self.broker, settings)
+        self._consumed_owners: set[str] = set()
+        self._startup_hooks: list[StartupHook] = []
+        self._background: list[asyncio.Task[None]] = []
+        self._mongo: AsyncMongoClient[Document] | None = None
+        self._outbox: Outbox | None = None
+        self.relay: OutboxRelay | None = None
+        self.started = False
+        self.respond("qry", "ping", Empty, self._pong)
+
+    # -- resources, available once started ------------------------------------------------
+    @property
+    def mongo(self) -> AsyncMongoClient[Document]:
+        if self._mongo is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._mongo
+
+    @property
+    def db(self) -> Database:
+        return self.mongo[self.settings.database_name]
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise RuntimeError(f"{self.name} has no outbox (not started, or owns no events)")
+        return self._outbox
+
+    # -- wiring, before start --------------------------------------------------------------
+    def consume(self, owner: str, purpose: str, handle: EventHandler) -> None:
+        self._consumed_owners.add(owner)
+        subscribe_events(
+            self.broker,
+            self.settings,
+            owner=owner,
+            purpose=purpose,
+            handle=handle,
+            dead_letters=self.dead_letters,
+        )
+
+    def respond(
+        self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
+    ) -> None:
+        register_responder(
+            self.broker, self.settings.namespace, self.name, kind, name, payload_type, handler
+        )
+
+    def keep_membership(self) -> None:
+        """Keep the relationship-membership read model from the gateway's events."""
+
+        async def on_membership(event: DecodedEvent) -> None:
+            if not isinstance(event.data, MEMBERSHIP_EVENTS):
+                return
+            db = self.db
+
+            async def effect(session: Session) -> None:
+                await project_membership(db, event, session)
+
+            await apply_once(self.mongo, db, "membership", event.id, effect)
+
+        async def indexes(runtime: ServiceRuntime) -> None:
+            await ensure_membership_indexes(runtime.db)
+
+        self.consume("gateway", "membership", on_membership)
+        self.on_startup(indexes)
+
+    def on_startup(self, hook: StartupHook) -> None:
+        self._startup_hooks.append(hook)
+
+    def run_in_background(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start `work` after start-up; it is cancelled at shutdown."""
+        self._startup_hooks.append(lambda _rt: self._spawn(work))
+
+    async def _spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._background.append(asyncio.create_task(work(), name=f"{self.name}-background"))
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        settings = self.settings
+        self._mongo = create_client(settings.mongo_url, f"attune-{self.name}")
+        await ensure_processed_index(self.db)
+        connection = await self.broker.connect()
+        await declare_stream(connection, dead_letter_stream_config(settings, self.name))
+        if self.owns_events:
+            await declare_stream(connection, event_stream_config(settings, self.name))
+            self._outbox = Outbox(self.db, settings.namespace)
+            await self._outbox.ensure_indexes()
+            self.relay = OutboxRelay(
+                self.db,
+                self._publish_raw,
+                poll_seconds=settings.outbox_poll_seconds,
+                lease_seconds=settings.outbox_lease_seconds,
+            )
+            self._outbox.attach(self.relay.wake)
+        others = sorted(o for o in self._consumed_owners if o != self.name)
+        await wait_for_streams(
+            connection,
+            [stream_name(settings.namespace, owner) for owner in others],
+            settings.stream_wait_seconds,
+        )
+        await self.broker.start()
+        if self.relay is not None:
+            self._background.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for hook in self._startup_hooks:
+            await hook(self)
+        self.started = True
+        log.info("service_started", consumers=sorted(self._consumed_owners))
+
+    async def stop(self) -> None:
+        self.started = False
+        if self.relay is not None:
+            await self.relay.stop()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._background.clear()
+        await self.broker.stop()
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = None
+        log.info("service_stopped")
+
+    async def _publish_raw(self, event_id: str, subject: str, body: bytes) -> None:
+        await self.broker.publish(
+            body,
+            subject,
+            headers={"Nats-Msg-Id": event_id, "content-type": "application/cloudevents+json"},
+            stream=stream_name(self.settings.namespace, self.name),
+            timeout=5,
+        )
+
+    async def publish_now(self, data: EventData, **envelope: Any) -> bool:
+        """Publish an event without the outbox (for events derived from time, whose ids are
+        deterministic, so a re-publish after a crash is dropped by JetStream)."""
+        return await publish_event(
+            self.broker, self.settings.namespace, new_event(data, **envelope)
+        )
+
+    # -- health -----------------------------------------------------------------------------
+    async def checks(self) -> dict[str, bool]:
+        nats_ok = self.broker._connection is not None and self.broker._connection.is_connected
+        mongo_ok = self._mongo is not None and await ping(self._mongo)
+        return {"started": self.started, "nats": bool(nats_ok), "mongodb": bool(mongo_ok)}
+
+    async def ready(self) -> bool:
+        return all((await self.checks()).values())
+
+    async def _pong(self, _payload: Empty, _request: Request) -> Pong:
+        return Pong(service=self.name, ready=await self.ready())
+
+    def asgi(self) -> Starlette:
+        """A small HTTP face: liveness, readiness and Prometheus metrics."""
+
+        async def healthz(_request: HttpRequest) -> Response:
+            return JSONResponse({"status": "ok", "service": self.name})
+
+        async def readyz(_request: HttpRequest) -> Response:
+            checks = await self.checks()
+            ok = all(checks.values())
+            return JSONResponse(
+                {"status": "ready" if ok else "not_ready", "checks": checks},
+                status_code=200 if ok else 503,
+            )
+
+        async def metrics(_request: HttpRequest) -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return Starlette(
+            routes=[
+                Route("/healthz", healthz),
+                Route("/readyz", readyz),
+                Route("/metrics", metrics),
+            ],
+            lifespan=lifespan,
+        )
+
+
+def serve(app: Any, settings: BaseServiceSettings) -> None:
+    """Run an ASGI app until SIGINT/SIGTERM, then shut down gracefully."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        lifespan="on",
+    )

@@ -1,0 +1,72 @@
+"""Typed settings shared by every service, read from `ATTUNE_*` environment variables."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+# Values that show a secret was never set; refused outside development and test.
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "dev"}
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every service needs: where NATS and MongoDB are, naming, health and logs."""
+
+    model_config = SettingsConfigDict(env_prefix="ATTUNE_", extra="ignore", frozen=True)
+
+    service_name: ClassVar[str] = "attune"
+
+    environment: Environment = "development"
+    namespace: str = Field(
+        default="attune",
+        pattern=r"^[a-z][a-z0-9_]{0,30}$",
+        description="Root of every subject, stream and database name; lets several "
+        "deployments (or test runs) share one NATS and one MongoDB without meeting.",
+    )
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="HTTP port for health and metrics.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
+    dedup_window_seconds: float = Field(
+        default=2 * 3600, gt=0, description="JetStream de-duplication window for event ids."
+    )
+    max_deliver: int = Field(default=20, ge=2, description="Deliveries before dead-lettering.")
+    ack_wait_seconds: float = Field(default=30, gt=0)
+    stream_wait_seconds: float = Field(
+        default=60, gt=0, description="How long to wait at start-up for other services' streams."
+    )
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_lease_seconds: float = Field(default=10, gt=0)
+    shutdown_grace_seconds: float = Field(default=10, gt=0)
+
+    @property
+    def database_name(self) -> str:
+        return f"{self.namespace}_{self.service_name}"
+
+    @field_validator("nats_url", "mongo_url")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> BaseServiceSettings:
+        if self.environment != "production":
+            return self
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and (
+                value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS
+            ):
+                raise ValueError(f"{name} holds a placeholder value; set a real secret")
+        return self
