@@ -28,7 +28,7 @@ def _token(value: str, what: str) -> str:
 def event_subject(namespace: str, owner: str, relationship_id: str | None, event_type: str) -> str:
     if not _TYPE.fullmatch(event_type):
         raise ValueError(f"event type {event_type!r} is not dotted lower case")
-    rel = _token(relationship_id or NO_RELATIONSHIP, "relationship id")
+    rel = NO_RELATIONSHIP if relationship_id is None else _token(relationship_id, "relationship id")
     return f"{namespace}.{_token(owner, 'owner')}.evt.{rel}.{event_type}"
 
 

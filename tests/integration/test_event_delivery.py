@@ -1,0 +1,160 @@
+"""Events through real JetStream: durable delivery, de-duplication, idempotent effects, DLQ."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from nats.aio.client import Client
+
+from services.checkin.settings import CheckinSettings
+from services.insights.settings import InsightsSettings
+from shared.consumer import apply_once
+from shared.messages import DecodedEvent, new_event
+from shared.messages.checkin import BidMade
+from shared.mongo import Session
+from shared.nats import DLQ_REASON_HEADER, publish_event
+from shared.runtime import ServiceRuntime
+from shared.subjects import dead_letter_subject, event_subject, stream_name
+from tests.support.runtimes import running
+from tests.support.samples import SAMPLES
+from tests.support.waiting import eventually
+
+
+def bid(bid_id: str = "b1"):
+    return new_event(
+        BidMade.model_validate({**SAMPLES["bid.made"], "bid_id": bid_id}),
+        relationship_id="r1",
+        actor_id="m_alice",
+    )
+
+
+@pytest.fixture
+def producer(make_settings) -> ServiceRuntime:
+    return ServiceRuntime(make_settings(CheckinSettings))
+
+
+@pytest.fixture
+def consumer_runtime(make_settings) -> ServiceRuntime:
+    return ServiceRuntime(make_settings(InsightsSettings, max_deliver=3), owns_events=False)
+
+
+async def test_event_reaches_a_durable_consumer_once_even_when_published_twice(
+    producer, consumer_runtime, nats_client, mongo
+):
+    seen: list[str] = []
+
+    async def handle(event: DecodedEvent) -> None:
+        seen.append(event.id)
+
+    consumer_runtime.consume("checkin", "probe", handle)
+    async with running(producer, consumer_runtime):
+        first = bid("b1")
+        assert await publish_event(producer.broker, producer.settings.namespace, first) is True
+        assert await publish_event(producer.broker, producer.settings.namespace, first) is False
+        second = bid("b2")
+        await publish_event(producer.broker, producer.settings.namespace, second)
+        await eventually(lambda: len(seen) >= 2)
+    assert seen == [first.id, second.id]
+    info = await nats_client.jetstream().stream_info(
+        stream_name(producer.settings.namespace, "checkin")
+    )
+    assert info.state.messages == 2
+
+
+async def test_an_effect_is_applied_once_under_forced_redelivery(
+    producer, consumer_runtime, nats_client, mongo
+):
+    deliveries: list[str] = []
+
+    async def handle(event: DecodedEvent) -> None:
+        db = consumer_runtime.db
+
+        async def effect(session: Session) -> None:
+            await db.counters.update_one(
+                {"_id": "bids"}, {"$inc": {"n": 1}}, upsert=True, session=session
+            )
+
+        await apply_once(consumer_runtime.mongo, db, "probe", event.id, effect)
+        deliveries.append(event.id)
+        if len(deliveries) == 1:
+            raise ConnectionError("lost the ack on the way back")  # forces a nak + redelivery
+
+    consumer_runtime.consume("checkin", "probe", handle)
+    async with running(producer, consumer_runtime):
+        event = bid()
+        await publish_event(producer.broker, producer.settings.namespace, event)
+        await eventually(lambda: len(deliveries) >= 2)
+        # The same event again under another message id (as after the dedup window).
+        js = nats_client.jetstream()
+        subject = event_subject(producer.settings.namespace, "checkin", "r1", "bid.made")
+        await js.publish(subject, event.to_json(), headers={"Nats-Msg-Id": "another-id"})
+        await eventually(lambda: len(deliveries) >= 3)
+        counter = await consumer_runtime.db.counters.find_one({"_id": "bids"})
+    assert deliveries == [event.id] * 3
+    assert counter["n"] == 1
+
+
+async def _dead_letters(nats_client: Client, namespace: str, count: int) -> list:
+    js = nats_client.jetstream()
+    sub = await js.pull_subscribe(dead_letter_subject(namespace, "insights"), durable=None)
+    messages: list = []
+
+    async def fetched() -> bool:
+        try:
+            messages.extend(await sub.fetch(count - len(messages), timeout=0.5))
+        except TimeoutError:
+            pass
+        return len(messages) >= count
+
+    await eventually(fetched)
+    return messages
+
+
+async def test_invalid_messages_go_to_the_dead_letter_subject_with_a_reason_and_the_consumer_goes_on(
+    producer, consumer_runtime, nats_client, mongo
+):
+    seen: list[str] = []
+
+    async def handle(event: DecodedEvent) -> None:
+        seen.append(event.id)
+
+    consumer_runtime.consume("checkin", "probe", handle)
+    namespace = producer.settings.namespace
+    subject = event_subject(namespace, "checkin", "r1", "bid.made")
+    broken_schema = json.loads(bid("b9").to_json())
+    broken_schema["data"]["channel"] = "smoke_signal"
+    future_version = json.loads(bid("b8").to_json())
+    future_version["dataversion"] = 9
+    bad = [b"{not json", json.dumps(broken_schema).encode(), json.dumps(future_version).encode()]
+    async with running(producer, consumer_runtime):
+        js = nats_client.jetstream()
+        for index, body in enumerate(bad):
+            await js.publish(subject, body, headers={"Nats-Msg-Id": f"bad-{index}"})
+        good = bid("b-good")
+        await publish_event(producer.broker, namespace, good)
+        await eventually(lambda: good.id in seen)
+        letters = await _dead_letters(nats_client, namespace, 3)
+    reasons = [m.headers[DLQ_REASON_HEADER] for m in letters]
+    assert "not JSON" in reasons[0]
+    assert "channel" in reasons[1]
+    assert "has no version 9" in reasons[2]
+    assert [m.data for m in letters] == bad  # the original bytes, untouched
+    assert seen == [good.id]
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliver(
+    producer, consumer_runtime, nats_client, mongo
+):
+    attempts: list[str] = []
+
+    async def handle(event: DecodedEvent) -> None:
+        attempts.append(event.id)
+        raise RuntimeError("downstream keeps failing")
+
+    consumer_runtime.consume("checkin", "probe", handle)
+    async with running(producer, consumer_runtime):
+        await publish_event(producer.broker, producer.settings.namespace, bid())
+        letters = await _dead_letters(nats_client, producer.settings.namespace, 1)
+    assert len(attempts) == 3  # max_deliver
+    assert "gave up after 3 deliveries: RuntimeError" in letters[0].headers[DLQ_REASON_HEADER]

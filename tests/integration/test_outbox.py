@@ -1,0 +1,151 @@
+"""The outbox: facts are written while NATS is away and their events arrive exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+
+import nats
+import pytest
+from pymongo import AsyncMongoClient
+
+from deploy.embedded import PROJECT_ROOT
+from services.checkin.settings import CheckinSettings
+from shared.messages import new_event
+from shared.messages.checkin import TouchLogged
+from shared.mongo import Session, in_transaction
+from shared.nats import declare_stream, event_stream_config
+from shared.outbox import OUTBOX, Outbox, OutboxRelay
+from shared.runtime import ServiceRuntime
+from shared.subjects import owner_events, stream_name
+from tests.support.samples import SAMPLES
+from tests.support.waiting import eventually
+
+
+def touch(index: int):
+    data = TouchLogged.model_validate({**SAMPLES["touch.logged"], "touch_id": f"t{index}"})
+    return new_event(data, relationship_id="r1", actor_id="m_alice")
+
+
+async def write_facts(runtime: ServiceRuntime, count: int) -> list[str]:
+    """What a command handler does: the fact and its event in one transaction."""
+    ids = []
+    for index in range(count):
+        event = touch(index)
+
+        async def work(session: Session, event=event) -> None:
+            await runtime.db.touches.insert_one({"_id": event.data["touch_id"]}, session=session)
+            await runtime.outbox.add(session, event)
+
+        await in_transaction(runtime.mongo, work)
+        runtime.outbox.committed()
+        ids.append(event.id)
+    return ids
+
+
+async def delivered_ids(nats_url: str, namespace: str) -> list[str]:
+    """Every message on the checkin stream, read back by a fresh consumer."""
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        info = await js.stream_info(stream_name(namespace, "checkin"))
+        sub = await js.pull_subscribe(owner_events(namespace, "checkin"), durable=None)
+        ids: list[str] = []
+        while len(ids) < info.state.messages:
+            for message in await sub.fetch(info.state.messages - len(ids), timeout=2):
+                ids.append(message.headers["Nats-Msg-Id"])
+                await message.ack()
+        return ids
+    finally:
+        await connection.close()
+
+
+@pytest.mark.slow
+async def test_facts_are_kept_while_nats_is_down_and_published_exactly_once_after(
+    restartable_nats, make_settings, mongo
+):
+    settings = make_settings(CheckinSettings, nats_url=restartable_nats.url)
+    runtime = ServiceRuntime(settings)
+    await runtime.start()
+    try:
+        restartable_nats.stop()
+        ids = await write_facts(runtime, 20)
+        assert await runtime.db.touches.count_documents({}) == 20
+        assert await runtime.db[OUTBOX].count_documents({"status": "pending"}) == 20
+
+        restartable_nats.start()
+
+        async def all_sent() -> bool:
+            return await runtime.db[OUTBOX].count_documents({"status": "pending"}) == 0
+
+        await eventually(all_sent, timeout=30)
+        published = await delivered_ids(restartable_nats.url, settings.namespace)
+    finally:
+        await runtime.stop()
+    assert sorted(published) == sorted(ids)
+    assert len(published) == len(set(published)) == 20
+
+
+@pytest.mark.slow
+async def test_a_relay_killed_mid_batch_loses_nothing_and_duplicates_nothing(
+    make_settings, servers, mongo, nats_client
+):
+    settings = make_settings(CheckinSettings)
+    client: AsyncMongoClient = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    db = client[settings.database_name]
+    outbox = Outbox(db, settings.namespace)
+    await outbox.ensure_indexes()
+    await declare_stream(nats_client, event_stream_config(settings, "checkin"))
+    events = [touch(i) for i in range(40)]
+
+    async def work(session: Session) -> None:
+        await outbox.add(session, *events)
+
+    await in_transaction(client, work)
+
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.relay_process", servers.mongo_url,
+         settings.database_name, servers.nats_url, stream_name(settings.namespace, "checkin")],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert relay.stdout is not None
+    for _ in range(10):  # let it publish part of the batch, then kill it without warning
+        assert relay.stdout.readline().startswith("published")
+    relay.send_signal(signal.SIGKILL)
+    relay.wait()
+    assert await db[OUTBOX].count_documents({"status": "pending"}) == 40  # none marked yet
+
+    async def publish(event_id: str, subject: str, body: bytes) -> None:
+        await nats_client.jetstream().publish(
+            subject, body, stream=stream_name(settings.namespace, "checkin"),
+            headers={"Nats-Msg-Id": event_id},
+        )  # fmt: skip
+
+    successor = OutboxRelay(db, publish, lease_seconds=1)
+    await asyncio.sleep(1.1)  # the dead relay's lease runs out
+    while await successor.run_once():
+        pass
+    published = await delivered_ids(servers.nats_url, settings.namespace)
+    pending = await db[OUTBOX].count_documents({"status": "pending"})
+    await client.close()
+    assert pending == 0
+    assert published == [e.id for e in events]  # each once, in write order
+
+
+async def test_only_one_relay_holds_the_lease_at_a_time(make_settings, servers, mongo):
+    settings = make_settings(CheckinSettings)
+    client: AsyncMongoClient = AsyncMongoClient(servers.mongo_url, tz_aware=True)
+    db = client[settings.database_name]
+
+    async def never(*_args) -> None:
+        raise AssertionError("nothing to publish")
+
+    first, second = OutboxRelay(db, never), OutboxRelay(db, never)
+    assert await first.acquire_lease() is True
+    assert await second.acquire_lease() is False
+    assert await first.acquire_lease() is True  # renewing its own lease
+    await first.release_lease()
+    assert await second.acquire_lease() is True
+    await client.close()
