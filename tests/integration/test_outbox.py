@@ -105,7 +105,7 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_duplicates_nothing(
 
     await in_transaction(client, work)
 
-    relay = subprocess.Popen(
+    relay = subprocess.Popen(  # noqa: ASYNC220 - a real process, to SIGKILL it
         [sys.executable, "-m", "tests.support.relay_process", servers.mongo_url,
          settings.database_name, servers.nats_url, stream_name(settings.namespace, "checkin")],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True,

@@ -1,4 +1,4 @@
-"""Every event model round-trips through JSON; readers are lenient with fields, strict with versions."""
+"""Every event round-trips through JSON; readers are lenient with fields, strict with versions."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def test_unknown_version_is_rejected_with_a_clear_error():
 def test_unknown_type_is_its_own_error():
     document = _document()
     document["type"] = "bid.teleported"
-    with pytest.raises(UnknownEventType, match="unknown event type 'bid.teleported'"):
+    with pytest.raises(UnknownEventType, match=r"unknown event type 'bid\.teleported'"):
         decode(json.dumps(document))
 
 
