@@ -173,7 +173,7 @@ def subscribe_events(
         await msg.ack()
 
     on_message.__name__ = f"consume_{purpose}_{owner}"
-    return broker.subscriber(
+    subscriber = broker.subscriber(
         filter_subject or owner_events(settings.namespace, owner),
         stream=JStream(stream_name(settings.namespace, owner), declare=False),
         durable=durable,
@@ -190,4 +190,6 @@ def subscribe_events(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=durable,
         description=f"{settings.service_name} consumes {owner} events for {purpose}",
-    )(on_message)
+    )
+    subscriber(on_message)
+    return subscriber

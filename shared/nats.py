@@ -101,6 +101,7 @@ async def wait_for_streams(connection: Client, names: Iterable[str], timeout: fl
     js = connection.jetstream()
     deadline = asyncio.get_running_loop().time() + timeout
     for name in names:
+        logged = False
         while True:
             try:
                 await js.stream_info(name)
@@ -108,7 +109,9 @@ async def wait_for_streams(connection: Client, names: Iterable[str], timeout: fl
             except NotFoundError:
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError(f"stream {name} did not appear in {timeout}s") from None
-                log.info("waiting_for_stream", stream=name)
+                if not logged:
+                    log.info("waiting_for_stream", stream=name)
+                    logged = True
                 await asyncio.sleep(0.5)
 
 

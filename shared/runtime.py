@@ -70,6 +70,8 @@ class ServiceRuntime:
         self.owns_events = owns_events
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
+        self._pending_consumers: list[tuple[str, str, EventHandler]] = []
+        self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
         self._background: list[asyncio.Task[None]] = []
         self._mongo: AsyncMongoClient[Document] | None = None
@@ -97,15 +99,9 @@ class ServiceRuntime:
 
     # -- wiring, before start --------------------------------------------------------------
     def consume(self, owner: str, purpose: str, handle: EventHandler) -> None:
+        """A durable consumer of `owner`'s events, bound once that service's stream exists."""
         self._consumed_owners.add(owner)
-        subscribe_events(
-            self.broker,
-            self.settings,
-            owner=owner,
-            purpose=purpose,
-            handle=handle,
-            dead_letters=self.dead_letters,
-        )
+        self._pending_consumers.append((owner, purpose, handle))
 
     def respond(
         self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
@@ -141,7 +137,17 @@ class ServiceRuntime:
         self._startup_hooks.append(lambda _rt: self._spawn(work))
 
     async def _spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._background.append(asyncio.create_task(work(), name=f"{self.name}-background"))
+        self._watch(asyncio.create_task(work()))
+
+    def _watch(self, task: asyncio.Task[None]) -> None:
+        """Keep a background task and make its crash loud instead of silent."""
+
+        def report(done: asyncio.Task[None]) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                log.error("background_task_crashed", error=repr(done.exception()))
+
+        task.add_done_callback(report)
+        self._background.append(task)
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -161,19 +167,44 @@ class ServiceRuntime:
                 lease_seconds=settings.outbox_lease_seconds,
             )
             self._outbox.attach(self.relay.wake)
-        others = sorted(o for o in self._consumed_owners if o != self.name)
-        await wait_for_streams(
-            connection,
-            [stream_name(settings.namespace, owner) for owner in others],
-            settings.stream_wait_seconds,
-        )
         await self.broker.start()
+        # Another service's stream may not exist yet (it declares its own): bind those
+        # consumers when it appears instead of refusing to start; readiness says so.
+        self._unbound_consumers = len(self._pending_consumers)
+        for owner, purpose, handle in self._pending_consumers:
+            self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
         if self.relay is not None:
-            self._background.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            self._watch(asyncio.create_task(self.relay.run()))
         for hook in self._startup_hooks:
             await hook(self)
         self.started = True
         log.info("service_started", consumers=sorted(self._consumed_owners))
+
+    async def _bind(self, owner: str, purpose: str, handle: EventHandler) -> None:
+        while True:
+            try:
+                await wait_for_streams(
+                    self.broker.connection,
+                    [stream_name(self.settings.namespace, owner)],
+                    timeout=float("inf"),
+                )
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away for a moment: try again
+                log.warning("stream_lookup_failed", owner=owner, error=type(exc).__name__)
+                await asyncio.sleep(1)
+        subscriber = subscribe_events(
+            self.broker,
+            self.settings,
+            owner=owner,
+            purpose=purpose,
+            handle=handle,
+            dead_letters=self.dead_letters,
+        )
+        await subscriber.start()
+        self._unbound_consumers -= 1
+        log.info("consumer_bound", owner=owner, purpose=purpose)
 
     async def stop(self) -> None:
         self.started = False
@@ -211,7 +242,12 @@ class ServiceRuntime:
     async def checks(self) -> dict[str, bool]:
         nats_ok = self.broker._connection is not None and self.broker._connection.is_connected
         mongo_ok = self._mongo is not None and await ping(self._mongo)
-        return {"started": self.started, "nats": bool(nats_ok), "mongodb": bool(mongo_ok)}
+        return {
+            "started": self.started,
+            "consumers": self.started and self._unbound_consumers == 0,
+            "nats": bool(nats_ok),
+            "mongodb": bool(mongo_ok),
+        }
 
     async def ready(self) -> bool:
         return all((await self.checks()).values())

@@ -41,9 +41,6 @@ class BaseServiceSettings(BaseSettings):
     )
     max_deliver: int = Field(default=20, ge=2, description="Deliveries before dead-lettering.")
     ack_wait_seconds: float = Field(default=30, gt=0)
-    stream_wait_seconds: float = Field(
-        default=60, gt=0, description="How long to wait at start-up for other services' streams."
-    )
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_lease_seconds: float = Field(default=10, gt=0)
     shutdown_grace_seconds: float = Field(default=10, gt=0)

@@ -41,7 +41,6 @@ def make_settings(servers: Servers, namespace: str) -> Callable[..., Any]:
             "log_json": True,
             "outbox_poll_seconds": 0.1,
             "outbox_lease_seconds": 2,
-            "stream_wait_seconds": 10,
             "max_deliver": 5,
             "ack_wait_seconds": 5,
             "shutdown_grace_seconds": 3,

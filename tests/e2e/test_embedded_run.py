@@ -1,0 +1,86 @@
+"""`make run`'s launcher: starts from nothing, turns ready, stops leaving no process, keeps data."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from deploy.embedded import PROJECT_ROOT, free_port
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(child) for child in text)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def start_launcher(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "deploy.embedded", "--data-dir", str(data_dir), "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert launcher.stdout is not None
+    output: list[str] = []
+    for line in launcher.stdout:
+        output.append(line)
+        if "Press Ctrl-C" in line:
+            break
+    text = "".join(output)
+    assert "Attune is running." in text, text
+    where = dict(re.findall(r"^\s+(API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)$", text, re.M))
+    return launcher, where
+
+
+def stop_launcher(launcher: subprocess.Popen[str]) -> set[int]:
+    children = children_of(launcher.pid)
+    launcher.send_signal(signal.SIGINT)
+    assert launcher.wait(timeout=60) == 0
+    return children
+
+
+@pytest.mark.slow
+def test_make_run_starts_from_nothing_turns_ready_stops_cleanly_and_keeps_data(tmp_path):
+    data_dir = tmp_path / "run"
+    port = free_port()
+    launcher, where = start_launcher(data_dir, port)
+    try:
+        with urllib.request.urlopen(f"{where['API']}/readyz", timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+        with urllib.request.urlopen(where["docs"], timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+        with MongoClient(where["MongoDB (SecantusDB)"]) as client:
+            client.smoke.notes.insert_one({"_id": "kept", "at": time.time()})
+    finally:
+        children = stop_launcher(launcher)
+    assert len(children) == 6  # nats-server, SecantusDB and four services
+    assert not [pid for pid in children if alive(pid)]
+
+    launcher, where = start_launcher(data_dir, port)
+    try:
+        with MongoClient(where["MongoDB (SecantusDB)"]) as client:
+            assert client.smoke.notes.find_one({"_id": "kept"}) is not None
+    finally:
+        children = stop_launcher(launcher)
+    assert not [pid for pid in children if alive(pid)]

@@ -1,0 +1,71 @@
+"""The gateway's health endpoints tell the truth about NATS, MongoDB and every service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from services.checkin.app import create_runtime as checkin_runtime
+from services.checkin.settings import CheckinSettings
+from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
+from services.insights.app import create_runtime as insights_runtime
+from services.insights.settings import InsightsSettings
+from services.scheduler.app import create_runtime as scheduler_runtime
+from services.scheduler.settings import SchedulerSettings
+from tests.support.runtimes import running
+from tests.support.waiting import eventually
+
+
+@asynccontextmanager
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield client
+
+
+async def test_readyz_is_503_with_retry_after_while_services_are_missing(
+    make_settings, nats_client, mongo
+):
+    app = create_app(make_settings(GatewaySettings, readiness_timeout_seconds=0.3))
+    async with http(app) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    checks = response.json()["checks"]
+    assert checks["nats"] is True and checks["mongodb"] is True
+    assert checks["service:checkin"] is False
+
+
+async def test_readyz_is_200_when_everything_answers(make_settings, nats_client, mongo):
+    services = [
+        checkin_runtime(make_settings(CheckinSettings)),
+        scheduler_runtime(make_settings(SchedulerSettings)),
+        insights_runtime(make_settings(InsightsSettings)),
+    ]
+    app = create_app(make_settings(GatewaySettings))
+    async with http(app) as client, running(*services):
+
+        async def ready() -> httpx.Response | None:
+            response = await client.get("/readyz")
+            return response if response.status_code == 200 else None
+
+        response = await eventually(ready)  # consumers bind as the others' streams appear
+        metrics = await client.get("/metrics")
+    assert response.status_code == 200, response.json()
+    assert all(response.json()["checks"].values())
+    assert "attune_rpc_handled_total" in metrics.text
+
+
+async def test_unknown_paths_are_problem_json(make_settings, nats_client, mongo):
+    app = create_app(make_settings(GatewaySettings))
+    async with http(app) as client:
+        response = await client.get("/v1/nowhere")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
