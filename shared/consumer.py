@@ -70,6 +70,7 @@ async def apply_once(
     key = f"{consumer}:{event_id}"
 
     async def work(session: Session) -> bool:
+        # The unique _id is the guarantee; the lookup spares an aborted transaction.
         if await db[PROCESSED].find_one({"_id": key}, session=session) is not None:
             return False
         await db[PROCESSED].insert_one({"_id": key, "at": datetime.now(UTC)}, session=session)
