@@ -21,6 +21,7 @@ import nats
 from pymongo import AsyncMongoClient
 
 from deploy.embedded import free_port, mongo_url, start_nats, start_secantus
+from shared.envelope import Envelope
 from shared.messages import new_event
 from shared.messages.checkin import TouchLogged
 from shared.mongo import Session, in_transaction
@@ -34,7 +35,7 @@ def sample(index: int) -> TouchLogged:
     return TouchLogged(
         touch_id=f"t{index}", author_id="m1", kind="hug", sexual=False,
         occurred_at="2026-11-20T18:00:00Z",
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 async def run(nats_url: str, db_url: str) -> None:
@@ -56,7 +57,9 @@ async def run(nats_url: str, db_url: str) -> None:
     fresh = [new_event(sample(i), relationship_id="r1", actor_id="m1") for i in range(N)]
     for start in range(0, N, BATCH):
 
-        async def work(session: Session, chunk=fresh[start : start + BATCH]) -> None:
+        async def work(
+            session: Session, chunk: list[Envelope] = fresh[start : start + BATCH]
+        ) -> None:
             await outbox.add(session, *chunk)
 
         await in_transaction(client, work)
