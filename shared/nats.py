@@ -115,15 +115,22 @@ async def wait_for_streams(connection: Client, names: Iterable[str], timeout: fl
                 await asyncio.sleep(0.5)
 
 
-async def publish_event(broker: NatsBroker, namespace: str, envelope: Envelope) -> bool:
-    """Publish with the event id as Nats-Msg-Id; returns False when JetStream saw it before."""
-    owner = envelope.source.removeprefix("attune/")
+async def publish_raw(
+    broker: NatsBroker, namespace: str, owner: str, event_id: str, subject: str, body: bytes
+) -> bool:
+    """Publish an encoded event with its id as Nats-Msg-Id; False when JetStream had it already."""
     ack = await broker.publish(
-        envelope.to_json(),
-        subject_of(namespace, envelope),
-        headers={MSG_ID_HEADER: envelope.id, "content-type": "application/cloudevents+json"},
+        body,
+        subject,
+        headers={MSG_ID_HEADER: event_id, "content-type": "application/cloudevents+json"},
         stream=stream_name(namespace, owner),
-        correlation_id=envelope.correlation_id,
         timeout=5,
     )
     return not ack.duplicate
+
+
+async def publish_event(broker: NatsBroker, namespace: str, envelope: Envelope) -> bool:
+    """Publish an event straight away (the outbox relay uses `publish_raw`)."""
+    owner = envelope.source.removeprefix("attune/")
+    subject = subject_of(namespace, envelope)
+    return await publish_raw(broker, namespace, owner, envelope.id, subject, envelope.to_json())

@@ -39,6 +39,7 @@ from shared.nats import (
     declare_stream,
     event_stream_config,
     publish_event,
+    publish_raw,
     wait_for_streams,
 )
 from shared.outbox import Outbox, OutboxRelay
@@ -223,13 +224,7 @@ class ServiceRuntime:
         log.info("service_stopped")
 
     async def _publish_raw(self, event_id: str, subject: str, body: bytes) -> None:
-        await self.broker.publish(
-            body,
-            subject,
-            headers={"Nats-Msg-Id": event_id, "content-type": "application/cloudevents+json"},
-            stream=stream_name(self.settings.namespace, self.name),
-            timeout=5,
-        )
+        await publish_raw(self.broker, self.settings.namespace, self.name, event_id, subject, body)
 
     async def publish_now(self, data: EventData, **envelope: Any) -> bool:
         """Publish an event without the outbox (for events derived from time, whose ids are
