@@ -52,6 +52,11 @@ class Envelope(BaseModel):
     causation_id: str | None = Field(default=None, alias="causationid")
     data: dict[str, Any]
 
+    @property
+    def owner(self) -> str:
+        """The owning service, from `source` (attune/<service>)."""
+        return self.source.removeprefix("attune/")
+
     def to_json(self) -> bytes:
         return self.model_dump_json(by_alias=True, exclude_none=True).encode()
 

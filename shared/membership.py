@@ -34,28 +34,19 @@ async def project_membership(db: Database, event: DecodedEvent, session: Session
         return
     if not isinstance(data, RelationshipCreated | MemberJoined | MemberLeft):
         return
-    await db[MEMBERSHIPS].update_one(
-        {"_id": rid, "version": {"$lt": data.membership_version}},
+    current = await db[MEMBERSHIPS].find_one({"_id": rid}, {"version": 1}, session=session)
+    if current is not None and current["version"] >= data.membership_version:
+        return  # an older or repeated event: membership never moves backwards
+    await db[MEMBERSHIPS].replace_one(
+        {"_id": rid},
         {
-            "$set": {
-                "members": sorted(set(data.members)),
-                "version": data.membership_version,
-                "updated_at": datetime.now(UTC),
-            }
+            "members": sorted(set(data.members)),
+            "version": data.membership_version,
+            "updated_at": datetime.now(UTC),
         },
-        upsert=False,
+        upsert=True,
         session=session,
     )
-    if await db[MEMBERSHIPS].find_one({"_id": rid}, session=session) is None:
-        await db[MEMBERSHIPS].insert_one(
-            {
-                "_id": rid,
-                "members": sorted(set(data.members)),
-                "version": data.membership_version,
-                "updated_at": datetime.now(UTC),
-            },
-            session=session,
-        )
 
 
 async def members_of(db: Database, relationship_id: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 
 from faststream import AckPolicy
 from faststream.nats import NatsBroker
@@ -96,23 +95,19 @@ async def declare_stream(connection: Client, config: StreamConfig) -> None:
         await js.update_stream(config)
 
 
-async def wait_for_streams(connection: Client, names: Iterable[str], timeout: float) -> None:
-    """Other services declare their own streams; wait until they exist before binding."""
+async def wait_for_stream(connection: Client, name: str, poll_seconds: float = 0.5) -> None:
+    """Another service declares its own stream; wait until it exists before binding to it."""
     js = connection.jetstream()
-    deadline = asyncio.get_running_loop().time() + timeout
-    for name in names:
-        logged = False
-        while True:
-            try:
-                await js.stream_info(name)
-                break
-            except NotFoundError:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(f"stream {name} did not appear in {timeout}s") from None
-                if not logged:
-                    log.info("waiting_for_stream", stream=name)
-                    logged = True
-                await asyncio.sleep(0.5)
+    logged = False
+    while True:
+        try:
+            await js.stream_info(name)
+            return
+        except NotFoundError:
+            if not logged:
+                log.info("waiting_for_stream", stream=name)
+                logged = True
+            await asyncio.sleep(poll_seconds)
 
 
 async def publish_raw(
@@ -131,6 +126,7 @@ async def publish_raw(
 
 async def publish_event(broker: NatsBroker, namespace: str, envelope: Envelope) -> bool:
     """Publish an event straight away (the outbox relay uses `publish_raw`)."""
-    owner = envelope.source.removeprefix("attune/")
     subject = subject_of(namespace, envelope)
-    return await publish_raw(broker, namespace, owner, envelope.id, subject, envelope.to_json())
+    return await publish_raw(
+        broker, namespace, envelope.owner, envelope.id, subject, envelope.to_json()
+    )

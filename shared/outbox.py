@@ -57,7 +57,6 @@ class Outbox:
                 "subject": subject_of(self._namespace, envelope),
                 "body": envelope.to_json(),
                 "type": envelope.type,
-                "relationship_id": envelope.relationship_id,
                 "status": "pending",
                 "seq": base + index,
                 "created_at": now,
@@ -147,6 +146,7 @@ class OutboxRelay:
         """Loop until `stop`; back off while NATS or MongoDB is away."""
         failures = 0
         while not self._stopping.is_set():
+            self.wake.clear()  # before the batch, so a commit during it is not missed
             try:
                 sent = await self.run_once()
                 failures = 0
@@ -157,23 +157,14 @@ class OutboxRelay:
                 sent = 0
                 OUTBOX_PUBLISH_FAILURES.inc()
                 log.warning("outbox_publish_failed", error=type(exc).__name__, attempt=failures)
-            if sent >= self._batch_size:
+            if sent >= self._batch_size or self._stopping.is_set():
                 continue
             delay = min(self._poll * (2 ** min(failures, 5)), 10.0) if failures else self._poll
-            self.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait_wake_or_stop(), timeout=delay)
-
-    async def _wait_wake_or_stop(self) -> None:
-        stop = asyncio.create_task(self._stopping.wait())
-        wake = asyncio.create_task(self.wake.wait())
-        try:
-            await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            wake.cancel()
+                await asyncio.wait_for(self.wake.wait(), timeout=delay)
 
     async def stop(self) -> None:
         self._stopping.set()
+        self.wake.set()
         with contextlib.suppress(PyMongoError):
             await self.release_lease()

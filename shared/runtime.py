@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import uvicorn
 from faststream.nats import NatsBroker
@@ -31,16 +31,15 @@ from shared.consumer import (
 )
 from shared.logging import configure_logging, get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
-from shared.messages.base import DecodedEvent, EventData, new_event
-from shared.mongo import Database, Document, Session, create_client, ping
+from shared.messages.base import DecodedEvent
+from shared.mongo import Database, Document, Session, create_client, in_transaction, ping
 from shared.nats import (
     create_broker,
     dead_letter_stream_config,
     declare_stream,
     event_stream_config,
-    publish_event,
     publish_raw,
-    wait_for_streams,
+    wait_for_stream,
 )
 from shared.outbox import Outbox, OutboxRelay
 from shared.rpc import Empty, Handler, Kind, Request, register_responder
@@ -50,6 +49,7 @@ from shared.subjects import stream_name
 log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Pong(BaseModel):
@@ -133,13 +133,6 @@ class ServiceRuntime:
     def on_startup(self, hook: StartupHook) -> None:
         self._startup_hooks.append(hook)
 
-    def run_in_background(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Start `work` after start-up; it is cancelled at shutdown."""
-        self._startup_hooks.append(lambda _rt: self._spawn(work))
-
-    async def _spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._watch(asyncio.create_task(work()))
-
     def _watch(self, task: asyncio.Task[None]) -> None:
         """Keep a background task and make its crash loud instead of silent."""
 
@@ -184,10 +177,8 @@ class ServiceRuntime:
     async def _bind(self, owner: str, purpose: str, handle: EventHandler) -> None:
         while True:
             try:
-                await wait_for_streams(
-                    self.broker.connection,
-                    [stream_name(self.settings.namespace, owner)],
-                    timeout=float("inf"),
+                await wait_for_stream(
+                    self.broker.connection, stream_name(self.settings.namespace, owner)
                 )
                 break
             except asyncio.CancelledError:
@@ -226,16 +217,16 @@ class ServiceRuntime:
     async def _publish_raw(self, event_id: str, subject: str, body: bytes) -> None:
         await publish_raw(self.broker, self.settings.namespace, self.name, event_id, subject, body)
 
-    async def publish_now(self, data: EventData, **envelope: Any) -> bool:
-        """Publish an event without the outbox (for events derived from time, whose ids are
-        deterministic, so a re-publish after a crash is dropped by JetStream)."""
-        return await publish_event(
-            self.broker, self.settings.namespace, new_event(data, **envelope)
-        )
+    async def transact(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """Run `work` (facts plus outbox events) in one transaction, then wake the relay."""
+        result = await in_transaction(self.mongo, work)
+        if self._outbox is not None:
+            self._outbox.committed()
+        return result
 
     # -- health -----------------------------------------------------------------------------
     async def checks(self) -> dict[str, bool]:
-        nats_ok = self.broker._connection is not None and self.broker._connection.is_connected
+        nats_ok = self.started and await self.broker.ping(timeout=0.5)
         mongo_ok = self._mongo is not None and await ping(self._mongo)
         return {
             "started": self.started,

@@ -152,5 +152,4 @@ def new_event(
 
 def subject_of(namespace: str, envelope: Envelope) -> str:
     """The subject an event is published on, derived from its owner and type."""
-    owner = envelope.source.removeprefix("attune/")
-    return event_subject(namespace, owner, envelope.relationship_id, envelope.type)
+    return event_subject(namespace, envelope.owner, envelope.relationship_id, envelope.type)

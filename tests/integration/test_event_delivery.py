@@ -40,15 +40,21 @@ def consumer_runtime(make_settings) -> ServiceRuntime:
     return ServiceRuntime(make_settings(InsightsSettings, max_deliver=3), owns_events=False)
 
 
-async def test_event_reaches_a_durable_consumer_once_even_when_published_twice(
-    producer, consumer_runtime, nats_client, mongo
-):
+def record_into(runtime: ServiceRuntime) -> list[str]:
+    """Consume checkin events on `runtime`, recording each event id handled."""
     seen: list[str] = []
 
     async def handle(event: DecodedEvent) -> None:
         seen.append(event.id)
 
-    consumer_runtime.consume("checkin", "probe", handle)
+    runtime.consume("checkin", "probe", handle)
+    return seen
+
+
+async def test_event_reaches_a_durable_consumer_once_even_when_published_twice(
+    producer, consumer_runtime, nats_client, mongo
+):
+    seen = record_into(consumer_runtime)
     async with running(producer, consumer_runtime):
         first = bid("b1")
         assert await publish_event(producer.broker, producer.settings.namespace, first) is True
@@ -113,12 +119,7 @@ async def _dead_letters(nats_client: Client, namespace: str, count: int) -> list
 async def test_invalid_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_on(
     producer, consumer_runtime, nats_client, mongo
 ):
-    seen: list[str] = []
-
-    async def handle(event: DecodedEvent) -> None:
-        seen.append(event.id)
-
-    consumer_runtime.consume("checkin", "probe", handle)
+    seen = record_into(consumer_runtime)
     namespace = producer.settings.namespace
     subject = event_subject(namespace, "checkin", "r1", "bid.made")
     broken_schema = json.loads(bid("b9").to_json())

@@ -69,3 +69,40 @@ async def test_unknown_paths_are_problem_json(make_settings, nats_client, mongo)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "not_found"
+
+
+async def test_the_gateway_counts_each_event_once_for_the_ops_figures(
+    make_settings, nats_client, mongo
+):
+    from nats.js.errors import NotFoundError
+
+    from services.gateway import store
+    from shared.messages import new_event
+    from shared.messages.gateway import RelationshipCreated
+    from shared.nats import publish_event
+
+    app = create_app(make_settings(GatewaySettings))
+    runtime = app.state.runtime
+    event = new_event(
+        RelationshipCreated(created_by="a", members=["a"], membership_version=1),
+        relationship_id="r1",
+        actor_id="a",
+    )
+    async with http(app):
+        await publish_event(runtime.broker, runtime.settings.namespace, event)
+        js = nats_client.jetstream()
+        subject = f"{runtime.settings.namespace}.gateway.evt.r1.relationship.created"
+        await js.publish(subject, event.to_json(), headers={"Nats-Msg-Id": "replayed"})
+
+        async def counted() -> dict[str, int] | None:
+            try:
+                info = await js.consumer_info(
+                    f"{runtime.settings.namespace}_GATEWAY".upper(), "gateway-ops-gateway"
+                )
+            except NotFoundError:
+                return None  # not bound yet
+            done = info.num_pending == 0 and info.num_ack_pending == 0
+            return await store.event_counts(runtime.db) if done else None
+
+        counts = await eventually(counted)
+    assert counts == {"relationship.created": 1}

@@ -39,8 +39,7 @@ async def write_facts(runtime: ServiceRuntime, count: int) -> list[str]:
             await runtime.db.touches.insert_one({"_id": event.data["touch_id"]}, session=session)
             await runtime.outbox.add(session, event)
 
-        await in_transaction(runtime.mongo, work)
-        runtime.outbox.committed()
+        await runtime.transact(work)
         ids.append(event.id)
     return ids
 
