@@ -18,14 +18,14 @@ Database = AsyncDatabase[Document]
 Session = AsyncClientSession
 
 
-def create_client(url: str, app_name: str) -> AsyncMongoClient[Document]:
+def create_client(url: str, app_name: str, timeout: float = 5.0) -> AsyncMongoClient[Document]:
     """Create the client inside the running event loop (it is bound to that loop)."""
     return AsyncMongoClient(
         url,
         appname=app_name,
         tz_aware=True,
-        serverSelectionTimeoutMS=5000,
-        connectTimeoutMS=5000,
+        serverSelectionTimeoutMS=int(timeout * 1000),
+        connectTimeoutMS=int(timeout * 1000),
         retryWrites=True,
         w="majority",
     )

@@ -146,7 +146,9 @@ class ServiceRuntime:
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         settings = self.settings
-        self._mongo = create_client(settings.mongo_url, f"attune-{self.name}")
+        self._mongo = create_client(
+            settings.mongo_url, f"attune-{self.name}", settings.mongo_timeout_seconds
+        )
         await ensure_processed_index(self.db)
         connection = await self.broker.connect()
         await declare_stream(connection, dead_letter_stream_config(settings, self.name))

@@ -31,6 +31,9 @@ class BaseServiceSettings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long to look for MongoDB before a typed error."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535, description="HTTP port for health and metrics.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,0 +1,202 @@
+"""The checkin service's rules: pure functions over plain data. Time is passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
+
+from shared.messages.vocabulary import AssessmentBand
+from shared.problems import Conflict, Forbidden, InvalidInput, NotFound
+from shared.zones import zone
+
+MAX_AHEAD = timedelta(minutes=5)
+MAX_BACK = timedelta(days=400)
+ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY, YEARLY}
+
+
+# -- time and membership ---------------------------------------------------------------
+
+
+def occurred(occurred_at: datetime | None, now: datetime) -> datetime:
+    """When a fact happened: now by default, never more than 5 min ahead or 400 days back."""
+    if occurred_at is None:
+        return now
+    if occurred_at > now + MAX_AHEAD:
+        raise InvalidInput("occurred_at lies in the future", field="occurred_at")
+    if occurred_at < now - MAX_BACK:
+        raise InvalidInput("occurred_at is more than 400 days ago", field="occurred_at")
+    return occurred_at
+
+
+def effective_members(
+    request_members: Iterable[str],
+    request_version: int,
+    known_members: Iterable[str],
+    known_version: int,
+) -> frozenset[str]:
+    """The newer of the gateway's view in the request and the local read model."""
+    if request_version >= known_version and request_version > 0:
+        return frozenset(request_members)
+    return frozenset(known_members)
+
+
+def require_member(actor: str | None, members: frozenset[str]) -> str:
+    # A non-member learns nothing, not even that the relationship exists.
+    if actor is None or actor not in members:
+        raise NotFound("relationship not found", code="relationship_not_found")
+    return actor
+
+
+# -- bids ------------------------------------------------------------------------------
+
+
+def check_bid_target(actor: str, to_member: str, members: frozenset[str]) -> None:
+    if to_member == actor:
+        raise InvalidInput("a bid reaches out to someone else", field="to_member_id")
+    if to_member not in members:
+        raise InvalidInput("the bid's target is not a member", field="to_member_id")
+
+
+@dataclass(frozen=True)
+class BidState:
+    from_member_id: str
+    to_member_id: str
+    answered: bool
+
+
+def check_bid_answer(bid: BidState, actor: str) -> None:
+    if actor != bid.to_member_id:
+        raise Forbidden("only the member the bid was made to can answer it", code="not_bid_target")
+    if bid.answered:
+        raise Conflict("this bid has already been answered", code="bid_already_answered")
+
+
+# -- boundaries ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundaryState:
+    accepted_by: frozenset[str]
+    retired: bool
+
+
+def boundary_status(boundary: BoundaryState, members: frozenset[str]) -> str:
+    """Active only while every *current* member has accepted it; a newcomer must accept too."""
+    if boundary.retired:
+        return "retired"
+    return "active" if members and members <= boundary.accepted_by else "proposed"
+
+
+def awaiting(boundary: BoundaryState, members: frozenset[str]) -> list[str]:
+    return sorted(members - boundary.accepted_by)
+
+
+def accept_boundary(
+    boundary: BoundaryState, actor: str, members: frozenset[str]
+) -> tuple[BoundaryState, bool]:
+    """Record the actor's acceptance; returns the new state and whether it just became active."""
+    if boundary.retired:
+        raise Conflict("this boundary was retired", code="boundary_retired")
+    if actor in boundary.accepted_by:
+        raise Conflict("you already accepted this boundary", code="boundary_already_accepted")
+    before = boundary_status(boundary, members)
+    after = BoundaryState(accepted_by=boundary.accepted_by | {actor}, retired=False)
+    return after, before != "active" and boundary_status(after, members) == "active"
+
+
+def retire_boundary(boundary: BoundaryState) -> BoundaryState:
+    # Any member may retire a boundary: an agreement someone no longer holds is not mutual.
+    if boundary.retired:
+        raise Conflict("this boundary was already retired", code="boundary_retired")
+    return BoundaryState(accepted_by=boundary.accepted_by, retired=True)
+
+
+def check_breach(boundary: BoundaryState, members: frozenset[str]) -> None:
+    if boundary_status(boundary, members) != "active":
+        raise Conflict(
+            "a breach can only be reported against an active boundary", code="boundary_not_active"
+        )
+
+
+# -- conflicts -------------------------------------------------------------------------
+
+
+def check_repair(repaired: bool) -> None:
+    if repaired:
+        raise Conflict("this conflict was already repaired", code="conflict_already_repaired")
+
+
+# -- assessment ------------------------------------------------------------------------
+
+
+def score_assessment(answers: list[bool]) -> tuple[int, AssessmentBand]:
+    if len(answers) != 10:
+        raise InvalidInput("the assessment takes exactly ten answers", field="answers")
+    score = sum(answers)
+    if score >= 9:
+        return score, AssessmentBand.STRONG
+    if score >= 5:
+        return score, AssessmentBand.ROOM_TO_GROW
+    return score, AssessmentBand.NEEDS_CONVERSATION
+
+
+# -- rituals ---------------------------------------------------------------------------
+
+
+def local_start(starts_at: datetime, timezone: str) -> datetime:
+    """A ritual's first start as naive local time in its zone (the RRULE's DTSTART)."""
+    if starts_at.tzinfo is not None:
+        starts_at = starts_at.astimezone(zone(timezone))
+    return starts_at.replace(tzinfo=None, microsecond=0)
+
+
+def parse_rule(rule: str, start_local: datetime) -> rrule:
+    text = rule.strip().removeprefix("RRULE:")
+    if "DTSTART" in text.upper() or "\n" in text:
+        raise InvalidInput("give the start as starts_at, not inside the rule", field="rrule")
+    try:
+        parsed = rrulestr(text, dtstart=start_local)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a valid RFC 5545 RRULE: {exc}", field="rrule") from exc
+    if not isinstance(parsed, rrule):
+        raise InvalidInput("give a single RRULE", field="rrule")
+    if parsed._freq not in ALLOWED_FREQUENCIES:  # type: ignore[attr-defined]
+        raise InvalidInput("rituals repeat daily, weekly, monthly or yearly", field="rrule")
+    if parsed.after(start_local, inc=True) is None:
+        raise InvalidInput("this rule has no occurrence", field="rrule")
+    return parsed
+
+
+def is_occurrence(rule: str, timezone: str, start_local: datetime, occurrence: datetime) -> bool:
+    """True when `occurrence` is the instant of one of the rule's local-time occurrences.
+
+    Local times are mapped to instants in the ritual's zone (DST-correct, fold 0),
+    so a 10:00 Sunday ritual is 10:00 local on both sides of a clock change.
+    """
+    tz = zone(timezone)
+    parsed = parse_rule(rule, start_local)
+    local = occurrence.astimezone(tz).replace(tzinfo=None)
+    window = timedelta(hours=3)  # covers instants shifted by a DST gap
+    return any(
+        candidate.replace(tzinfo=tz) == occurrence
+        for candidate in parsed.between(local - window, local + window, inc=True)
+    )
+
+
+def check_outcome(
+    rule: str,
+    timezone: str,
+    start_local: datetime,
+    occurrence: datetime,
+    now: datetime,
+    already_recorded: bool,
+) -> None:
+    if not is_occurrence(rule, timezone, start_local, occurrence):
+        raise InvalidInput("that time is not an occurrence of this ritual", field="occurrence")
+    if occurrence > now + MAX_AHEAD:
+        raise InvalidInput("this occurrence has not started yet", field="occurrence")
+    if already_recorded:
+        raise Conflict("this occurrence already has an outcome", code="outcome_already_recorded")
