@@ -13,7 +13,14 @@ from nats.aio.client import Client
 from pymongo import AsyncMongoClient
 
 from shared.settings import BaseServiceSettings
-from tests.support.servers import PrivateNats, Servers, private_nats, test_servers
+from tests.support.servers import (
+    PrivateMongo,
+    PrivateNats,
+    Servers,
+    private_mongo,
+    private_nats,
+    test_servers,
+)
 
 S = TypeVar("S", bound=BaseServiceSettings)
 
@@ -77,4 +84,11 @@ async def mongo(servers: Servers, namespace: str) -> AsyncIterator[AsyncMongoCli
 def restartable_nats(tmp_path: Path) -> Iterator[PrivateNats]:
     """A private nats-server this test may stop and restart (fault injection)."""
     with private_nats(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def restartable_mongo(tmp_path: Path) -> Iterator[PrivateMongo]:
+    """A private SecantusDB this test may stop and restart (fault injection)."""
+    with private_mongo(tmp_path) as server:
         yield server

@@ -45,6 +45,37 @@ class PrivateNats:
             self.process = None
 
 
+@dataclass
+class PrivateMongo:
+    """A SecantusDB server the test controls: stop it, start it again on the same data."""
+
+    port: int
+    data_dir: Path
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return mongo_url(self.port)
+
+    def start(self) -> PrivateMongo:
+        self.process = start_secantus(self.port, self.data_dir, self.data_dir.parent / "mongo.log")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+@contextmanager
+def private_mongo(base: Path) -> Iterator[PrivateMongo]:
+    server = PrivateMongo(port=free_port(), data_dir=base / "mongo-data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def private_nats(base: Path) -> Iterator[PrivateNats]:
     server = PrivateNats(port=free_port(), data_dir=base / "nats-data").start()
