@@ -21,4 +21,9 @@ OUTBOX_PUBLISH_FAILURES = Counter(
 RPC_HANDLED = Counter(
     "attune_rpc_handled_total", "Commands and queries answered, by outcome", ["name", "outcome"]
 )
+RPC_CALL_FAILURES = Counter(
+    "attune_rpc_call_failures_total",
+    "Calls to another service that got no answer (timeout, no responder, no connection)",
+    ["service"],
+)
 RPC_LATENCY = Histogram("attune_rpc_seconds", "Time to answer a command or query", ["name"])

@@ -94,6 +94,16 @@ class Unavailable(AttuneError):
         super().__init__(message, code=code, retry_after=retry_after, **kw)
 
 
+class Unauthorized(AttuneError):
+    status = 401
+    default_code = "unauthorized"
+
+
+class TooManyRequests(AttuneError):
+    status = 429
+    default_code = "too_many_requests"
+
+
 class InternalError(AttuneError):
     status = 500
     default_code = "internal_error"
@@ -101,5 +111,14 @@ class InternalError(AttuneError):
 
 _BY_STATUS: dict[int, type[AttuneError]] = {
     cls.status: cls
-    for cls in (InvalidInput, NotFound, Forbidden, Conflict, Unavailable, InternalError)
+    for cls in (
+        InvalidInput,
+        NotFound,
+        Forbidden,
+        Conflict,
+        Unavailable,
+        InternalError,
+        Unauthorized,
+        TooManyRequests,
+    )
 }

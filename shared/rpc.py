@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.envelope import new_id
 from shared.logging import bind_context, get_logger
-from shared.metrics import RPC_HANDLED, RPC_LATENCY
+from shared.metrics import RPC_CALL_FAILURES, RPC_HANDLED, RPC_LATENCY
 from shared.problems import AttuneError, ErrorBody, InternalError, InvalidInput, Unavailable
 from shared.subjects import command_subject, query_subject
 
@@ -97,8 +97,10 @@ class RpcClient:
                 timeout=timeout or self._timeout,
             )
         except (NoRespondersError, NatsTimeoutError, TimeoutError) as exc:
+            RPC_CALL_FAILURES.labels(service=service).inc()
             raise Unavailable(f"{service} did not answer in time") from exc
         except Exception as exc:  # the connection itself is down
+            RPC_CALL_FAILURES.labels(service=service).inc()
             raise Unavailable(f"{service} cannot be reached") from exc
         reply = Reply.model_validate_json(response.body)
         if not reply.ok:

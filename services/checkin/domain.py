@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from shared.messages.vocabulary import AssessmentBand
-from shared.problems import Conflict, Forbidden, InvalidInput, NotFound
+from shared.problems import Conflict, Forbidden, InvalidInput
 from shared.zones import zone
 
 MAX_AHEAD = timedelta(minutes=5)
@@ -29,25 +28,6 @@ def occurred(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at < now - MAX_BACK:
         raise InvalidInput("occurred_at is more than 400 days ago", field="occurred_at")
     return occurred_at
-
-
-def effective_members(
-    request_members: Iterable[str],
-    request_version: int,
-    known_members: Iterable[str],
-    known_version: int,
-) -> frozenset[str]:
-    """The newer of the gateway's view in the request and the local read model."""
-    if request_version >= known_version and request_version > 0:
-        return frozenset(request_members)
-    return frozenset(known_members)
-
-
-def require_member(actor: str | None, members: frozenset[str]) -> str:
-    # A non-member learns nothing, not even that the relationship exists.
-    if actor is None or actor not in members:
-        raise NotFound("relationship not found", code="relationship_not_found")
-    return actor
 
 
 # -- bids ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from services.checkin import domain, store
 from services.checkin.store import ConcurrentChange, Update, Writes
 from shared.envelope import Envelope, Visibility, new_id
+from shared.membership import authorize
 from shared.messages import checkin as events
 from shared.messages.base import EventData, new_event
 from shared.messages.checkin_rpc import (
@@ -133,12 +134,15 @@ class CheckinHandlers:
         rid = request.context.relationship_id
         if not rid:
             raise InvalidInput("a relationship is required", field="relationship_id")
-        known, version = await store.membership(self.runtime.db, rid)
-        members = domain.effective_members(
-            request.context.members, request.context.membership_version, known, version
+        members = await authorize(
+            self.runtime.db,
+            rid,
+            request.context.actor_id,
+            request.context.members,
+            request.context.membership_version,
         )
-        actor = domain.require_member(request.context.actor_id, members)
-        return Context(actor, rid, members, self.clock(), request)
+        assert request.context.actor_id is not None  # authorize refused anyone else
+        return Context(request.context.actor_id, rid, members, self.clock(), request)
 
     async def _execute(
         self, name: str, payload: BaseModel, request: Request, planner: Planner

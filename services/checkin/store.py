@@ -16,7 +16,6 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.membership import MEMBERSHIPS
 from shared.mongo import Database, Document, Session
 from shared.problems import Conflict, InvalidInput
 
@@ -52,13 +51,6 @@ async def ensure_indexes(db: Database) -> None:
 
 def visible_to(viewer: str) -> Document:
     return {"$or": [{"visibility": "shared"}, {"author_id": viewer}]}
-
-
-async def membership(db: Database, relationship_id: str) -> tuple[list[str], int]:
-    document = await db[MEMBERSHIPS].find_one({"_id": relationship_id})
-    if document is None:
-        return [], 0
-    return list(document["members"]), int(document["version"])
 
 
 async def get_entry(

@@ -1,11 +1,178 @@
-"""The only module of the gateway that touches MongoDB."""
+"""The only module of the gateway that touches MongoDB: accounts, tokens, relationships,
+invites, idempotency records and the ops event counts."""
 
 from __future__ import annotations
 
-from shared.envelope import Envelope
-from shared.mongo import Database, Session
+from datetime import datetime, timedelta
+from typing import Any
 
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.envelope import Envelope
+from shared.mongo import Database, Document, Session
+
+MEMBERS = "members"
+TOKENS = "tokens"
+RELATIONSHIPS = "relationships"
+INVITES = "invites"
+IDEMPOTENCY = "idempotency"
 EVENT_COUNTS = "event_counts"
+
+
+async def ensure_indexes(db: Database, idempotency_ttl: timedelta) -> None:
+    await db[MEMBERS].create_index("email", unique=True)
+    await db[TOKENS].create_index("expires_at", expireAfterSeconds=0)
+    await db[TOKENS].create_index("member_id")
+    await db[RELATIONSHIPS].create_index("members")
+    await db[INVITES].create_index("expires_at", expireAfterSeconds=0)
+    await db[IDEMPOTENCY].create_index(
+        "created_at", expireAfterSeconds=int(idempotency_ttl.total_seconds())
+    )
+
+
+# -- members and tokens ----------------------------------------------------------------
+
+
+class EmailTaken(Exception):
+    pass
+
+
+async def insert_member(db: Database, member: Document) -> None:
+    try:
+        await db[MEMBERS].insert_one(member)
+    except DuplicateKeyError as exc:
+        raise EmailTaken from exc
+
+
+async def member_by_email(db: Database, email: str) -> Document | None:
+    return await db[MEMBERS].find_one({"email": email})
+
+
+async def member_by_id(db: Database, member_id: str) -> Document | None:
+    return await db[MEMBERS].find_one({"_id": member_id})
+
+
+async def members_by_id(db: Database, ids: list[str]) -> dict[str, Document]:
+    found = await db[MEMBERS].find({"_id": {"$in": ids}}).to_list()
+    return {m["_id"]: m for m in found}
+
+
+async def update_member(db: Database, member_id: str, changes: Document) -> Document | None:
+    return await db[MEMBERS].find_one_and_update(
+        {"_id": member_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+    )
+
+
+async def save_member_profile(
+    db: Database, session: Session, member_id: str, changes: Document
+) -> Document | None:
+    return await db[MEMBERS].find_one_and_update(
+        {"_id": member_id},
+        {"$set": changes},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+
+
+async def insert_token(
+    db: Database, digest: str, member_id: str, now: datetime, ttl: timedelta
+) -> None:
+    await db[TOKENS].insert_one(
+        {"_id": digest, "member_id": member_id, "created_at": now, "expires_at": now + ttl}
+    )
+
+
+async def member_for_token(db: Database, digest: str, now: datetime) -> str | None:
+    token = await db[TOKENS].find_one({"_id": digest, "expires_at": {"$gt": now}})
+    return token["member_id"] if token else None
+
+
+async def revoke_token(db: Database, digest: str) -> None:
+    await db[TOKENS].delete_one({"_id": digest})
+
+
+# -- relationships and invites ---------------------------------------------------------
+
+
+async def relationship(db: Database, relationship_id: str) -> Document | None:
+    return await db[RELATIONSHIPS].find_one({"_id": relationship_id})
+
+
+async def relationships_of(db: Database, member_id: str) -> list[Document]:
+    return (
+        await db[RELATIONSHIPS]
+        .find({"members": member_id}, sort=[("created_at", ASCENDING)])
+        .to_list()
+    )
+
+
+async def insert_relationship(db: Database, session: Session, document: Document) -> None:
+    await db[RELATIONSHIPS].insert_one(document, session=session)
+
+
+async def change_members(
+    db: Database, session: Session, relationship_id: str, version: int, update: Document
+) -> Document | None:
+    """Apply a membership change guarded by the version that was read; None if it moved."""
+    return await db[RELATIONSHIPS].find_one_and_update(
+        {"_id": relationship_id, "membership_version": version},
+        {**update, "$inc": {"membership_version": 1}},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+
+
+async def delete_relationship(db: Database, session: Session, relationship_id: str) -> None:
+    await db[RELATIONSHIPS].delete_one({"_id": relationship_id}, session=session)
+    await db[INVITES].delete_many({"relationship_id": relationship_id}, session=session)
+
+
+async def insert_invite(db: Database, document: Document) -> None:
+    await db[INVITES].insert_one(document)
+
+
+async def claim_invite(
+    db: Database, session: Session, digest: str, member_id: str, now: datetime
+) -> Document | None:
+    """Use an invite once: only an unused, unexpired code is claimed."""
+    return await db[INVITES].find_one_and_update(
+        {"_id": digest, "used_by": None, "expires_at": {"$gt": now}},
+        {"$set": {"used_by": member_id, "used_at": now}},
+        session=session,
+    )
+
+
+# -- idempotency -----------------------------------------------------------------------
+
+
+async def claim_idempotency_key(
+    db: Database, key: str, fingerprint: str, now: datetime
+) -> Document | None:
+    """Claim a key for a new request; returns the existing record when it was seen before."""
+    try:
+        await db[IDEMPOTENCY].insert_one(
+            {"_id": key, "fingerprint": fingerprint, "state": "pending", "created_at": now}
+        )
+    except DuplicateKeyError:
+        return await db[IDEMPOTENCY].find_one({"_id": key}) or {
+            "state": "pending",
+            "fingerprint": "",
+        }
+    return None
+
+
+async def complete_idempotency_key(db: Database, key: str, response: dict[str, Any]) -> None:
+    await db[IDEMPOTENCY].update_one(
+        {"_id": key}, {"$set": {"state": "done", "response": response}}
+    )
+
+
+async def release_idempotency_key(db: Database, key: str) -> None:
+    await db[IDEMPOTENCY].delete_one({"_id": key, "state": "pending"})
+
+
+# -- ops counts ------------------------------------------------------------------------
 
 
 async def count_event(db: Database, envelope: Envelope, session: Session) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from services.checkin import domain
 from shared.messages.vocabulary import AssessmentBand
-from shared.problems import Conflict, Forbidden, InvalidInput, NotFound
+from shared.problems import Conflict, Forbidden, InvalidInput
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 AB = frozenset({"a", "b"})
@@ -23,20 +23,6 @@ def test_occurred_at_defaults_to_now_and_is_bounded():
         domain.occurred(NOW + timedelta(minutes=5, seconds=1), NOW)
     with pytest.raises(InvalidInput, match="400 days"):
         domain.occurred(NOW - timedelta(days=400, seconds=1), NOW)
-
-
-def test_the_newer_membership_view_wins():
-    assert domain.effective_members(["a", "b"], 3, ["a"], 2) == AB
-    assert domain.effective_members(["a"], 1, ["a", "b"], 2) == AB
-    assert domain.effective_members([], 0, [], 0) == frozenset()
-
-
-def test_a_non_member_is_told_the_relationship_does_not_exist():
-    assert domain.require_member("a", AB) == "a"
-    with pytest.raises(NotFound, match="relationship not found"):
-        domain.require_member("z", AB)
-    with pytest.raises(NotFound):
-        domain.require_member(None, AB)
 
 
 def test_a_bid_goes_to_another_member():

@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
+import structlog
 from pydantic import ValidationError
 
 from services.gateway.settings import GatewaySettings
 from shared.logging import bind_context, configure_logging, get_logger
 
 
-def test_log_lines_are_json_and_carry_the_bound_correlation_id(capsys):
+@pytest.fixture
+def json_logs():
+    yield
+    structlog.reset_defaults()  # the captured stream closes after the test
+
+
+def test_log_lines_are_json_and_carry_the_bound_correlation_id(capsys, json_logs):
     configure_logging("checkin", "INFO", json=True)
     with bind_context(correlation_id="corr-7", event_id="e1"):
         get_logger("t").info("bid_answered", bid_id="b1")
