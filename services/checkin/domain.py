@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
-
 from shared.messages.vocabulary import AssessmentBand
 from shared.problems import Conflict, Forbidden, InvalidInput
-from shared.zones import zone
+from shared.recurrence import is_occurrence
 
 MAX_AHEAD = timedelta(minutes=5)
 MAX_BACK = timedelta(days=400)
-ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY, YEARLY}
 
 
 # -- time and membership ---------------------------------------------------------------
@@ -124,46 +121,6 @@ def score_assessment(answers: list[bool]) -> tuple[int, AssessmentBand]:
 
 
 # -- rituals ---------------------------------------------------------------------------
-
-
-def local_start(starts_at: datetime, timezone: str) -> datetime:
-    """A ritual's first start as naive local time in its zone (the RRULE's DTSTART)."""
-    if starts_at.tzinfo is not None:
-        starts_at = starts_at.astimezone(zone(timezone))
-    return starts_at.replace(tzinfo=None, microsecond=0)
-
-
-def parse_rule(rule: str, start_local: datetime) -> rrule:
-    text = rule.strip().removeprefix("RRULE:")
-    if "DTSTART" in text.upper() or "\n" in text:
-        raise InvalidInput("give the start as starts_at, not inside the rule", field="rrule")
-    try:
-        parsed = rrulestr(text, dtstart=start_local)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"not a valid RFC 5545 RRULE: {exc}", field="rrule") from exc
-    if not isinstance(parsed, rrule):
-        raise InvalidInput("give a single RRULE", field="rrule")
-    if parsed._freq not in ALLOWED_FREQUENCIES:  # type: ignore[attr-defined]
-        raise InvalidInput("rituals repeat daily, weekly, monthly or yearly", field="rrule")
-    if parsed.after(start_local, inc=True) is None:
-        raise InvalidInput("this rule has no occurrence", field="rrule")
-    return parsed
-
-
-def is_occurrence(rule: str, timezone: str, start_local: datetime, occurrence: datetime) -> bool:
-    """True when `occurrence` is the instant of one of the rule's local-time occurrences.
-
-    Local times are mapped to instants in the ritual's zone (DST-correct, fold 0),
-    so a 10:00 Sunday ritual is 10:00 local on both sides of a clock change.
-    """
-    tz = zone(timezone)
-    parsed = parse_rule(rule, start_local)
-    local = occurrence.astimezone(tz).replace(tzinfo=None)
-    window = timedelta(hours=3)  # covers instants shifted by a DST gap
-    return any(
-        candidate.replace(tzinfo=tz) == occurrence
-        for candidate in parsed.between(local - window, local + window, inc=True)
-    )
 
 
 def check_outcome(

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from services.checkin import domain, store
 from services.checkin.store import ConcurrentChange, Update, Writes
+from shared import recurrence
 from shared.envelope import Envelope, Visibility, new_id
 from shared.membership import authorize
 from shared.messages import checkin as events
@@ -425,8 +426,8 @@ class CheckinHandlers:
     # -- rituals -----------------------------------------------------------------------
     async def create_ritual(self, cmd: CreateRitual, request: Request) -> Entry:
         async def plan(ctx: Context) -> Plan:
-            start = domain.local_start(cmd.starts_at, cmd.timezone)
-            domain.parse_rule(cmd.rrule, start)
+            start = recurrence.local_start(cmd.starts_at, cmd.timezone)
+            recurrence.parse_rule(cmd.rrule, start)
             entry_id = new_id()
             fields = {**cmd.model_dump(mode="json"), "starts_at": start.isoformat()}
             doc = entry_doc(ctx, "ritual", entry_id, ctx.now, Visibility.SHARED, fields)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.checkin import domain
+from shared import recurrence
 from shared.messages.vocabulary import AssessmentBand
 from shared.problems import Conflict, Forbidden, InvalidInput
 
@@ -109,16 +110,16 @@ def test_the_assessment_takes_exactly_ten_answers():
         domain.score_assessment([True] * 9)
 
 
-BERLIN_SUNDAY = domain.local_start(datetime(2026, 3, 22, 10, 0), "Europe/Berlin")
+BERLIN_SUNDAY = recurrence.local_start(datetime(2026, 3, 22, 10, 0), "Europe/Berlin")
 
 
 def test_a_weekly_ritual_stays_at_ten_local_across_the_clock_change():
     rule = "FREQ=WEEKLY;BYDAY=SU"
     before = datetime(2026, 3, 22, 9, 0, tzinfo=UTC)  # 10:00 CET
     after = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)  # 10:00 CEST
-    assert domain.is_occurrence(rule, "Europe/Berlin", BERLIN_SUNDAY, before)
-    assert domain.is_occurrence(rule, "Europe/Berlin", BERLIN_SUNDAY, after)
-    assert not domain.is_occurrence(
+    assert recurrence.is_occurrence(rule, "Europe/Berlin", BERLIN_SUNDAY, before)
+    assert recurrence.is_occurrence(rule, "Europe/Berlin", BERLIN_SUNDAY, after)
+    assert not recurrence.is_occurrence(
         rule, "Europe/Berlin", BERLIN_SUNDAY, after + timedelta(hours=1)
     )
 
@@ -142,9 +143,9 @@ def test_an_outcome_needs_a_real_past_occurrence_and_only_one():
 )
 def test_unusable_rules_are_refused(rule: str):
     with pytest.raises(InvalidInput):
-        domain.parse_rule(rule, BERLIN_SUNDAY)
+        recurrence.parse_rule(rule, BERLIN_SUNDAY)
 
 
 def test_an_aware_start_is_read_in_the_ritual_zone():
     start = datetime(2026, 3, 22, 9, 0, tzinfo=UTC)
-    assert domain.local_start(start, "Europe/Berlin") == datetime(2026, 3, 22, 10, 0)
+    assert recurrence.local_start(start, "Europe/Berlin") == datetime(2026, 3, 22, 10, 0)

@@ -1,0 +1,68 @@
+"""Recurring rituals: RFC 5545 RRULEs evaluated in local time of an IANA zone, DST-correct.
+
+Both the checkin service (is this a real occurrence?) and the scheduler (when
+is the next one?) read rules the same way, so the code lives here once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
+
+from shared.problems import InvalidInput
+from shared.zones import zone
+
+ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY, YEARLY}
+
+
+def local_start(starts_at: datetime, timezone: str) -> datetime:
+    """A ritual's first start as naive local time in its zone (the RRULE's DTSTART)."""
+    if starts_at.tzinfo is not None:
+        starts_at = starts_at.astimezone(zone(timezone))
+    return starts_at.replace(tzinfo=None, microsecond=0)
+
+
+def parse_rule(rule: str, start_local: datetime) -> rrule:
+    text = rule.strip().removeprefix("RRULE:")
+    if "DTSTART" in text.upper() or "\n" in text:
+        raise InvalidInput("give the start as starts_at, not inside the rule", field="rrule")
+    try:
+        parsed = rrulestr(text, dtstart=start_local)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a valid RFC 5545 RRULE: {exc}", field="rrule") from exc
+    if not isinstance(parsed, rrule):
+        raise InvalidInput("give a single RRULE", field="rrule")
+    if parsed._freq not in ALLOWED_FREQUENCIES:  # type: ignore[attr-defined]
+        raise InvalidInput("rituals repeat daily, weekly, monthly or yearly", field="rrule")
+    if parsed.after(start_local, inc=True) is None:
+        raise InvalidInput("this rule has no occurrence", field="rrule")
+    return parsed
+
+
+def is_occurrence(rule: str, timezone: str, start_local: datetime, occurrence: datetime) -> bool:
+    """True when `occurrence` is the instant of one of the rule's local-time occurrences.
+
+    Local times are mapped to instants in the ritual's zone (DST-correct, fold 0),
+    so a 10:00 Sunday ritual is 10:00 local on both sides of a clock change.
+    """
+    tz = zone(timezone)
+    parsed = parse_rule(rule, start_local)
+    local = occurrence.astimezone(tz).replace(tzinfo=None)
+    window = timedelta(hours=3)  # covers instants shifted by a DST gap
+    return any(
+        candidate.replace(tzinfo=tz) == occurrence
+        for candidate in parsed.between(local - window, local + window, inc=True)
+    )
+
+
+def occurrences_between(
+    rule: str, timezone: str, start_local: datetime, start: datetime, end: datetime
+) -> list[datetime]:
+    """Instants (aware, in the ritual's zone) of the occurrences in [start, end)."""
+    tz = zone(timezone)
+    parsed = parse_rule(rule, start_local)
+    local_from = start.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)
+    local_to = end.astimezone(tz).replace(tzinfo=None) + timedelta(hours=3)
+    found = (c.replace(tzinfo=tz) for c in parsed.between(local_from, local_to, inc=True))
+    return [instant for instant in found if start <= instant < end]
