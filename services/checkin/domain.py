@@ -16,10 +16,16 @@ MAX_BACK = timedelta(days=400)
 # -- time and membership ---------------------------------------------------------------
 
 
+def to_millis(moment: datetime) -> datetime:
+    """MongoDB keeps milliseconds: round here so a reply and a later read agree."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def occurred(occurred_at: datetime | None, now: datetime) -> datetime:
     """When a fact happened: now by default, never more than 5 min ahead or 400 days back."""
     if occurred_at is None:
         return now
+    occurred_at = to_millis(occurred_at)
     if occurred_at > now + MAX_AHEAD:
         raise InvalidInput("occurred_at lies in the future", field="occurred_at")
     if occurred_at < now - MAX_BACK:

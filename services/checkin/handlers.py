@@ -128,7 +128,7 @@ def fingerprint(name: str, payload: BaseModel) -> str:
 class CheckinHandlers:
     def __init__(self, runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None):
         self.runtime = runtime
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = lambda: domain.to_millis((clock or (lambda: datetime.now(UTC)))())
 
     # -- the one command pipeline ------------------------------------------------------
     async def _context(self, request: Request) -> Context:

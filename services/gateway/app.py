@@ -4,21 +4,38 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.gateway import store
+from services.gateway.deps import TokenBucket
+from services.gateway.middleware import BodyLimit, Correlation, Idempotency, Metrics
 from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
-from services.gateway.routes import health
+from services.gateway.routes import accounts, facts, health, relationships, stream
 from services.gateway.settings import GatewaySettings
 from shared.rpc import RpcClient
 from shared.runtime import ServiceRuntime
+
+DESCRIPTION = """
+Attune's public API. Authenticate with `Authorization: Bearer <token>` from
+`POST /v1/auth/token`. Every error is `application/problem+json` with a stable
+`code`. Every POST accepts an `Idempotency-Key`: a repeat with the same key and
+body returns the first response and writes nothing. Private entries are only
+ever shown to their author.
+"""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     runtime = ServiceRuntime(settings)
     ops_events.wire(runtime)
+
+    async def indexes(rt: ServiceRuntime) -> None:
+        await store.ensure_indexes(rt.db, timedelta(hours=settings.idempotency_ttl_hours))
+
+    runtime.on_startup(indexes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,11 +50,29 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="Attune API",
         version="1.0.0",
         summary="Build closeness as a daily practice: check-ins, bids, rituals and insights.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.rpc = RpcClient(runtime.broker, settings.namespace, settings.request_timeout_seconds)
+    app.state.member_limits = TokenBucket(settings.rate_per_second, settings.rate_burst)
+    app.state.anonymous_limits = TokenBucket(
+        settings.anonymous_rate_per_second, settings.anonymous_rate_burst
+    )
     install_problem_handlers(app)
-    app.include_router(health.router)
+    for router in (
+        health.router,
+        accounts.router,
+        relationships.router,
+        facts.router,
+        facts.views,
+        stream.router,
+    ):
+        app.include_router(router)
+    # Added innermost first: metrics see everything; the body limit runs before idempotency.
+    app.add_middleware(Idempotency, db=lambda: runtime.db)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Correlation)
+    app.add_middleware(Metrics)
     return app

@@ -38,9 +38,9 @@ class EmailTaken(Exception):
     pass
 
 
-async def insert_member(db: Database, member: Document) -> None:
+async def insert_member(db: Database, session: Session, member: Document) -> None:
     try:
-        await db[MEMBERS].insert_one(member)
+        await db[MEMBERS].insert_one(member, session=session)
     except DuplicateKeyError as exc:
         raise EmailTaken from exc
 
@@ -56,12 +56,6 @@ async def member_by_id(db: Database, member_id: str) -> Document | None:
 async def members_by_id(db: Database, ids: list[str]) -> dict[str, Document]:
     found = await db[MEMBERS].find({"_id": {"$in": ids}}).to_list()
     return {m["_id"]: m for m in found}
-
-
-async def update_member(db: Database, member_id: str, changes: Document) -> Document | None:
-    return await db[MEMBERS].find_one_and_update(
-        {"_id": member_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
-    )
 
 
 async def save_member_profile(

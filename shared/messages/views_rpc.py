@@ -13,13 +13,13 @@ from shared.messages.vocabulary import FlagCode, RecommendationKind, Severity
 class ScheduleQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime = Field(alias="from")
-    end: AwareDatetime = Field(alias="to")
+    start: AwareDatetime
+    end: AwareDatetime
 
     @model_validator(mode="after")
     def _ordered(self) -> ScheduleQuery:
         if self.end <= self.start:
-            raise ValueError("`to` must come after `from`")
+            raise ValueError("the end must come after the start")
         if (self.end - self.start).days > 92:
             raise ValueError("a schedule spans at most 92 days")
         return self

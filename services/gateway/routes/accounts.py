@@ -1,0 +1,187 @@
+"""Accounts: sign-up, tokens, the member's own profile and export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from services.gateway import store
+from services.gateway.auth import hash_password, new_token, token_digest, verify_password
+from services.gateway.deps import (
+    AnonymousLimit,
+    CurrentMember,
+    db_of,
+    rpc_of,
+    runtime_of,
+    settings_of,
+)
+from services.gateway.routes.errors import AUTHED, problems
+from services.gateway.schemas import (
+    ExportOut,
+    MemberOut,
+    MePatch,
+    SignupIn,
+    SignupOut,
+    TokenIn,
+    TokenOut,
+)
+from shared.envelope import Visibility, new_id
+from shared.messages.base import new_event
+from shared.messages.checkin_rpc import EntryList, NoPayload
+from shared.messages.gateway import MemberUpdated
+from shared.mongo import Document, Session
+from shared.problems import Conflict, NotFound, Unauthorized
+from shared.rpc import CallContext
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+
+def member_out(member: Document) -> MemberOut:
+    return MemberOut(
+        id=member["_id"],
+        email=member["email"],
+        display_name=member["display_name"],
+        timezone=member["timezone"],
+        quiet_hours=member.get("quiet_hours"),
+        checkin_reminder_time=member.get("checkin_reminder_time"),
+    )
+
+
+def profile_event(member: Document) -> MemberUpdated:
+    """What the scheduler needs to know about a member; never their name or email."""
+    return MemberUpdated(
+        member_id=member["_id"],
+        timezone=member["timezone"],
+        quiet_hours=member.get("quiet_hours"),
+        checkin_reminder_time=member.get("checkin_reminder_time"),
+    )
+
+
+async def issue_token(request: Request, member_id: str) -> str:
+    token = new_token()
+    ttl = timedelta(days=settings_of(request).token_ttl_days)
+    await store.insert_token(db_of(request), token_digest(token), member_id, datetime.now(UTC), ttl)
+    return token
+
+
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    response_model=SignupOut,
+    responses=problems(409, 413, 422, 429, 503),
+    dependencies=[AnonymousLimit],
+    summary="Create an account",
+)
+async def signup(body: SignupIn, request: Request) -> SignupOut:
+    runtime = runtime_of(request)
+    db = runtime.db
+    member_id = new_id()
+    member: Document = {
+        "_id": member_id,
+        "email": body.email,
+        "password_hash": hash_password(body.password),
+        "display_name": body.display_name,
+        "timezone": body.timezone,
+        "created_at": datetime.now(UTC),
+    }
+    if await store.member_by_email(db, body.email) is not None:
+        raise Conflict("an account with this email exists; log in instead", code="email_taken")
+
+    async def work(session: Session) -> None:
+        await store.insert_member(db, session, member)
+        event = new_event(
+            profile_event(member), relationship_id=None, actor_id=member_id,
+            visibility=Visibility.PRIVATE,
+        )  # fmt: skip
+        await runtime.outbox.add(session, event)
+
+    try:
+        await runtime.transact(work)
+    except store.EmailTaken as exc:
+        raise Conflict(
+            "an account with this email exists; log in instead", code="email_taken"
+        ) from exc
+    token = await issue_token(request, member_id)
+    return SignupOut(member=member_out(member), access_token=token)
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    responses=problems(401, 413, 422, 429, 503),
+    dependencies=[AnonymousLimit],
+    summary="Log in: exchange email and password for an access token",
+)
+async def token(body: TokenIn, request: Request) -> TokenOut:
+    member = await store.member_by_email(db_of(request), body.email)
+    if not verify_password(member["password_hash"] if member else None, body.password):
+        raise Unauthorized("email or password is not right", code="invalid_credentials")
+    assert member is not None
+    return TokenOut(access_token=await issue_token(request, member["_id"]))
+
+
+@router.post("/auth/logout", status_code=204, responses=AUTHED, summary="Revoke this token")
+async def logout(caller: CurrentMember, request: Request) -> Response:
+    await store.revoke_token(db_of(request), caller.token_digest)
+    return Response(status_code=204)
+
+
+async def _me(request: Request, caller: CurrentMember) -> Document:
+    member = await store.member_by_id(db_of(request), caller.member_id)
+    if member is None:
+        raise Unauthorized("this account no longer exists", code="token_invalid")
+    return member
+
+
+Me = Annotated[Document, Depends(_me)]
+
+
+@router.get("/me", response_model=MemberOut, responses=AUTHED, summary="Your profile")
+async def get_me(member: Me) -> MemberOut:
+    return member_out(member)
+
+
+@router.patch("/me", response_model=MemberOut, responses=AUTHED, summary="Change your profile")
+async def patch_me(body: MePatch, member: Me, request: Request) -> MemberOut:
+    runtime = runtime_of(request)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    for required in ("display_name", "timezone"):
+        if required in changes and changes[required] is None:
+            changes.pop(required)
+    if not changes:
+        return member_out(member)
+
+    async def work(session: Session) -> Document:
+        updated = await store.save_member_profile(runtime.db, session, member["_id"], changes)
+        if updated is None:
+            raise NotFound("member not found")
+        event = new_event(
+            profile_event(updated), relationship_id=None, actor_id=member["_id"],
+            visibility=Visibility.PRIVATE,
+        )  # fmt: skip
+        await runtime.outbox.add(session, event)
+        return updated
+
+    return member_out(await runtime.transact(work))
+
+
+@router.get(
+    "/me/export", response_model=ExportOut, responses=AUTHED, summary="Everything about you"
+)
+async def export(member: Me, request: Request) -> ExportOut:
+    db = db_of(request)
+    relationships = await store.relationships_of(db, member["_id"])
+    records = await rpc_of(request).call(
+        "qry", "checkin", "my_records", NoPayload(), EntryList,
+        context=CallContext(actor_id=member["_id"]),
+    )  # fmt: skip
+    return ExportOut(
+        member=member_out(member),
+        relationships=[
+            {"id": r["_id"], "name": r.get("name"), "tags": r.get("tags", []), "joined": True}
+            for r in relationships
+        ],
+        records=records.entries,
+    )
