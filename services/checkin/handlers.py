@@ -264,7 +264,8 @@ class CheckinHandlers:
     async def log_time(self, cmd: LogTime, request: Request) -> Entry:
         async def plan(ctx: Context) -> Plan:
             # One log per member and day: the id is derived, so a second one is a 409.
-            entry_id = f"time-{ctx.relationship_id}-{ctx.actor}-{cmd.date.isoformat()}"
+            day = f"{ctx.relationship_id}:{ctx.actor}:{cmd.date.isoformat()}"
+            entry_id = "time-" + hashlib.sha256(day.encode()).hexdigest()[:40]
             if await store.entry_exists(self.runtime.db, entry_id):
                 raise Conflict("this day is already logged", code="already_recorded")
             at = domain.occurred(
@@ -445,7 +446,8 @@ class CheckinHandlers:
             fields = ritual["fields"]
             occurrence = cmd.occurrence.astimezone(UTC)
             # The id is derived from the occurrence: a second outcome cannot be written.
-            entry_id = f"outcome-{ritual['_id']}-{int(occurrence.timestamp())}"
+            slot = f"{ritual['_id']}:{int(occurrence.timestamp())}"
+            entry_id = "outcome-" + hashlib.sha256(slot.encode()).hexdigest()[:40]
             domain.check_outcome(
                 fields["rrule"], fields["timezone"], datetime.fromisoformat(fields["starts_at"]),
                 occurrence, ctx.now, await store.entry_exists(self.runtime.db, entry_id),
