@@ -7,7 +7,7 @@ import re
 import pytest
 
 from services.gateway.app import create_app
-from tests.support.api import couple, sign_up
+from tests.support.api import couple
 
 # From the published OpenAPI document: what we document is what we test.
 ROUTES = sorted(

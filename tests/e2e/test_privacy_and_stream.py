@@ -1,0 +1,88 @@
+"""Private entries stay with their author: in timelines and in the live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tests.support.api import Person, couple
+
+
+async def read_events(
+    person: Person, rid: str, count: int, last_id: str | None = None
+) -> list[dict]:
+    """Open the live stream and collect `count` events (id, type, data)."""
+    headers = dict(person.headers)
+    if last_id:
+        headers["Last-Event-ID"] = last_id
+    events: list[dict] = []
+    current: dict = {}
+    async with person.http.stream(
+        "GET", f"/v1/relationships/{rid}/stream", headers=headers, timeout=15
+    ) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("id:"):
+                current["id"] = line[3:].strip()
+            elif line.startswith("event:"):
+                current["event"] = line[6:].strip()
+            elif line.startswith("data:"):
+                current["data"] = json.loads(line[5:].strip())
+            elif line == "" and "data" in current:
+                events.append(current)
+                current = {}
+                if len(events) >= count:
+                    break
+    return events
+
+
+async def test_a_private_entry_is_absent_from_the_partners_timeline_and_stream(http):
+    rid, (ida, jo) = await couple(http, "Ida", "Jo")
+    base = f"/v1/relationships/{rid}"
+    jo_listening = asyncio.create_task(read_events(jo, rid, 2))
+    ida_listening = asyncio.create_task(read_events(ida, rid, 3))
+    await asyncio.sleep(1)  # let both streams subscribe
+    private = await ida.ok("POST", f"{base}/checkins", {"mood": 2, "connection": 3, "note": "mine"})
+    shared = await ida.ok(
+        "POST", f"{base}/checkins", {"mood": 4, "connection": 8, "visibility": "shared"}
+    )
+    touch = await jo.ok("POST", f"{base}/touches", {"kind": "hug", "sexual": False,
+                        "visibility": "shared"})  # fmt: skip
+    jo_saw = await asyncio.wait_for(jo_listening, 20)
+    ida_saw = await asyncio.wait_for(ida_listening, 20)
+
+    jo_subjects = [e["data"]["subject"] for e in jo_saw]
+    assert jo_subjects == [shared["id"], touch["id"]]
+    assert private["id"] not in json.dumps(jo_saw)
+    assert [e["data"]["subject"] for e in ida_saw] == [private["id"], shared["id"], touch["id"]]
+
+    jo_timeline = await jo.ok("GET", f"{base}/timeline")
+    assert private["id"] not in [e["id"] for e in jo_timeline["entries"]]
+    assert "mine" not in json.dumps(jo_timeline)
+
+
+async def test_the_stream_resumes_after_the_last_event_id(http):
+    rid, (liv, noa) = await couple(http, "Liv", "Noa")
+    base = f"/v1/relationships/{rid}"
+    first_task = asyncio.create_task(read_events(noa, rid, 1))
+    await asyncio.sleep(1)
+    one = await liv.ok("POST", f"{base}/touches", {"kind": "kiss", "sexual": False,
+                       "visibility": "shared"})  # fmt: skip
+    (first,) = await asyncio.wait_for(first_task, 20)
+    assert first["data"]["subject"] == one["id"]
+    # While Noa is away, two more things happen.
+    two = await liv.ok("POST", f"{base}/bids", {"to_member_id": noa.id, "kind": "play",
+                       "channel": "message"})  # fmt: skip
+    three = await liv.ok("POST", f"{base}/touches", {"kind": "hug", "sexual": False,
+                         "visibility": "shared"})  # fmt: skip
+    await asyncio.sleep(1)  # the outbox publishes them
+    resumed = await asyncio.wait_for(read_events(noa, rid, 2, last_id=first["id"]), 20)
+    assert [e["data"]["subject"] for e in resumed] == [two["id"], three["id"]]
+
+
+async def test_a_bad_last_event_id_is_a_422(http):
+    rid, (uma,) = await couple(http, "Uma")
+    response = await uma.get(
+        f"/v1/relationships/{rid}/stream", headers={"Last-Event-ID": "not-a-position"}
+    )
+    assert response.status_code == 422
