@@ -128,7 +128,10 @@ def fingerprint(name: str, payload: BaseModel) -> str:
 class CheckinHandlers:
     def __init__(self, runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None):
         self.runtime = runtime
-        self.clock = lambda: domain.to_millis((clock or (lambda: datetime.now(UTC)))())
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def clock(self) -> datetime:
+        return domain.to_millis(self._clock())
 
     # -- the one command pipeline ------------------------------------------------------
     async def _context(self, request: Request) -> Context:

@@ -132,7 +132,7 @@ class MemberContext:
 
 
 RelationshipId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
-EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$", max_length=128)]
+EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
 
 
 async def membership(request: Request, rid: RelationshipId, caller: CurrentMember) -> MemberContext:

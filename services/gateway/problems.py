@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from shared.logging import get_logger
@@ -81,6 +82,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             field=first,
             errors=errors,
         )
+
+    @app.exception_handler(ValidationError)
+    async def on_model_error(request: Request, exc: ValidationError) -> JSONResponse:
+        # A command built from path and body values the route accepted, refused by its model.
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        return problem_response(422, "invalid_input", first["msg"], request.url.path, field=field)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

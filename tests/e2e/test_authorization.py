@@ -16,7 +16,7 @@ ROUTES = sorted(
     if path.startswith("/v1/relationships/{rid}")
     for method in operations
 )
-BODIES = {
+BODIES: dict[str, dict] = {
     "/checkins": {"mood": 3, "connection": 5},
     "/bids": {"to_member_id": "x", "kind": "humor", "channel": "call"},
     "/answer": {"response": "toward"},

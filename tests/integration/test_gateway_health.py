@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
-from fastapi import FastAPI
 
 from services.checkin.app import create_runtime as checkin_runtime
 from services.checkin.settings import CheckinSettings
@@ -16,16 +12,9 @@ from services.insights.app import create_runtime as insights_runtime
 from services.insights.settings import InsightsSettings
 from services.scheduler.app import create_runtime as scheduler_runtime
 from services.scheduler.settings import SchedulerSettings
+from tests.support.gateway import http
 from tests.support.runtimes import running
 from tests.support.waiting import eventually
-
-
-@asynccontextmanager
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
 
 
 async def test_readyz_is_503_with_retry_after_while_services_are_missing(
