@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# `make run DEMO=1` also seeds a demo relationship (two members, three weeks of entries).
 run: $(STAMP)
-	$(PY) -m deploy.embedded
+	$(PY) -m deploy.embedded $(if $(DEMO),--demo)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

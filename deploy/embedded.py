@@ -231,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run Attune on its embedded default.")
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / ".run")
     parser.add_argument("--port", type=int, default=8000, help="gateway port (if free)")
+    parser.add_argument("--demo", action="store_true", help="seed a demo relationship")
     args = parser.parse_args(argv)
 
     stop = False
@@ -245,6 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         with embedded_system(args.data_dir, args.port) as where:
             print(f"Attune is running.\n  API:  {where['api']}\n  docs: {where['docs']}")
             print(f"  NATS: {where['nats']}\n  MongoDB (SecantusDB): {where['mongo']}")
+            if args.demo:
+                from deploy.demo import PASSWORD, PEOPLE, seed
+
+                result = seed(where["api"])
+                state = "seeded" if result["seeded"] else "already there"
+                print(f"  demo ({state}): log in as {PEOPLE[0][0]} or {PEOPLE[1][0]}, "
+                      f"password {PASSWORD}")  # fmt: skip
             print(f"  logs: {where['logs']}\nPress Ctrl-C to stop.", flush=True)
             while not stop:
                 time.sleep(0.2)
