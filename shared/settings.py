@@ -16,7 +16,9 @@ _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "changethis", "secret", "de
 class BaseServiceSettings(BaseSettings):
     """What every service needs: where NATS and MongoDB are, naming, health and logs."""
 
-    model_config = SettingsConfigDict(env_prefix="ATTUNE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ATTUNE_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
 
     service_name: ClassVar[str] = "attune"
 

@@ -1,13 +1,93 @@
-"""Settings of the insights service."""
+"""Settings of the insights service, with every rule's threshold (ATTUNE_RULES__<RULE>__<FIELD>)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared.settings import BaseServiceSettings
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BidsTurnedAway(_Rule):
+    last_answered: int = 20
+    min_toward_ratio: float = 0.5
+    min_answered: int = 10  # too few answers say nothing yet
+
+
+class UnansweredBids(_Rule):
+    window_days: int = 14
+    open_hours: int = 24
+    count: int = 5
+
+
+class ConflictPattern(_Rule):
+    window_days: int = 30
+    count: int = 3
+
+
+class AffectionDrop(_Rule):
+    recent_days: int = 14
+    baseline_weeks: int = 8
+    min_history_weeks: int = 4
+    max_ratio: float = 0.5
+
+
+class AvoidingTime(_Rule):
+    window_days: int = 28
+    min_occurrences: int = 4
+    skipped_ratio: float = 0.5
+
+
+class SelfReport(_Rule):
+    window_days: int = 14
+    count: int = 3
+
+
+class BoundaryBreaches(_Rule):
+    window_days: int = 14
+    count: int = 3
+
+
+class ScreensCrowding(_Rule):
+    weeks: int = 3
+    max_face_to_face_per_day: float = 60
+
+
+class Burnout(_Rule):
+    days: int = 7
+    exercises_per_day: float = 2.0
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bids_turned_away: BidsTurnedAway = BidsTurnedAway()
+    unanswered_bids: UnansweredBids = UnansweredBids()
+    stonewalling: ConflictPattern = ConflictPattern()
+    contempt: ConflictPattern = ConflictPattern(count=2)
+    eye_contact_avoidance: ConflictPattern = ConflictPattern()
+    relief_not_connection: ConflictPattern = ConflictPattern()
+    affection_drop: AffectionDrop = AffectionDrop()
+    avoiding_time_together: AvoidingTime = AvoidingTime()
+    withholding: SelfReport = SelfReport()
+    confiding_elsewhere: SelfReport = SelfReport()
+    boundary_breached_repeatedly: BoundaryBreaches = BoundaryBreaches()
+    screens_crowding_presence: ScreensCrowding = ScreensCrowding()
+    intimacy_burnout: Burnout = Burnout()
+    persistent_flag_days: int = Field(default=14, description="Then suggest outside support.")
 
 
 class InsightsSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "insights"
 
     port: int = 8103
+    rules: Rules = Rules()
+    reevaluate_every_seconds: float = Field(
+        default=3600, gt=0, description="Time-based re-evaluation of each active relationship."
+    )
+    tick_seconds: float = Field(default=30, gt=0)

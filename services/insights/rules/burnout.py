@@ -1,0 +1,36 @@
+"""Doing more and more exercises while feeling less connected: over-correction."""
+
+from __future__ import annotations
+
+from services.insights.domain import View
+from services.insights.rules import Finding, Rule, relationship_finding
+from services.insights.settings import Rules
+from shared.messages.vocabulary import FlagCode, Severity
+
+
+def mean_connection(view: View, days: int, end_offset: int) -> float | None:
+    n = view.total("checkins", days, end_offset)
+    return view.total("connection_sum", days, end_offset) / n if n else None
+
+
+def burnout(view: View, rules: Rules) -> list[Finding]:
+    t = rules.intimacy_burnout
+    per_day = view.total("exercises", t.days) / t.days
+    this_week = mean_connection(view, t.days, 0)
+    last_week = mean_connection(view, t.days, t.days)
+    if this_week is None or last_week is None:
+        return []
+    return relationship_finding(
+        FlagCode.INTIMACY_BURNOUT,
+        per_day >= t.exercises_per_day and this_week < last_week,
+        exercises_per_day=round(per_day, 2), connection_this_week=round(this_week, 2),
+        connection_last_week=round(last_week, 2), threshold=t.exercises_per_day,
+    )  # fmt: skip
+
+
+RULES = [
+    Rule(FlagCode.INTIMACY_BURNOUT, 1, Severity.WARNING,
+         "You have been working hard at this, and it is feeling heavier, not closer. Take a "
+         "week off the exercises: just spend easy time together. Reminders will go quiet too.",
+         burnout),
+]  # fmt: skip
