@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import uvicorn
@@ -132,6 +132,10 @@ class ServiceRuntime:
 
     def on_startup(self, hook: StartupHook) -> None:
         self._startup_hooks.append(hook)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background until the service stops (then it is cancelled)."""
+        self._watch(asyncio.create_task(work))
 
     def _watch(self, task: asyncio.Task[None]) -> None:
         """Keep a background task and make its crash loud instead of silent."""

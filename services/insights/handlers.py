@@ -1,37 +1,144 @@
-"""One function per message the insights service handles."""
+"""One function per message the insights service handles, and its re-evaluation tick.
+
+An event's contributions and the evaluation they lead to commit in one
+transaction with the processed-event marker, so a redelivered event changes
+nothing. Time-based rules are re-evaluated by a tick that claims due
+relationships one at a time, so replicas never evaluate the same one at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from services.insights import domain, evaluation, store
+from services.insights.settings import InsightsSettings
+from shared.consumer import apply_once
+from shared.envelope import Visibility
+from shared.logging import get_logger
 from shared.membership import authorize
-from shared.messages.base import DecodedEvent
-from shared.messages.views_rpc import Insights, InsightsQuery
+from shared.messages.base import DecodedEvent, new_event
+from shared.messages.views_rpc import Flag, Health, Insights, InsightsQuery, Recommendation
+from shared.mongo import Session
 from shared.rpc import Request
 from shared.runtime import ServiceRuntime
 
+log = get_logger(__name__)
+
 
 class InsightsHandlers:
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None):
         self.runtime = runtime
+        settings = runtime.settings
+        assert isinstance(settings, InsightsSettings)
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
 
-    async def on_signal_input(self, event: DecodedEvent) -> None:
-        """Accepted and acknowledged; the insights issue gives these events their effect."""
+    async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
+        db = self.runtime.db
+        view = await store.load_view(db, relationship_id, now, session)
+        prior = await store.load_state(db, relationship_id, session)
+        state, outgoing = evaluation.evaluate(view, prior, self.settings.rules)
+        await store.save_state(db, session, relationship_id, state)
+        envelopes = [
+            new_event(
+                item.data,
+                relationship_id=relationship_id,
+                actor_id=item.member_id,
+                visibility=Visibility.PRIVATE if item.member_id else Visibility.SHARED,
+                time=now,
+            )
+            for item in outgoing
+        ]
+        if envelopes:
+            await self.runtime.outbox.add(session, *envelopes)
+        await store.schedule_evaluation(
+            db, session, relationship_id,
+            now + timedelta(seconds=self.settings.reevaluate_every_seconds),
+        )  # fmt: skip
+
+    async def on_event(self, event: DecodedEvent) -> None:
+        found = domain.contributions(event)
+        rid = event.envelope.relationship_id
+        if not found or rid is None:
+            return
+        db = self.runtime.db
+
+        async def effect(session: Session) -> None:
+            await store.apply(db, session, found)
+            await self._evaluate(session, rid, self.clock())
+
+        if await apply_once(self.runtime.mongo, db, "aggregates", event.id, effect):
+            self.runtime.outbox.committed()
+
+    async def evaluate_due(self, limit: int = 100) -> int:
+        """Re-evaluate relationships whose time has come (flags clear as windows move on)."""
+        done = 0
+        db = self.runtime.db
+        for _ in range(limit):
+            now = self.clock()
+            claim_until = now + timedelta(seconds=self.settings.reevaluate_every_seconds)
+            rid = await store.claim_due(db, now, claim_until)
+            if rid is None:
+                break
+
+            async def work(session: Session, rid: str = rid, now: datetime = now) -> None:
+                await self._evaluate(session, rid, now)
+
+            await self.runtime.transact(work)
+            done += 1
+        return done
+
+    async def tick_forever(self) -> None:
+        while True:
+            try:
+                await self.evaluate_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # MongoDB away for a moment: try on the next tick
+                log.warning("insights_tick_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.settings.tick_seconds)
 
     async def insights(self, _query: InsightsQuery, request: Request) -> Insights:
-        """What insights know for this caller: nothing yet until the rules exist."""
+        """Flags, health, strengths and recommendations as this member may see them."""
         context = request.context
+        db = self.runtime.db
         await authorize(
-            self.runtime.db, context.relationship_id, context.actor_id, context.members,
+            db, context.relationship_id, context.actor_id, context.members,
             context.membership_version,
         )  # fmt: skip
-        return Insights()
+        assert context.relationship_id is not None and context.actor_id is not None
+        member, now = context.actor_id, self.clock()
+        view = await store.load_view(db, context.relationship_id, now)
+        state = await store.load_state(db, context.relationship_id)
+        flags = [
+            Flag(code=f["code"], severity=f["severity"], raised_at=f["raised_at"],
+                 evidence=f["evidence"], suggestion=f["suggestion"])
+            for f in evaluation.visible_flags(state, member)
+        ]  # fmt: skip
+        health = Health(**state.health) if state.health else Health()
+        return Insights(
+            flags=flags,
+            health=health,
+            strengths=evaluation.strengths(view, member),
+            recommendations=[
+                Recommendation(**r)
+                for r in evaluation.recommendations(view, state, member, self.settings.rules)
+            ],
+        )
 
 
-def wire(runtime: ServiceRuntime) -> InsightsHandlers:
-    handlers = InsightsHandlers(runtime)
+def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:
+    handlers = InsightsHandlers(runtime, clock)
     runtime.keep_membership()
-    # Facts and ritual misses feed the aggregates; the durable consumers exist
-    # from the start so no event is missed before the rules arrive.
-    runtime.consume("checkin", "aggregates", handlers.on_signal_input)
-    runtime.consume("scheduler", "aggregates", handlers.on_signal_input)
+    runtime.consume("checkin", "aggregates", handlers.on_event)
+    runtime.consume("scheduler", "aggregates", handlers.on_event)
     runtime.respond("qry", "insights", InsightsQuery, handlers.insights)
+
+    async def start(rt: ServiceRuntime) -> None:
+        await store.ensure_indexes(rt.db)
+        rt.spawn(handlers.tick_forever())
+
+    runtime.on_startup(start)
     return handlers

@@ -1,0 +1,169 @@
+"""The only module of the insights service that touches MongoDB.
+
+Aggregates: `days` (relationship counters per UTC day), `member_days` (a member's
+own counters per day), `bids` and `assessments` (one small document each, set by
+the events that know their fields), `relationships` (first day, last event, next
+evaluation), `state` (flags up, health, current starter). Loading a view reads a
+bounded number of documents whatever the history's length.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+
+from services.insights.domain import (
+    ASSESSMENTS,
+    BIDS,
+    DAYS,
+    HISTORY_DAYS,
+    MEMBER_DAYS,
+    RELATIONSHIPS,
+    Assessment,
+    Bid,
+    Contribution,
+    View,
+)
+from services.insights.evaluation import State
+from shared.membership import MEMBERSHIPS
+from shared.mongo import Database, Document, Session
+
+STATE = "state"
+MEMBER_HISTORY_DAYS = 60  # the longest streak shown, and the self-report windows
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[DAYS].create_index([("relationship_id", ASCENDING), ("day", ASCENDING)])
+    await db[MEMBER_DAYS].create_index(
+        [("relationship_id", ASCENDING), ("member_id", ASCENDING), ("day", ASCENDING)]
+    )
+    await db[BIDS].create_index([("relationship_id", ASCENDING), ("made_at", DESCENDING)])
+    await db[BIDS].create_index([("relationship_id", ASCENDING), ("answered_at", DESCENDING)])
+    await db[ASSESSMENTS].create_index(
+        [("relationship_id", ASCENDING), ("member_id", ASCENDING), ("at", DESCENDING)]
+    )
+    await db[RELATIONSHIPS].create_index("next_eval_at")
+
+
+async def apply(db: Database, session: Session, found: list[Contribution]) -> None:
+    for c in found:
+        update: dict[str, Any] = {}
+        if c.on_insert:
+            update["$setOnInsert"] = c.on_insert
+        for operator, values in (
+            ("$inc", c.inc),
+            ("$set", c.set),
+            ("$min", c.min),
+            ("$max", c.max),
+        ):
+            if values:
+                update[operator] = values
+        await db[c.collection].update_one({"_id": c.key}, update, upsert=True, session=session)
+
+
+def _counters(document: Document) -> dict[str, float]:
+    skip = {"_id", "relationship_id", "member_id", "day"}
+    return {k: v for k, v in document.items() if k not in skip and isinstance(v, int | float)}
+
+
+async def load_view(
+    db: Database, relationship_id: str, now: datetime, session: Session | None = None
+) -> View:
+    today = now.astimezone(UTC).date()
+    since = (today - timedelta(days=HISTORY_DAYS)).isoformat()
+    member_since = (today - timedelta(days=MEMBER_HISTORY_DAYS)).isoformat()
+    days = {
+        date.fromisoformat(d["day"]): _counters(d)
+        async for d in db[DAYS].find(
+            {"relationship_id": relationship_id, "day": {"$gte": since}}, session=session
+        )
+    }
+    member_days: dict[str, dict[date, dict[str, float]]] = {}
+    async for d in db[MEMBER_DAYS].find(
+        {"relationship_id": relationship_id, "day": {"$gte": member_since}}, session=session
+    ):
+        member_days.setdefault(d["member_id"], {})[date.fromisoformat(d["day"])] = _counters(d)
+    recent_bids = (
+        await db[BIDS]
+        .find(
+            {"relationship_id": relationship_id, "made_at": {"$gte": now - timedelta(days=15)}},
+            session=session,
+        )
+        .to_list()
+    )
+    last_answers = await db[BIDS].find(
+        {"relationship_id": relationship_id, "answered_at": {"$ne": None}},
+        sort=[("answered_at", DESCENDING)], limit=50, session=session,
+    ).to_list()  # fmt: skip
+    bids = {b["_id"]: b for b in [*recent_bids, *last_answers]}
+    assessments: dict[str, Assessment] = {}
+    async for a in db[ASSESSMENTS].find(
+        {"relationship_id": relationship_id}, sort=[("at", DESCENDING)], limit=50, session=session
+    ):
+        assessments.setdefault(
+            a["member_id"], Assessment(a["at"], a["band"], a.get("shared", False))
+        )
+    relationship = await db[RELATIONSHIPS].find_one({"_id": relationship_id}, session=session)
+    membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
+    first = relationship.get("first_day") if relationship else None
+    return View(
+        relationship_id=relationship_id,
+        now=now,
+        members=list(membership["members"]) if membership else [],
+        first_day=date.fromisoformat(first) if first else None,
+        days=days,
+        member_days=member_days,
+        bids=[
+            Bid(b.get("made_at"), b.get("answered_at"), b.get("response")) for b in bids.values()
+        ],
+        assessments=assessments,
+    )
+
+
+async def load_state(db: Database, relationship_id: str, session: Session | None = None) -> State:
+    document = await db[STATE].find_one({"_id": relationship_id}, session=session)
+    if document is None:
+        return State()
+    return State(
+        flags=document.get("flags", {}),
+        health=document.get("health", {}),
+        starter=document.get("starter"),
+        starters_used=document.get("starters_used", {}),
+    )
+
+
+async def save_state(db: Database, session: Session, relationship_id: str, state: State) -> None:
+    await db[STATE].replace_one(
+        {"_id": relationship_id},
+        {"flags": state.flags, "health": state.health, "starter": state.starter,
+         "starters_used": state.starters_used},
+        upsert=True, session=session,
+    )  # fmt: skip
+
+
+async def schedule_evaluation(
+    db: Database, session: Session, relationship_id: str, at: datetime
+) -> None:
+    await db[RELATIONSHIPS].update_one(
+        {"_id": relationship_id}, {"$set": {"next_eval_at": at}}, upsert=True, session=session
+    )
+
+
+async def claim_due(db: Database, now: datetime, next_at: datetime) -> str | None:
+    """Claim one relationship whose evaluation is due; the claim moves its next time on,
+    so another replica does not take it too."""
+    claimed = await db[RELATIONSHIPS].find_one_and_update(
+        {"next_eval_at": {"$lte": now}},
+        {"$set": {"next_eval_at": next_at}},
+        sort=[("next_eval_at", ASCENDING)],
+        return_document=ReturnDocument.AFTER,
+    )
+    return str(claimed["_id"]) if claimed else None
+
+
+async def recently_active(db: Database, relationship_id: str, since: datetime) -> bool:
+    document = await db[RELATIONSHIPS].find_one({"_id": relationship_id})
+    last = document.get("last_event_at") if document else None
+    return bool(last and last >= since)
