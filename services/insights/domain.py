@@ -202,3 +202,42 @@ class View:
 
 
 HISTORY_DAYS = 7 * 10  # the longest window any rule reads (affection drop: 2 + 8 weeks)
+
+
+def _counters(document: dict[str, Any]) -> dict[str, float]:
+    skip = {"_id", "relationship_id", "member_id", "day"}
+    return {k: v for k, v in document.items() if k not in skip and isinstance(v, int | float)}
+
+
+def build_view(
+    relationship_id: str,
+    now: datetime,
+    members: list[str],
+    relationship: dict[str, Any] | None,
+    days: list[dict[str, Any]],
+    member_days: list[dict[str, Any]],
+    bids: list[dict[str, Any]],
+    assessments: list[dict[str, Any]],
+) -> View:
+    """The view from aggregate documents (as stored, or as a test keeps them in memory)."""
+    by_member: dict[str, dict[date, dict[str, float]]] = {}
+    for d in member_days:
+        by_member.setdefault(d["member_id"], {})[date.fromisoformat(d["day"])] = _counters(d)
+    latest: dict[str, Assessment] = {}
+    for a in sorted(assessments, key=lambda a: a["at"], reverse=True):
+        latest.setdefault(a["member_id"], Assessment(a["at"], a["band"], a.get("shared", False)))
+    unique_bids = {b["_id"]: b for b in bids}
+    first = relationship.get("first_day") if relationship else None
+    return View(
+        relationship_id=relationship_id,
+        now=now,
+        members=members,
+        first_day=date.fromisoformat(first) if first else None,
+        days={date.fromisoformat(d["day"]): _counters(d) for d in days},
+        member_days=by_member,
+        bids=[
+            Bid(b.get("made_at"), b.get("answered_at"), b.get("response"))
+            for b in unique_bids.values()
+        ],
+        assessments=latest,
+    )

@@ -9,7 +9,7 @@ bounded number of documents whatever the history's length.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -21,14 +21,13 @@ from services.insights.domain import (
     HISTORY_DAYS,
     MEMBER_DAYS,
     RELATIONSHIPS,
-    Assessment,
-    Bid,
     Contribution,
     View,
+    build_view,
 )
 from services.insights.evaluation import State
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Document, Session
+from shared.mongo import Database, Session
 
 STATE = "state"
 MEMBER_HISTORY_DAYS = 60  # the longest streak shown, and the self-report windows
@@ -63,63 +62,40 @@ async def apply(db: Database, session: Session, found: list[Contribution]) -> No
         await db[c.collection].update_one({"_id": c.key}, update, upsert=True, session=session)
 
 
-def _counters(document: Document) -> dict[str, float]:
-    skip = {"_id", "relationship_id", "member_id", "day"}
-    return {k: v for k, v in document.items() if k not in skip and isinstance(v, int | float)}
-
-
 async def load_view(
     db: Database, relationship_id: str, now: datetime, session: Session | None = None
 ) -> View:
+    """Fetch the bounded set of documents the rules read, and build the view from them."""
     today = now.astimezone(UTC).date()
     since = (today - timedelta(days=HISTORY_DAYS)).isoformat()
     member_since = (today - timedelta(days=MEMBER_HISTORY_DAYS)).isoformat()
-    days = {
-        date.fromisoformat(d["day"]): _counters(d)
-        async for d in db[DAYS].find(
-            {"relationship_id": relationship_id, "day": {"$gte": since}}, session=session
-        )
-    }
-    member_days: dict[str, dict[date, dict[str, float]]] = {}
-    async for d in db[MEMBER_DAYS].find(
-        {"relationship_id": relationship_id, "day": {"$gte": member_since}}, session=session
-    ):
-        member_days.setdefault(d["member_id"], {})[date.fromisoformat(d["day"])] = _counters(d)
+    mine = {"relationship_id": relationship_id}
+    days = await db[DAYS].find({**mine, "day": {"$gte": since}}, session=session).to_list()
+    member_days = (
+        await db[MEMBER_DAYS]
+        .find({**mine, "day": {"$gte": member_since}}, session=session)
+        .to_list()
+    )
     recent_bids = (
         await db[BIDS]
-        .find(
-            {"relationship_id": relationship_id, "made_at": {"$gte": now - timedelta(days=15)}},
-            session=session,
-        )
+        .find({**mine, "made_at": {"$gte": now - timedelta(days=15)}}, session=session)
         .to_list()
     )
     last_answers = await db[BIDS].find(
-        {"relationship_id": relationship_id, "answered_at": {"$ne": None}},
-        sort=[("answered_at", DESCENDING)], limit=50, session=session,
+        {**mine, "answered_at": {"$ne": None}}, sort=[("answered_at", DESCENDING)], limit=50,
+        session=session,
     ).to_list()  # fmt: skip
-    bids = {b["_id"]: b for b in [*recent_bids, *last_answers]}
-    assessments: dict[str, Assessment] = {}
-    async for a in db[ASSESSMENTS].find(
-        {"relationship_id": relationship_id}, sort=[("at", DESCENDING)], limit=50, session=session
-    ):
-        assessments.setdefault(
-            a["member_id"], Assessment(a["at"], a["band"], a.get("shared", False))
-        )
+    assessments = (
+        await db[ASSESSMENTS]
+        .find(mine, sort=[("at", DESCENDING)], limit=50, session=session)
+        .to_list()
+    )
     relationship = await db[RELATIONSHIPS].find_one({"_id": relationship_id}, session=session)
     membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
-    first = relationship.get("first_day") if relationship else None
-    return View(
-        relationship_id=relationship_id,
-        now=now,
-        members=list(membership["members"]) if membership else [],
-        first_day=date.fromisoformat(first) if first else None,
-        days=days,
-        member_days=member_days,
-        bids=[
-            Bid(b.get("made_at"), b.get("answered_at"), b.get("response")) for b in bids.values()
-        ],
-        assessments=assessments,
-    )
+    return build_view(
+        relationship_id, now, list(membership["members"]) if membership else [], relationship,
+        days, member_days, [*recent_bids, *last_answers], assessments,
+    )  # fmt: skip
 
 
 async def load_state(db: Database, relationship_id: str, session: Session | None = None) -> State:

@@ -92,7 +92,9 @@ async def test_a_private_self_report_flag_reaches_its_author_only(
 
         await eventually(cleo_sees, timeout=30)
         assert (await view_of(rpc, dan)).flags == []
-        events = await read_subject(nats_client, stream_name(checkin.settings.namespace, "insights"),
-                                    f"{checkin.settings.namespace}.insights.evt.rel2.>")  # fmt: skip
+        ns = checkin.settings.namespace
+        events = await read_subject(
+            nats_client, stream_name(ns, "insights"), f"{ns}.insights.evt.rel2.>"
+        )
         raised = [e for e in events if e["type"] == "insight.flag_raised"]
         assert [(e["visibility"], e["actorid"]) for e in raised] == [("private", "cleo")]
