@@ -119,8 +119,8 @@ def one_event(draw: st.DrawFn) -> list[DecodedEvent]:
             avoided_eye_contact=draw(st.booleans()), occurred_at=at,
         )  # fmt: skip
     elif kind == 4:
-        data = RepairLogged(repair_id=n, conflict_id="c", author_id=who,
-                            felt=draw(st.sampled_from(["connected", "relieved"])), occurred_at=at)  # fmt: skip
+        felt = draw(st.sampled_from(["connected", "relieved"]))
+        data = RepairLogged(repair_id=n, conflict_id="c", author_id=who, felt=felt, occurred_at=at)
     elif kind == 5:
         data = TimeLogged(time_log_id=n, author_id=who, date=at.date(),
                           screen_minutes=draw(st.integers(0, 600)),
@@ -134,10 +134,10 @@ def one_event(draw: st.DrawFn) -> list[DecodedEvent]:
         data = RitualSkipped(ritual_id="r", occurrence=at, member_id=who, occurred_at=at)
     else:
         yes = draw(st.integers(0, 10))
+        band = "strong" if yes >= 9 else "room_to_grow" if yes >= 5 else "needs_conversation"
         data = AssessmentCompleted(
             assessment_id=n, member_id=who, answers=[True] * yes + [False] * (10 - yes),
-            score=yes, band="strong" if yes >= 9 else "room_to_grow" if yes >= 5 else "needs_conversation",
-            occurred_at=at,
+            score=yes, band=band, occurred_at=at,
         )  # fmt: skip
     return [wrap(data, who, shared)]
 
