@@ -18,8 +18,8 @@ RULES = Rules()
 def test_a_flag_is_raised_once_kept_while_it_holds_and_cleared_when_it_stops():
     turned_away = view(bids=answered(["away"] * 20))
     state, out = evaluation.evaluate(turned_away, State(), RULES)
-    raised = [o for o in out if isinstance(o.data, FlagRaised)]
-    assert [(o.data.code.value, o.member_id) for o in raised] == [("bids_turned_away", None)]
+    raised = [(o.data, o.member_id) for o in out if isinstance(o.data, FlagRaised)]
+    assert [(d.code.value, m) for d, m in raised] == [("bids_turned_away", None)]
 
     state2, out2 = evaluation.evaluate(turned_away, state, RULES)
     assert not [o for o in out2 if isinstance(o.data, FlagRaised | FlagCleared)]
@@ -34,8 +34,8 @@ def test_a_flag_is_raised_once_kept_while_it_holds_and_cleared_when_it_stops():
 def test_member_only_flags_travel_privately_and_show_to_their_member_only():
     v = view(member_days={"a": {0: {"confided_elsewhere": 3}}})
     state, out = evaluation.evaluate(v, State(), RULES)
-    raised = [o for o in out if isinstance(o.data, FlagRaised)]
-    assert [(o.data.code.value, o.member_id) for o in raised] == [("confiding_elsewhere", "a")]
+    raised = [(o.data, o.member_id) for o in out if isinstance(o.data, FlagRaised)]
+    assert [(d.code.value, m) for d, m in raised] == [("confiding_elsewhere", "a")]
     assert [f["code"] for f in evaluation.visible_flags(state, "a")] == ["confiding_elsewhere"]
     assert evaluation.visible_flags(state, "b") == []
 
@@ -55,7 +55,7 @@ def test_health_per_pillar_with_week_over_week_trend():
 
 
 def test_the_starter_comes_from_the_weakest_pillar_and_none_repeats_until_the_pool_is_used():
-    weak_physical = {"emotional_sum": 5, "emotional_n": 1, "physical_sum": 1, "physical_n": 1}
+    weak_physical: dict[str, float] = {"emotional_sum": 5, "emotional_n": 1, "physical_sum": 1, "physical_n": 1}
     state, seen = State(), []
     for day in range(len(starters.STARTERS[Pillar.PHYSICAL]) + 1):
         v = view()
