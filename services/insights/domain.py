@@ -37,6 +37,9 @@ MEMBER_DAYS = "member_days"
 BIDS = "bids"
 ASSESSMENTS = "assessments"
 RELATIONSHIPS = "relationships"
+ANSWERS = "answers"  # on the relationship: its latest bid answers, newest last
+ANSWER_ORDER = ("at", "bid")
+KEEP_ANSWERS = 50
 BREACH_PREFIX = "breach__"  # one counter per boundary: breach__<boundary id>
 
 # Blanket criticism ("you always ...", "you never ...") in a shared note.
@@ -52,6 +55,9 @@ class Contribution:
     set: dict[str, Any] = field(default_factory=dict)
     min: dict[str, Any] = field(default_factory=dict)
     max: dict[str, Any] = field(default_factory=dict)
+    # field -> entry kept in a list sorted by ANSWER_ORDER, only the newest KEEP_ANSWERS;
+    # the same final list whatever order the entries arrive in.
+    push: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def day_of(moment: datetime) -> date:
@@ -107,6 +113,8 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
             set={"made_at": data.made_at, "answered_at": data.occurred_at,
                  "response": data.response.value},
         ))  # fmt: skip
+        answer = {"at": data.occurred_at, "bid": data.bid_id, "response": data.response.value}
+        found.append(Contribution(RELATIONSHIPS, rid, push={ANSWERS: answer}))
     elif isinstance(data, TouchLogged) and shared and not data.sexual:
         found.append(_day(rid, day_of(data.occurred_at), touch_nonsexual=1))
     elif isinstance(data, TimeLogged) and shared:
@@ -226,7 +234,11 @@ def build_view(
     latest: dict[str, Assessment] = {}
     for a in sorted(assessments, key=lambda a: a["at"], reverse=True):
         latest.setdefault(a["member_id"], Assessment(a["at"], a["band"], a.get("shared", False)))
-    unique_bids = {b["_id"]: b for b in bids}
+    unique = {
+        b["_id"]: Bid(b.get("made_at"), b.get("answered_at"), b.get("response")) for b in bids
+    }
+    for answer in (relationship or {}).get(ANSWERS, []):
+        unique.setdefault(answer["bid"], Bid(None, answer["at"], answer["response"]))
     first = relationship.get("first_day") if relationship else None
     return View(
         relationship_id=relationship_id,
@@ -235,9 +247,6 @@ def build_view(
         first_day=date.fromisoformat(first) if first else None,
         days={date.fromisoformat(d["day"]): _counters(d) for d in days},
         member_days=by_member,
-        bids=[
-            Bid(b.get("made_at"), b.get("answered_at"), b.get("response"))
-            for b in unique_bids.values()
-        ],
+        bids=list(unique.values()),
         assessments=latest,
     )

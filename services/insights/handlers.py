@@ -1,9 +1,10 @@
-"""One function per message the insights service handles, and its re-evaluation tick.
+"""One function per message the insights service handles, and its evaluation tick.
 
-An event's contributions and the evaluation they lead to commit in one
-transaction with the processed-event marker, so a redelivered event changes
-nothing. Time-based rules are re-evaluated by a tick that claims due
-relationships one at a time, so replicas never evaluate the same one at once.
+An event's contributions commit in one transaction with the processed-event
+marker (so a redelivered event changes nothing) and ask for an evaluation of its
+relationship a moment later. A tick claims due relationships one at a time, so
+replicas never evaluate the same one at once; a burst of events costs one
+evaluation, and time-based rules are re-evaluated on a schedule.
 """
 
 from __future__ import annotations
@@ -65,12 +66,14 @@ class InsightsHandlers:
             return
         db = self.runtime.db
 
+        soon = self.clock() + timedelta(seconds=self.settings.evaluation_delay_seconds)
+
         async def effect(session: Session) -> None:
             await store.apply(db, session, found)
-            await self._evaluate(session, rid, self.clock())
+            # A burst of events is evaluated once, by the tick, a moment later.
+            await store.request_evaluation(db, session, rid, soon)
 
-        if await apply_once(self.runtime.mongo, db, "aggregates", event.id, effect):
-            self.runtime.outbox.committed()
+        await apply_once(self.runtime.mongo, db, "aggregates", event.id, effect)
 
     async def evaluate_due(self, limit: int = 100) -> int:
         """Re-evaluate relationships whose time has come (flags clear as windows move on)."""

@@ -90,4 +90,7 @@ class InsightsSettings(BaseServiceSettings):
     reevaluate_every_seconds: float = Field(
         default=3600, gt=0, description="Time-based re-evaluation of each active relationship."
     )
-    tick_seconds: float = Field(default=30, gt=0)
+    evaluation_delay_seconds: float = Field(
+        default=1.0, ge=0, description="Events are evaluated together after this short delay."
+    )
+    tick_seconds: float = Field(default=1.0, gt=0, description="How often due evaluations run.")

@@ -15,10 +15,12 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from services.insights.domain import (
+    ANSWER_ORDER,
     ASSESSMENTS,
     BIDS,
     DAYS,
     HISTORY_DAYS,
+    KEEP_ANSWERS,
     MEMBER_DAYS,
     RELATIONSHIPS,
     Contribution,
@@ -59,6 +61,12 @@ async def apply(db: Database, session: Session, found: list[Contribution]) -> No
         ):
             if values:
                 update[operator] = values
+        if c.push:
+            order = dict.fromkeys(ANSWER_ORDER, 1)
+            update["$push"] = {
+                name: {"$each": [entry], "$sort": order, "$slice": -KEEP_ANSWERS}
+                for name, entry in c.push.items()
+            }
         await db[c.collection].update_one({"_id": c.key}, update, upsert=True, session=session)
 
 
@@ -81,10 +89,6 @@ async def load_view(
         .find({**mine, "made_at": {"$gte": now - timedelta(days=15)}}, session=session)
         .to_list()
     )
-    last_answers = await db[BIDS].find(
-        {**mine, "answered_at": {"$ne": None}}, sort=[("answered_at", DESCENDING)], limit=50,
-        session=session,
-    ).to_list()  # fmt: skip
     assessments = (
         await db[ASSESSMENTS]
         .find(mine, sort=[("at", DESCENDING)], limit=50, session=session)
@@ -94,7 +98,7 @@ async def load_view(
     membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
     return build_view(
         relationship_id, now, list(membership["members"]) if membership else [], relationship,
-        days, member_days, [*recent_bids, *last_answers], assessments,
+        days, member_days, recent_bids, assessments,
     )  # fmt: skip
 
 
@@ -117,6 +121,15 @@ async def save_state(db: Database, session: Session, relationship_id: str, state
          "starters_used": state.starters_used},
         upsert=True, session=session,
     )  # fmt: skip
+
+
+async def request_evaluation(
+    db: Database, session: Session, relationship_id: str, at: datetime
+) -> None:
+    """Ask for an evaluation no later than `at` (an earlier request stays)."""
+    await db[RELATIONSHIPS].update_one(
+        {"_id": relationship_id}, {"$min": {"next_eval_at": at}}, upsert=True, session=session
+    )
 
 
 async def schedule_evaluation(

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.insights import evaluation
-from services.insights.domain import Contribution, build_view, contributions
+from services.insights.domain import (
+    ANSWER_ORDER,
+    KEEP_ANSWERS,
+    Contribution,
+    build_view,
+    contributions,
+)
 from services.insights.evaluation import State
 from services.insights.settings import Rules
 from shared.envelope import Visibility
@@ -45,6 +51,11 @@ def apply(store: Store, found: list[Contribution]) -> None:
             doc[name] = min(doc.get(name, value), value)
         for name, value in c.max.items():
             doc[name] = max(doc.get(name, value), value)
+        for name, entry in c.push.items():
+            kept = sorted(
+                [*doc.get(name, []), entry], key=lambda e: tuple(e[k] for k in ANSWER_ORDER)
+            )
+            doc[name] = kept[-KEEP_ANSWERS:]
 
 
 def outcome(events: list[DecodedEvent]) -> tuple[Store, dict[str, Any], dict[str, Any]]:

@@ -55,7 +55,12 @@ def test_health_per_pillar_with_week_over_week_trend():
 
 
 def test_the_starter_comes_from_the_weakest_pillar_and_none_repeats_until_the_pool_is_used():
-    weak_physical: dict[str, float] = {"emotional_sum": 5, "emotional_n": 1, "physical_sum": 1, "physical_n": 1}
+    weak_physical: dict[str, float] = {
+        "emotional_sum": 5,
+        "emotional_n": 1,
+        "physical_sum": 1,
+        "physical_n": 1,
+    }
     state, seen = State(), []
     for day in range(len(starters.STARTERS[Pillar.PHYSICAL]) + 1):
         v = view()

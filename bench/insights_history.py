@@ -1,0 +1,153 @@
+"""Insights: events per second through one consumer, and whether history makes events dearer.
+
+1. Throughput: N events published to the real checkin stream, timed until the insights
+   consumer has applied them all (contributions + evaluation + outbox, one transaction each).
+   Evaluation follows a moment later, once per burst, on the tick (not timed here).
+2. History: the per-event cost of the same 200 new events for a relationship with 1,000
+   and with 100,000 prior events (the aggregates and processed-event markers those would
+   leave, written directly), printed as a ratio - the goal is that it stays near 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import nats
+from nats.js.errors import NotFoundError
+
+from deploy.embedded import free_port, mongo_url, start_nats, start_secantus
+from services.checkin.settings import CheckinSettings
+from services.insights import handlers as insights_handlers
+from services.insights.settings import InsightsSettings
+from shared.envelope import Envelope, Visibility
+from shared.messages import DecodedEvent, new_event
+from shared.messages.base import EventData
+from shared.messages.checkin import BidAnswered, BidMade, CheckinLogged
+from shared.nats import publish_event
+from shared.runtime import ServiceRuntime
+from shared.subjects import stream_name
+
+NOW = datetime.now(UTC)
+THROUGHPUT_EVENTS = 600
+NEW_EVENTS = 200
+
+
+def events_for(rid: str, count: int, start: int = 0) -> list[Envelope]:
+    found: list[Envelope] = []
+    for i in range(start, start + count):
+        at = NOW - timedelta(minutes=i)
+        data: EventData
+        if i % 3 == 0:
+            data = CheckinLogged(checkin_id=f"c{i}", author_id="a", occurred_at=at, mood=3,
+                                 connection=6, pillars={"emotional": 3})  # fmt: skip
+        elif i % 3 == 1:
+            data = BidMade(bid_id=f"b{i}", from_member_id="a", to_member_id="b", kind="humor",
+                           channel="call", occurred_at=at)  # fmt: skip
+        else:
+            data = BidAnswered(bid_id=f"b{i - 1}", from_member_id="a", to_member_id="b",
+                               response="toward", made_at=at, occurred_at=at)  # fmt: skip
+        found.append(new_event(data, relationship_id=rid, actor_id="a",
+                               visibility=Visibility.SHARED))  # fmt: skip
+    return found
+
+
+async def seed_history(runtime: ServiceRuntime, rid: str, prior: int) -> None:
+    """What `prior` events over 400 days leave behind: day buckets, bids, processed markers."""
+    db = runtime.db
+    per_day = max(prior // 400, 1)
+    days = [
+        {"_id": f"{rid}:{(NOW - timedelta(days=d)).date().isoformat()}", "relationship_id": rid,
+         "day": (NOW - timedelta(days=d)).date().isoformat(), "checkins": per_day / 3,
+         "connection_sum": 2 * per_day, "emotional_sum": per_day, "emotional_n": per_day / 3,
+         "bids_made": per_day / 3, "exercises": per_day / 3}
+        for d in range(1, 401)
+    ]  # fmt: skip
+    await db.days.insert_many(days)
+    bids = [
+        {"_id": f"{rid}-old-{i}", "relationship_id": rid,
+         "made_at": NOW - timedelta(days=1 + i * 400 / (prior / 3)),
+         "answered_at": NOW - timedelta(days=1 + i * 400 / (prior / 3)), "response": "toward"}
+        for i in range(prior // 3)
+    ]  # fmt: skip
+    for chunk in range(0, len(bids), 5000):
+        await db.bids.insert_many(bids[chunk : chunk + 5000])
+    markers = [{"_id": f"aggregates:{rid}-e{i}", "at": NOW} for i in range(prior)]
+    for chunk in range(0, len(markers), 5000):
+        await db.processed_events.insert_many(markers[chunk : chunk + 5000])
+    await db.relationships.insert_one(
+        {"_id": rid, "first_day": (NOW - timedelta(days=400)).date().isoformat()}
+    )
+
+
+async def per_event_cost(handlers: insights_handlers.InsightsHandlers, rid: str) -> float:
+    from shared.messages import decode
+
+    fresh = [decode(e.to_json()) for e in events_for(rid, NEW_EVENTS, start=10_000_000)]
+    started = time.perf_counter()
+    for event in fresh:
+        await handlers.on_event(DecodedEvent(event.envelope, event.data))
+    return (time.perf_counter() - started) / NEW_EVENTS
+
+
+async def run(nats_url: str, db_url: str) -> None:
+    common = {"nats_url": nats_url, "mongo_url": db_url, "namespace": "bench",
+              "environment": "test", "outbox_poll_seconds": 0.05}  # fmt: skip
+    producer = ServiceRuntime(CheckinSettings(**common))
+    runtime = ServiceRuntime(InsightsSettings(**common, tick_seconds=3600))
+    handlers = insights_handlers.wire(runtime)
+    await producer.start()
+    await runtime.start()
+    try:
+        connection = await nats.connect(nats_url)
+        js = connection.jetstream()
+        batch = events_for("rel-throughput", THROUGHPUT_EVENTS)
+        started = time.perf_counter()
+        for event in batch:
+            await publish_event(producer.broker, "bench", event)
+        while True:
+            with contextlib.suppress(NotFoundError):  # not bound yet
+                info = await js.consumer_info(
+                    stream_name("bench", "checkin"), "insights-aggregates-checkin"
+                )
+                if info.num_pending == 0 and info.num_ack_pending == 0:
+                    break
+            await asyncio.sleep(0.05)
+        throughput = THROUGHPUT_EVENTS / (time.perf_counter() - started)
+        await connection.close()
+
+        await seed_history(runtime, "rel-small", 1_000)
+        await seed_history(runtime, "rel-large", 100_000)
+        small = await per_event_cost(handlers, "rel-small")
+        large = await per_event_cost(handlers, "rel-large")
+    finally:
+        await runtime.stop()
+        await producer.stop()
+    print(f"throughput through one insights consumer: {throughput:,.0f} events/s")
+    print(f"per-event cost with 1,000 prior events:   {small * 1000:.2f} ms")
+    print(f"per-event cost with 100,000 prior events: {large * 1000:.2f} ms")
+    print(f"ratio 100k/1k: {large / small:.2f}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        nats_port, db_port = free_port(), free_port()
+        nats_server = start_nats(nats_port, base / "nats")
+        db_server = start_secantus(db_port, base / "db")
+        try:
+            asyncio.run(run(f"nats://127.0.0.1:{nats_port}", mongo_url(db_port)))
+        finally:
+            nats_server.stop()
+            db_server.stop()
+
+
+if __name__ == "__main__":
+    main()
