@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -98,10 +99,12 @@ async def per_event_cost(handlers: insights_handlers.InsightsHandlers, rid: str)
 
 
 async def run(nats_url: str, db_url: str) -> None:
-    common = {"nats_url": nats_url, "mongo_url": db_url, "namespace": "bench",
-              "environment": "test", "outbox_poll_seconds": 0.05}  # fmt: skip
-    producer = ServiceRuntime(CheckinSettings(**common))
-    runtime = ServiceRuntime(InsightsSettings(**common, tick_seconds=3600))
+    common: dict[str, Any] = {
+        "nats_url": nats_url, "mongo_url": db_url, "namespace": "bench",
+        "environment": "test", "outbox_poll_seconds": 0.05,
+    }  # fmt: skip
+    producer = ServiceRuntime(CheckinSettings.model_validate(common))
+    runtime = ServiceRuntime(InsightsSettings.model_validate({**common, "tick_seconds": 3600}))
     handlers = insights_handlers.wire(runtime)
     await producer.start()
     await runtime.start()
