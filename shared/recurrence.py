@@ -66,3 +66,20 @@ def occurrences_between(
     local_to = end.astimezone(tz).replace(tzinfo=None) + timedelta(hours=3)
     found = (c.replace(tzinfo=tz) for c in parsed.between(local_from, local_to, inc=True))
     return [instant for instant in found if start <= instant < end]
+
+
+def next_after(rule: str, timezone: str, start_local: datetime, after: datetime) -> datetime | None:
+    """The first occurrence instant strictly after `after`, or None when the rule has ended.
+
+    A local time that does not exist on a clock-change day (02:30 when clocks jump from
+    02:00 to 03:00) is read with the offset before the change, so it lands one gap later
+    (03:30 local); a repeated local time (autumn) takes its first instant.
+    """
+    tz = zone(timezone)
+    parsed = parse_rule(rule, start_local)
+    local = after.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)
+    for candidate in parsed.xafter(local, inc=True):
+        instant = candidate.replace(tzinfo=tz)
+        if instant > after:
+            return instant
+    return None

@@ -1,8 +1,10 @@
-"""Settings of the scheduler service."""
+"""Settings of the scheduler."""
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from pydantic import Field
 
 from shared.settings import BaseServiceSettings
 
@@ -11,3 +13,12 @@ class SchedulerSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "scheduler"
 
     port: int = 8102
+    tick_seconds: float = Field(default=1.0, gt=0, description="How often due items are fired.")
+    lease_seconds: float = Field(default=30, gt=0, description="A claimed item's lease.")
+    grace_seconds: float = Field(
+        default=15 * 60, ge=0, description="After downtime, what is this late still fires."
+    )
+    review_hour_utc: int = Field(default=10, ge=0, le=23)
+    backoff_every_days: int = Field(
+        default=3, ge=2, description="During burnout, a reminder only every this many days."
+    )
