@@ -282,8 +282,8 @@ class SchedulerHandlers:
             out.changes = {"phase": "end", "next_fire_at": ends}
             return out
         if not await store.has_outcome(self.runtime.db, f"{ritual}:{stamp(occurrence)}"):
-            out.events.append((f"ritual-missed-{ritual}-{stamp(occurrence)}",
-                               RitualMissed(ritual_id=ritual, occurrence=occurrence), rid, None))  # fmt: skip
+            missed = RitualMissed(ritual_id=ritual, occurrence=occurrence)
+            out.events.append((f"ritual-missed-{ritual}-{stamp(occurrence)}", missed, rid, None))
         following = self._next(item, occurrence)
         out.changes = None if following is None else {
             "phase": "start", "occurrence": following, "next_fire_at": following,
@@ -354,11 +354,12 @@ class SchedulerHandlers:
     def _fire_program(self, item: Document) -> Fired:
         index, rid, out = int(item["stage_index"]), item["relationship_id"], Fired()
         stage = domain.PROGRAM[index]
-        starts = item["started_at"] + stage.starts_after
-        out.events.append((f"program-{rid}-{stamp(item['started_at'])}-{index}", ProgramStageStarted(
-            program_id=f"{rid}-{stamp(item['started_at'])}", stage=stage.stage,
-            prompt_codes=list(stage.prompt_codes), starts_at=starts,
-        ), rid, None))  # fmt: skip
+        program = f"{rid}-{stamp(item['started_at'])}"
+        started = ProgramStageStarted(
+            program_id=program, stage=stage.stage, prompt_codes=list(stage.prompt_codes),
+            starts_at=item["started_at"] + stage.starts_after,
+        )  # fmt: skip
+        out.events.append((f"program-{program}-{index}", started, rid, None))
         if index + 1 >= len(domain.PROGRAM):
             out.changes = None
         else:
@@ -387,8 +388,10 @@ class SchedulerHandlers:
         items: list[ScheduleItem] = []
 
         def add(kind: str, ref: str | None, start: datetime, end: datetime | None) -> None:
-            items.append(ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end,
-                                      local_time=start.astimezone(viewer_zone).isoformat()))  # fmt: skip
+            local = start.astimezone(viewer_zone).isoformat()
+            items.append(
+                ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end, local_time=local)
+            )
 
         for ritual in await store.rituals_of(db, rid):
             start_local = datetime.fromisoformat(ritual["starts_at"])

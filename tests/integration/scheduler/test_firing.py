@@ -1,0 +1,171 @@
+"""The scheduler against real NATS and MongoDB, with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.checkin.settings import CheckinSettings
+from services.gateway.settings import GatewaySettings
+from services.insights.settings import InsightsSettings
+from services.scheduler import handlers as scheduler_handlers
+from services.scheduler.settings import SchedulerSettings
+from shared.envelope import Visibility
+from shared.messages import new_event
+from shared.messages.base import EventData
+from shared.messages.checkin import RitualCreated
+from shared.messages.gateway import MemberUpdated, RelationshipCreated
+from shared.messages.insights import FlagCleared, FlagRaised
+from shared.nats import publish_event
+from shared.runtime import ServiceRuntime
+from shared.subjects import stream_name
+from tests.support.runtimes import running
+from tests.support.streams import read_subject
+from tests.support.waiting import eventually
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@dataclass
+class FakeClock:
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@dataclass
+class World:
+    producers: dict[str, ServiceRuntime]
+    make_scheduler: object
+    clock: FakeClock
+    namespace: str
+
+    async def publish(
+        self, owner: str, data: EventData, rid: str | None, private: bool = False
+    ) -> None:
+        visibility = Visibility.PRIVATE if private else Visibility.SHARED
+        envelope = new_event(data, relationship_id=rid, actor_id="m1", visibility=visibility)
+        await publish_event(self.producers[owner].broker, self.namespace, envelope)
+
+    async def scheduler_events(self, nats_client) -> list[dict]:
+        ns = self.namespace
+        return await read_subject(
+            nats_client, stream_name(ns, "scheduler"), f"{ns}.scheduler.evt.>"
+        )
+
+
+@pytest.fixture
+async def world(make_settings, nats_client, mongo) -> AsyncIterator[World]:
+    producers = {
+        "checkin": ServiceRuntime(make_settings(CheckinSettings)),
+        "gateway": ServiceRuntime(make_settings(GatewaySettings)),
+        "insights": ServiceRuntime(make_settings(InsightsSettings)),
+    }
+    clock = FakeClock(T0)
+
+    def make_scheduler() -> tuple[ServiceRuntime, scheduler_handlers.SchedulerHandlers]:
+        runtime = ServiceRuntime(make_settings(SchedulerSettings, tick_seconds=3600))
+        return runtime, scheduler_handlers.wire(runtime, clock)
+
+    async with running(*producers.values()):
+        yield World(producers, make_scheduler, clock, producers["checkin"].settings.namespace)
+
+
+def ritual(rule: str = "FREQ=DAILY", minutes: int = 30) -> RitualCreated:
+    return RitualCreated(ritual_id="walk", created_by="m1", title="Walk", rrule=rule,
+                         timezone="UTC", starts_at=datetime(2026, 11, 1, 10, 0),
+                         duration_minutes=minutes)  # fmt: skip
+
+
+async def until_scheduled(runtime: ServiceRuntime, schedule_id: str) -> None:
+    async def there() -> bool:
+        return await runtime.db.schedules.count_documents({"_id": schedule_id}) == 1
+
+    await eventually(there, timeout=20)
+
+
+def kinds(events: list[dict]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+async def test_two_replicas_fire_each_occurrence_exactly_once(world: World, nats_client):
+    (first, a), (second, b) = world.make_scheduler(), world.make_scheduler()  # type: ignore[operator]
+    async with running(first, second):
+        await world.publish("checkin", ritual(), "rel1")
+        await until_scheduled(first, "ritual:walk")
+        for day in range(5):
+            for minute in (0, 31):  # the start, then the end of each occurrence
+                world.clock.moment = T0 + timedelta(days=day, hours=1, minutes=minute)
+                await asyncio.gather(a.fire_due(), b.fire_due(), a.fire_due(), b.fire_due())
+        events = await world.scheduler_events(nats_client)
+    due = [e["data"]["occurrence"] for e in events if e["type"] == "ritual.due"]
+    missed = [e["data"]["occurrence"] for e in events if e["type"] == "ritual.missed"]
+    assert len(due) == len(set(due)) == 5
+    assert sorted(missed) == sorted(due)  # no outcome was ever recorded
+
+
+async def test_after_a_gap_what_is_within_grace_fires_once_and_the_rest_is_missed(
+    world: World, nats_client
+):
+    runtime, handlers = world.make_scheduler()  # type: ignore[operator]
+    async with running(runtime):
+        await world.publish("checkin", ritual(), "rel1")
+        await until_scheduled(runtime, "ritual:walk")
+        world.clock.moment = T0 + timedelta(hours=1, minutes=5)  # day 0, 10:05
+        await handlers.fire_due()
+    # The scheduler is down for three days; it comes back at 10:10 on day 3.
+    world.clock.moment = T0 + timedelta(days=3, hours=1, minutes=10)
+    restarted, handlers = world.make_scheduler()  # type: ignore[operator]
+    async with running(restarted):
+        await handlers.fire_due()
+        await handlers.fire_due()  # nothing more is due: no second firing
+        events = await world.scheduler_events(nats_client)
+    due = [e["data"]["occurrence"][:10] for e in events if e["type"] == "ritual.due"]
+    missed = [e["data"]["occurrence"][:10] for e in events if e["type"] == "ritual.missed"]
+    assert due == ["2026-11-02", "2026-11-05"]
+    assert missed == ["2026-11-02", "2026-11-03", "2026-11-04"]
+
+
+async def test_burnout_makes_reminders_back_off_until_it_clears(world: World, nats_client):
+    runtime, handlers = world.make_scheduler()  # type: ignore[operator]
+    async with running(runtime):
+        created = RelationshipCreated(created_by="m1", members=["m1"], membership_version=1)
+        await world.publish("gateway", created, "rel1")
+        await world.publish("gateway", MemberUpdated(member_id="m1", timezone="UTC",
+                                                     checkin_reminder_time="20:00"), None,
+                            private=True)  # fmt: skip
+        await until_scheduled(runtime, "reminder:m1")
+        await eventually(
+            lambda: runtime.db.memberships.count_documents({"_id": "rel1"}), timeout=20
+        )
+
+        async def days(count: int, start: int) -> int:
+            before = len([e for e in await world.scheduler_events(nats_client)
+                          if e["type"] == "reminder.due"])  # fmt: skip
+            for day in range(start, start + count):
+                world.clock.moment = T0 + timedelta(days=day, hours=11, minutes=1)
+                await handlers.fire_due()
+            after = [
+                e for e in await world.scheduler_events(nats_client) if e["type"] == "reminder.due"
+            ]
+            return len(after) - before
+
+        assert await days(3, 0) == 3
+        raised = FlagRaised(code="intimacy_burnout", rule_version=1, severity="warning",
+                            evidence={}, suggestion="rest", raised_at=T0)  # fmt: skip
+        await world.publish("insights", raised, "rel1")
+        await eventually(lambda: runtime.db.backoff.count_documents({"_id": "rel1"}), timeout=20)
+        assert await days(9, 3) == 3  # one in three days while burnout shows
+        cleared = FlagCleared(code="intimacy_burnout", rule_version=1, raised_at=T0, cleared_at=T0)
+        await world.publish("insights", cleared, "rel1")
+
+        async def lifted() -> bool:
+            return await runtime.db.backoff.count_documents({"_id": "rel1"}) == 0
+
+        await eventually(lifted, timeout=20)
+        assert await days(3, 12) == 3
