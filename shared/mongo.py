@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -53,3 +54,28 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except Exception:
         return False
     return True
+
+
+async def claim_next(
+    collection: AsyncCollection[Document],
+    due_field: str,
+    now: Any,
+    changes: Document,
+    candidates: int = 20,
+) -> Document | None:
+    """Claim the earliest document whose `due_field` has come (<= now), for one replica only.
+
+    Candidates are read through the index on `due_field`; one is taken with an update
+    conditional on the value just read, and `changes` must move `due_field` on, so a
+    replica that read the same candidate finds it gone. (A single findAndModify with a
+    sort would do the same, but SecantusDB answers that with a collection scan.)
+    Returns the document as it was before the claim.
+    """
+    due = collection.find({due_field: {"$lte": now}}, sort=[(due_field, 1)], limit=candidates)
+    for document in await due.to_list():
+        taken = await collection.update_one(
+            {"_id": document["_id"], due_field: document[due_field]}, {"$set": changes}
+        )
+        if taken.modified_count == 1:
+            return document
+    return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 
 from services.insights.domain import (
     ANSWER_ORDER,
@@ -29,7 +29,7 @@ from services.insights.domain import (
 )
 from services.insights.evaluation import State
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Session
+from shared.mongo import Database, Session, claim_next
 
 STATE = "state"
 MEMBER_HISTORY_DAYS = 60  # the longest streak shown, and the self-report windows
@@ -143,16 +143,5 @@ async def schedule_evaluation(
 async def claim_due(db: Database, now: datetime, next_at: datetime) -> str | None:
     """Claim one relationship whose evaluation is due; the claim moves its next time on,
     so another replica does not take it too."""
-    claimed = await db[RELATIONSHIPS].find_one_and_update(
-        {"next_eval_at": {"$lte": now}},
-        {"$set": {"next_eval_at": next_at}},
-        sort=[("next_eval_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
-    )
+    claimed = await claim_next(db[RELATIONSHIPS], "next_eval_at", now, {"next_eval_at": next_at})
     return str(claimed["_id"]) if claimed else None
-
-
-async def recently_active(db: Database, relationship_id: str, since: datetime) -> bool:
-    document = await db[RELATIONSHIPS].find_one({"_id": relationship_id})
-    last = document.get("last_event_at") if document else None
-    return bool(last and last >= since)

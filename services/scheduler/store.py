@@ -3,6 +3,7 @@
 `schedules` holds one document per thing that fires (a ritual, a member's reminder, a
 boundary window, a relationship's review, a program), with its next fire time indexed;
 a tick claims due ones with a lease so replicas never fire the same occurrence.
+`occurrence` is what is due; `next_fire_at` is when to look at the item next.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Document, Session
+from shared.mongo import Database, Document, Session, claim_next
 
 RITUALS = "rituals"
 MEMBERS = "member_settings"
@@ -76,16 +77,11 @@ async def schedules_of(db: Database, relationship_id: str, kind: str) -> list[Do
 async def claim_due(
     db: Database, now: datetime, owner: str, lease_until: datetime
 ) -> Document | None:
-    """Take one due item whose lease is free; only items with next_fire_at <= now are read."""
-    return await db[SCHEDULES].find_one_and_update(
-        {
-            "next_fire_at": {"$lte": now},
-            "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-        },
-        {"$set": {"lease_owner": owner, "lease_until": lease_until}},
-        sort=[("next_fire_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
-    )
+    """Take one due item. The lease is its next fire time moved to the lease's end, so the
+    claim reads one index range (only due items) and a claim left by a crashed replica
+    simply falls due again when the lease runs out."""
+    changes = {"lease_owner": owner, "next_fire_at": lease_until}
+    return await claim_next(db[SCHEDULES], "next_fire_at", now, changes)
 
 
 async def finish(
@@ -95,7 +91,7 @@ async def finish(
     guard = {"_id": schedule_id, "lease_owner": owner}
     if changes is None:
         return (await db[SCHEDULES].delete_one(guard)).deleted_count == 1
-    update = {"$set": {**changes, "lease_owner": None, "lease_until": None}}
+    update = {"$set": {**changes, "lease_owner": None}}
     return (await db[SCHEDULES].update_one(guard, update)).matched_count == 1
 
 
