@@ -62,7 +62,13 @@ async def test_two_people_build_a_week_together(http):
     response = await kim.get(f"{base}/schedule", params=window)
     assert response.status_code == 200, response.text
     schedule = response.json()
-    assert [i["starts_at"] for i in schedule["items"]] == [
+    # The device-free window: Mondays and Wednesdays 19:00-20:00 Berlin; any coming week
+    # (the default range) holds exactly one of each.
+    coming = await kim.ok("GET", f"{base}/schedule")
+    windows = [i for i in coming["items"] if i["kind"] == "boundary_window"]
+    starts = sorted(datetime.fromisoformat(w["starts_at"]) for w in windows)
+    assert sorted(s.strftime("%a %H:%M") for s in starts) == ["Mon 19:00", "Wed 19:00"]
+    assert [i["starts_at"] for i in schedule["items"] if i["kind"] == "ritual"] == [
         "2026-11-29T10:00:00+01:00", "2026-12-06T10:00:00+01:00"
     ]  # fmt: skip
     insights = await kim.ok("GET", f"{base}/insights")

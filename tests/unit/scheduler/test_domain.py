@@ -11,7 +11,10 @@ from shared import recurrence
 
 
 def occurrences(rule: str, tz: str, start: str, frm: str, to: str) -> list[str]:
-    window = (datetime.fromisoformat(frm + "+00:00"), datetime.fromisoformat(to + "+00:00"))
+    window = tuple(
+        datetime.fromisoformat(t if "T" in t else f"{t}T00:00").replace(tzinfo=UTC)
+        for t in (frm, to)
+    )
     found = recurrence.occurrences_between(rule, tz, datetime.fromisoformat(start), *window)
     return [o.astimezone(UTC).strftime("%m-%d %H:%M") for o in found]
 
