@@ -13,7 +13,7 @@ from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, Metrics
 from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
-from services.gateway.routes import accounts, facts, health, relationships, stream
+from services.gateway.routes import accounts, facts, health, programs, relationships, stream
 from services.gateway.settings import GatewaySettings
 from shared.rpc import RpcClient
 from shared.runtime import ServiceRuntime
@@ -68,6 +68,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         facts.router,
         facts.views,
         stream.router,
+        programs.router,
     ):
         app.include_router(router)
     # Added innermost first: metrics see everything; the body limit runs before idempotency.
