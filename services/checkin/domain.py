@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,14 @@ def occurred(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at < now - MAX_BACK:
         raise InvalidInput("occurred_at is more than 400 days ago", field="occurred_at")
     return occurred_at
+
+
+# Blanket criticism ("you always ...", "you never ...") earns its author a reframe suggestion.
+_CRITICISM = re.compile(r"\byou\s+(always|never)\b", re.IGNORECASE)
+
+
+def reads_as_criticism(note: str | None) -> bool:
+    return bool(note and _CRITICISM.search(note))
 
 
 # -- bids ------------------------------------------------------------------------------

@@ -17,9 +17,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.checkin import domain, store
+from services.checkin.keyring import Keyring
+from services.checkin.settings import CheckinSettings
 from services.checkin.store import ConcurrentChange, Update, Writes
-from shared import recurrence
+from shared import crypto, recurrence
 from shared.envelope import Envelope, Visibility, new_id
+from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages import checkin as events
 from shared.messages.base import EventData, new_event
@@ -47,7 +50,31 @@ from shared.problems import Conflict, InvalidInput, NotFound
 from shared.rpc import Request
 from shared.runtime import ServiceRuntime
 
+log = get_logger(__name__)
+
 PLAN_ATTEMPTS = 5
+
+# The free text of each kind of entry: stored and published sealed under the author's key.
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "checkin": ("note", "gratitude", "feelings"),
+    "boundary": ("rule",),
+    "breach": ("note",),
+    "conflict": ("topic",),
+    "ritual": ("title",),
+    "ritual_outcome": ("reason",),
+}
+# Used only where no master key is configured outside production: data stays encrypted,
+# but with a key everyone can read in this file.
+DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
+
+
+def master_keys(settings: CheckinSettings) -> crypto.MasterKeys:
+    if settings.master_keys is None:
+        if settings.environment == "production":
+            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
+        log.warning("development_master_key_in_use")
+        return crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
+    return crypto.MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)
 
 
 @dataclass
@@ -59,6 +86,7 @@ class Context:
     members: frozenset[str]
     now: datetime
     request: Request
+    key: bytes  # the actor's data key for this relationship
 
 
 @dataclass
@@ -128,7 +156,17 @@ def fingerprint(name: str, payload: BaseModel) -> str:
 class CheckinHandlers:
     def __init__(self, runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None):
         self.runtime = runtime
+        settings = runtime.settings
+        assert isinstance(settings, CheckinSettings)
+        self.master = master_keys(settings)
+        self._keyring: Keyring | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = Keyring(self.runtime.db, self.master)
+        return self._keyring
 
     def clock(self) -> datetime:
         return domain.to_millis(self._clock())
@@ -145,8 +183,48 @@ class CheckinHandlers:
             request.context.members,
             request.context.membership_version,
         )
-        assert request.context.actor_id is not None  # authorize refused anyone else
-        return Context(request.context.actor_id, rid, members, self.clock(), request)
+        actor = request.context.actor_id
+        assert actor is not None  # authorize refused anyone else
+        key = await self.keyring.key_for(rid, actor)
+        return Context(actor, rid, members, self.clock(), request, key)
+
+    # -- sealing free text ---------------------------------------------------------------
+    @staticmethod
+    def _seal(ctx: Context, kind: str, entry_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Encrypt the kind's free-text fields under the author's key, bound to the entry."""
+        sealed = dict(fields)
+        for name in TEXT_FIELDS.get(kind, ()):
+            value = sealed.get(name)
+            where = f"{ctx.relationship_id}|{ctx.actor}|{entry_id}|{name}"
+            if isinstance(value, str):
+                sealed[name] = crypto.encrypt_text(ctx.key, value, where)
+            elif isinstance(value, list):
+                sealed[name] = [crypto.encrypt_text(ctx.key, v, where) for v in value]
+        return sealed
+
+    async def _open(self, entry: Entry) -> Entry:
+        """The entry with its author's text readable (None where the key was destroyed)."""
+        names = [n for n in TEXT_FIELDS.get(entry.kind, ()) if entry.fields.get(n)]
+        if not names:
+            return entry
+        key = await self.keyring.existing_key(entry.relationship_id, entry.author_id)
+        where = f"{entry.relationship_id}|{entry.author_id}|{entry.id}|"
+        fields = dict(entry.fields)
+        for name in names:
+            value = fields[name]
+            try:
+                if key is None:
+                    raise crypto.KeyUnavailable("erased")
+                if isinstance(value, list):
+                    fields[name] = [crypto.decrypt_text(key, v, where + name) for v in value]
+                else:
+                    fields[name] = crypto.decrypt_text(key, value, where + name)
+            except crypto.KeyUnavailable:
+                fields[name] = [] if isinstance(value, list) else None
+        return entry.model_copy(update={"fields": fields})
+
+    async def _open_all(self, entries: list[Entry]) -> list[Entry]:
+        return [await self._open(entry) for entry in entries]
 
     async def _execute(
         self, name: str, payload: BaseModel, request: Request, planner: Planner
@@ -161,7 +239,7 @@ class CheckinHandlers:
                         "this command id was already used for a different request",
                         code="idempotency_key_reused",
                     )
-                return Entry.model_validate(done["result"])
+                return await self._open(Entry.model_validate(done["result"]))
             plan = await planner(ctx)
             command = {
                 "_id": request.command_id,
@@ -183,7 +261,7 @@ class CheckinHandlers:
             except ConcurrentChange:
                 ctx.now = self.clock()
                 continue
-            return plan.result
+            return await self._open(plan.result)
         raise Conflict("too many concurrent changes; try again", code="concurrent_change")
 
     async def _load(self, ctx: Context, kind: str, entry_id: str) -> Document:
@@ -199,11 +277,15 @@ class CheckinHandlers:
         async def plan(ctx: Context) -> Plan:
             at = domain.occurred(cmd.occurred_at, ctx.now)
             entry_id = new_id()
-            fields = cmd.model_dump(mode="json", exclude={"occurred_at", "visibility"})
+            plain = cmd.model_dump(mode="json", exclude={"occurred_at", "visibility"})
+            fields = self._seal(ctx, "checkin", entry_id, plain)
             doc = entry_doc(ctx, "checkin", entry_id, at, cmd.visibility, fields)
+            criticism = cmd.visibility is Visibility.SHARED and domain.reads_as_criticism(cmd.note)
             data = events.CheckinLogged(
-                checkin_id=entry_id, author_id=ctx.actor, occurred_at=at,
-                **cmd.model_dump(exclude={"occurred_at", "visibility"}),
+                checkin_id=entry_id, author_id=ctx.actor, occurred_at=at, mood=cmd.mood,
+                connection=cmd.connection, pillars=cmd.pillars, needs=cmd.needs,
+                signals=cmd.signals, feelings=fields["feelings"], gratitude=fields["gratitude"],
+                note=fields["note"], criticism=criticism,
             )  # fmt: skip
             return Plan(view(doc), Writes([doc]), [event(ctx, data, cmd.visibility, entry_id)])
 
@@ -302,11 +384,11 @@ class CheckinHandlers:
         async def plan(ctx: Context) -> Plan:
             entry_id = new_id()
             state = {"accepted_by": [ctx.actor], "retired": False}
-            fields = cmd.model_dump(mode="json")
+            fields = self._seal(ctx, "boundary", entry_id, cmd.model_dump(mode="json"))
             doc = entry_doc(ctx, "boundary", entry_id, ctx.now, Visibility.SHARED, fields, state)
             result = self._boundary_view(doc, ctx.members)
             data = events.BoundaryProposed(
-                boundary_id=entry_id, proposed_by=ctx.actor, kind=cmd.kind, rule=cmd.rule,
+                boundary_id=entry_id, proposed_by=ctx.actor, kind=cmd.kind, rule=fields["rule"],
                 window=cmd.window, awaiting=result.fields["awaiting"],
             )  # fmt: skip
             return Plan(result, Writes([doc]), [event(ctx, data, Visibility.SHARED, entry_id)])
@@ -362,11 +444,12 @@ class CheckinHandlers:
             domain.check_breach(self._boundary_state(boundary), ctx.members)
             at = domain.occurred(cmd.occurred_at, ctx.now)
             entry_id = new_id()
-            fields = cmd.model_dump(mode="json", exclude={"occurred_at"})
+            plain = cmd.model_dump(mode="json", exclude={"occurred_at"})
+            fields = self._seal(ctx, "breach", entry_id, plain)
             doc = entry_doc(ctx, "breach", entry_id, at, Visibility.SHARED, fields)
             data = events.BoundaryBreached(
                 breach_id=entry_id, boundary_id=cmd.boundary_id, reported_by=ctx.actor,
-                note=cmd.note, occurred_at=at,
+                note=fields.get("note"), occurred_at=at,
             )  # fmt: skip
             return Plan(view(doc), Writes([doc]), [event(ctx, data, Visibility.SHARED, entry_id)])
 
@@ -377,13 +460,16 @@ class CheckinHandlers:
         async def plan(ctx: Context) -> Plan:
             at = domain.occurred(cmd.occurred_at, ctx.now)
             entry_id = new_id()
-            fields = cmd.model_dump(mode="json", exclude={"occurred_at", "visibility"})
+            plain = cmd.model_dump(mode="json", exclude={"occurred_at", "visibility"})
+            fields = self._seal(ctx, "conflict", entry_id, plain)
             doc = entry_doc(
                 ctx, "conflict", entry_id, at, cmd.visibility, fields, {"repaired": False}
             )
             data = events.ConflictLogged(
-                conflict_id=entry_id, author_id=ctx.actor, occurred_at=at,
-                **cmd.model_dump(exclude={"occurred_at", "visibility"}),
+                conflict_id=entry_id, author_id=ctx.actor, occurred_at=at, topic=fields["topic"],
+                intensity=cmd.intensity, shut_down=cmd.shut_down,
+                sarcasm_or_contempt=cmd.sarcasm_or_contempt,
+                avoided_eye_contact=cmd.avoided_eye_contact,
             )  # fmt: skip
             return Plan(view(doc), Writes([doc]), [event(ctx, data, cmd.visibility, entry_id)])
 
@@ -433,10 +519,11 @@ class CheckinHandlers:
             start = recurrence.local_start(cmd.starts_at, cmd.timezone)
             recurrence.parse_rule(cmd.rrule, start)
             entry_id = new_id()
-            fields = {**cmd.model_dump(mode="json"), "starts_at": start.isoformat()}
+            plain = {**cmd.model_dump(mode="json"), "starts_at": start.isoformat()}
+            fields = self._seal(ctx, "ritual", entry_id, plain)
             doc = entry_doc(ctx, "ritual", entry_id, ctx.now, Visibility.SHARED, fields)
             data = events.RitualCreated(
-                ritual_id=entry_id, created_by=ctx.actor, title=cmd.title, rrule=cmd.rrule,
+                ritual_id=entry_id, created_by=ctx.actor, title=fields["title"], rrule=cmd.rrule,
                 timezone=cmd.timezone, starts_at=start, duration_minutes=cmd.duration_minutes,
             )  # fmt: skip
             return Plan(view(doc), Writes([doc]), [event(ctx, data, Visibility.SHARED, entry_id)])
@@ -455,7 +542,7 @@ class CheckinHandlers:
                 fields["rrule"], fields["timezone"], datetime.fromisoformat(fields["starts_at"]),
                 occurrence, ctx.now, await store.entry_exists(self.runtime.db, entry_id),
             )  # fmt: skip
-            body = cmd.model_dump(mode="json")
+            body = self._seal(ctx, "ritual_outcome", entry_id, cmd.model_dump(mode="json"))
             doc = entry_doc(ctx, "ritual_outcome", entry_id, ctx.now, Visibility.SHARED, body)
             data: EventData
             if cmd.outcome == "completed":
@@ -466,7 +553,7 @@ class CheckinHandlers:
             else:
                 data = events.RitualSkipped(
                     ritual_id=ritual["_id"], occurrence=occurrence, member_id=ctx.actor,
-                    reason=cmd.reason, occurred_at=ctx.now,
+                    reason=body.get("reason"), occurred_at=ctx.now,
                 )  # fmt: skip
             return Plan(view(doc), Writes([doc]), [event(ctx, data, Visibility.SHARED, entry_id)])
 
@@ -479,7 +566,8 @@ class CheckinHandlers:
             self.runtime.db, ctx.relationship_id, ctx.actor, query.limit, query.cursor, query.kinds
         )
         return EntryList(
-            entries=[self._present(doc, ctx.members) for doc in found], next_cursor=cursor
+            entries=await self._open_all([self._present(doc, ctx.members) for doc in found]),
+            next_cursor=cursor,
         )
 
     async def boundaries(self, _query: NoPayload, request: Request) -> EntryList:
@@ -487,21 +575,22 @@ class CheckinHandlers:
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "boundary", ctx.actor
         )
-        return EntryList(entries=[self._boundary_view(doc, ctx.members) for doc in found])
+        views = [self._boundary_view(doc, ctx.members) for doc in found]
+        return EntryList(entries=await self._open_all(views))
 
     async def open_bids(self, _query: NoPayload, request: Request) -> EntryList:
         ctx = await self._context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "bid", ctx.actor, {"state.status": "open"}
         )
-        return EntryList(entries=[view(doc) for doc in found])
+        return EntryList(entries=await self._open_all([view(doc) for doc in found]))
 
     async def rituals(self, _query: NoPayload, request: Request) -> EntryList:
         ctx = await self._context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "ritual", ctx.actor
         )
-        return EntryList(entries=[view(doc) for doc in found])
+        return EntryList(entries=await self._open_all([view(doc) for doc in found]))
 
     async def my_records(self, _query: NoPayload, request: Request) -> EntryList:
         """Everything the caller wrote, in every relationship (for export)."""
@@ -509,7 +598,9 @@ class CheckinHandlers:
         if not actor:
             raise InvalidInput("an actor is required", field="actor_id")
         return EntryList(
-            entries=[view(doc) for doc in await store.authored_by(self.runtime.db, actor)]
+            entries=await self._open_all(
+                [view(doc) for doc in await store.authored_by(self.runtime.db, actor)]
+            )
         )
 
     def _present(self, document: Document, members: frozenset[str]) -> Entry:
@@ -553,6 +644,8 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
 
     async def indexes(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
+        await handlers.keyring.ensure_indexes()
+        await handlers.keyring.rewrap()  # a new master key takes over the old keys at start
 
     runtime.on_startup(indexes)
     return handlers

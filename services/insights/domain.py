@@ -10,7 +10,6 @@ member's own counters (self-reports, streaks) take everything they logged.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,9 +40,6 @@ ANSWERS = "answers"  # on the relationship: its latest bid answers, newest last
 ANSWER_ORDER = ("at", "bid")
 KEEP_ANSWERS = 50
 BREACH_PREFIX = "breach__"  # one counter per boundary: breach__<boundary id>
-
-# Blanket criticism ("you always ...", "you never ...") in a shared note.
-_CRITICISM = re.compile(r"\byou\s+(always|never)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -93,7 +89,7 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
             member.inc["held_back"] = 1
         if signals and signals.confided_elsewhere:
             member.inc["confided_elsewhere"] = 1
-        if shared and data.note and _CRITICISM.search(data.note):
+        if shared and data.criticism:  # judged by the checkin service, which can read the note
             member.inc["criticism_notes"] = 1
         found.append(member)
         if shared:

@@ -1,4 +1,7 @@
-"""Events owned by the checkin service: every fact members log."""
+"""Events owned by the checkin service: every fact members log.
+
+Free text travels sealed (see shared/crypto.py): the stream never holds a member's words.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +20,15 @@ from shared.messages.vocabulary import (
     Channel,
     Connection,
     EntityId,
-    Gratitude,
     Intensity,
-    Label,
     LocalTime,
     MemberId,
     Minutes,
     Mood,
     Need,
-    Note,
     PillarScore,
-    Reason,
     RepairFeeling,
-    Rule,
-    Title,
-    Topic,
+    Sealed,
     TouchKind,
     Weekday,
 )
@@ -77,11 +74,14 @@ class CheckinLogged(_Checkin):
     mood: Mood
     connection: Connection
     pillars: PillarScores | None = None
-    feelings: list[Label] = Field(default_factory=list, max_length=LIST_MAX)
+    feelings: list[Sealed] = Field(default_factory=list, max_length=LIST_MAX)
     needs: list[Need] = Field(default_factory=list, max_length=LIST_MAX)
-    gratitude: Gratitude | None = None
-    note: Note | None = None
+    gratitude: Sealed | None = None
+    note: Sealed | None = None
     signals: SelfReportSignals | None = None
+    criticism: bool = Field(
+        default=False, description="A shared note that reads as blanket criticism."
+    )
 
 
 @register
@@ -138,7 +138,7 @@ class BoundaryProposed(_Checkin):
     boundary_id: EntityId
     proposed_by: MemberId
     kind: BoundaryKind
-    rule: Rule
+    rule: Sealed
     window: BoundaryWindow | None = None
     awaiting: list[MemberId] = Field(description="Members whose acceptance is still needed.")
 
@@ -177,7 +177,7 @@ class BoundaryBreached(_Checkin):
     breach_id: EntityId
     boundary_id: EntityId
     reported_by: MemberId
-    note: Note | None = None
+    note: Sealed | None = None
     occurred_at: AwareDatetime
 
 
@@ -187,7 +187,7 @@ class ConflictLogged(_Checkin):
 
     conflict_id: EntityId
     author_id: MemberId
-    topic: Topic
+    topic: Sealed
     intensity: Intensity
     shut_down: bool = False
     sarcasm_or_contempt: bool = False
@@ -226,7 +226,7 @@ class RitualCreated(_Checkin):
 
     ritual_id: EntityId
     created_by: MemberId
-    title: Title
+    title: Sealed
     rrule: str = Field(min_length=1, max_length=500)
     timezone: str = Field(min_length=1, max_length=64)
     starts_at: datetime
@@ -250,5 +250,5 @@ class RitualSkipped(_Checkin):
     ritual_id: EntityId
     occurrence: AwareDatetime
     member_id: MemberId
-    reason: Reason | None = None
+    reason: Sealed | None = None
     occurred_at: AwareDatetime

@@ -28,6 +28,8 @@ Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX)
 ]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
+# Free text as it is stored and published: encrypted, so longer than what was typed.
+Sealed = Annotated[str, StringConstraints(min_length=1, max_length=8192)]
 MemberId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 EntityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 LocalTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]

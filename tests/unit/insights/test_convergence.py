@@ -118,7 +118,7 @@ def one_event(draw: st.DrawFn) -> list[DecodedEvent]:
             connection=draw(st.integers(1, 10)),
             pillars={"emotional": draw(st.integers(1, 5))},
             signals={"held_back": draw(st.booleans()), "confided_elsewhere": draw(st.booleans())},
-            note=draw(st.sampled_from([None, "you never listen", "lovely day"])),
+            note=draw(st.sampled_from([None, "a sealed note"])), criticism=draw(st.booleans()),
         )  # fmt: skip
     elif kind == 2:
         data = TouchLogged(touch_id=n, author_id=who, kind="hug", sexual=draw(st.booleans()),

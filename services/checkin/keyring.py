@@ -1,0 +1,70 @@
+"""Data keys per (relationship, member), stored wrapped by the master key.
+
+Destroying a member's keys makes every copy of their text unreadable; rewrapping
+moves keys to the newest master key so an old one can be retired (rotation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from pymongo.errors import DuplicateKeyError
+
+from shared import crypto
+from shared.mongo import Database, Session
+
+KEYS = "data_keys"
+
+
+class Keyring:
+    def __init__(self, db: Database, master: crypto.MasterKeys) -> None:
+        self.db = db
+        self.master = master
+
+    async def ensure_indexes(self) -> None:
+        await self.db[KEYS].create_index("member_id")
+        await self.db[KEYS].create_index("relationship_id")
+        await self.db[KEYS].create_index("wrapped.master")
+
+    @staticmethod
+    def name(relationship_id: str, member_id: str) -> str:
+        return f"{relationship_id}:{member_id}"
+
+    async def key_for(self, relationship_id: str, member_id: str) -> bytes:
+        """The member's data key for the relationship, created on first use."""
+        name = self.name(relationship_id, member_id)
+        found = await self.db[KEYS].find_one({"_id": name})
+        if found is None:
+            # A concurrent command may create it first: then that one is used.
+            with contextlib.suppress(DuplicateKeyError):
+                await self.db[KEYS].insert_one({
+                    "_id": name, "relationship_id": relationship_id, "member_id": member_id,
+                    "wrapped": self.master.wrap(crypto.new_data_key(), name),
+                })  # fmt: skip
+            found = await self.db[KEYS].find_one({"_id": name})
+            assert found is not None
+        return self.master.unwrap(found["wrapped"], name)
+
+    async def existing_key(self, relationship_id: str, member_id: str) -> bytes | None:
+        """The key if it still exists (None once destroyed by erasure)."""
+        name = self.name(relationship_id, member_id)
+        found = await self.db[KEYS].find_one({"_id": name})
+        return None if found is None else self.master.unwrap(found["wrapped"], name)
+
+    async def destroy_member(self, session: Session, member_id: str) -> None:
+        await self.db[KEYS].delete_many({"member_id": member_id}, session=session)
+
+    async def destroy_relationship(self, session: Session, relationship_id: str) -> None:
+        await self.db[KEYS].delete_many({"relationship_id": relationship_id}, session=session)
+
+    async def rewrap(self) -> int:
+        """Wrap every key still under an older master key with the current one."""
+        moved = 0
+        async for found in self.db[KEYS].find({"wrapped.master": {"$ne": self.master.current}}):
+            key = self.master.unwrap(found["wrapped"], found["_id"])
+            result = await self.db[KEYS].update_one(
+                {"_id": found["_id"], "wrapped": found["wrapped"]},
+                {"$set": {"wrapped": self.master.wrap(key, found["_id"])}},
+            )
+            moved += result.modified_count
+        return moved
