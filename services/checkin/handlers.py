@@ -22,10 +22,12 @@ from services.checkin.settings import CheckinSettings
 from services.checkin.store import ConcurrentChange, Update, Writes
 from shared import crypto, recurrence
 from shared.envelope import Envelope, Visibility, new_id
+from shared.erasure import handle_erasure
 from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages import checkin as events
 from shared.messages.base import EventData, new_event
+from shared.messages.checkin import CheckinErasureConfirmed
 from shared.messages.checkin_rpc import (
     AnswerBid,
     BoundaryRef,
@@ -45,6 +47,7 @@ from shared.messages.checkin_rpc import (
     ReportBreach,
     TimelineQuery,
 )
+from shared.messages.gateway import MemberErased
 from shared.mongo import Document, Session
 from shared.problems import Conflict, InvalidInput, NotFound
 from shared.rpc import Request
@@ -641,6 +644,18 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
         runtime.respond("cmd", name, payload_type, getattr(handlers, name))
     for name, payload_type in QUERIES.items():
         runtime.respond("qry", name, payload_type, getattr(handlers, name))
+
+    async def erase_member(session: Session, erased: MemberErased) -> None:
+        # Their entries and command records go; their keys go, so any copy left in the
+        # stream or a backup can no longer be read. The others' entries stay.
+        await store.erase_member(runtime.db, session, erased.member_id)
+        await handlers.keyring.destroy_member(session, erased.member_id)
+
+    async def erase_relationship(session: Session, relationship_id: str) -> None:
+        await store.erase_relationship(runtime.db, session, relationship_id)
+        await handlers.keyring.destroy_relationship(session, relationship_id)
+
+    handle_erasure(runtime, CheckinErasureConfirmed, erase_member, erase_relationship)
 
     async def indexes(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)

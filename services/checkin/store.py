@@ -150,3 +150,12 @@ async def entries_of_kind(
 
 async def authored_by(db: Database, member_id: str) -> list[Document]:
     return await db[ENTRIES].find({"author_id": member_id}, sort=[("occurred_at", 1)]).to_list()
+
+
+async def erase_member(db: Database, session: Session, member_id: str) -> None:
+    await db[ENTRIES].delete_many({"author_id": member_id}, session=session)
+    await db[COMMANDS].delete_many({"actor": member_id}, session=session)
+
+
+async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
+    await db[ENTRIES].delete_many({"relationship_id": relationship_id}, session=session)

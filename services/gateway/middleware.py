@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -173,7 +175,7 @@ class Idempotency:
                 )
                 return
             if existing["state"] == "done":
-                await self._replay(send, existing["response"])
+                await self._replay(send, existing["response"], scope)
                 return
             created = existing.get("created_at")
             if created is None or now - created.replace(tzinfo=UTC) < ABANDONED_AFTER:
@@ -213,21 +215,41 @@ class Idempotency:
                     for k, v in captured["headers"]
                     if k.lower() in ("content-type", "location")
                 ]
-                body = base64.b64encode(captured["body"]).decode()
-                response = {"status": status, "headers": headers, "body": body}
+                # The stored copy is sealed with a key only the client's own retry can
+                # rebuild (its token and Idempotency-Key), so the record holds no member text.
+                response = {"status": status, "headers": headers,
+                            "body": _seal(scope, captured["body"])}  # fmt: skip
                 await store.complete_idempotency_key(db, record_id, response)
             else:  # a failure that a retry may fix: let the key be used again
                 await store.release_idempotency_key(db, record_id)
 
     @staticmethod
-    async def _replay(send: Send, response: dict[str, Any]) -> None:
-        body = base64.b64decode(response["body"])
+    async def _replay(send: Send, response: dict[str, Any], scope: Scope) -> None:
+        body = _open(scope, response["body"])
         headers = [(k.encode(), v.encode()) for k, v in response["headers"]]
         headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
         await send(
             {"type": "http.response.start", "status": response["status"], "headers": headers}
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _replay_key(scope: Scope) -> bytes:
+    secret = (
+        (_header(scope, b"authorization") or "") + "\0" + (_header(scope, b"idempotency-key") or "")
+    )
+    return hashlib.sha256(b"attune-idempotent-response\0" + secret.encode()).digest()
+
+
+def _seal(scope: Scope, body: bytes) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_replay_key(scope)).encrypt(nonce, body, None)
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def _open(scope: Scope, stored: str) -> bytes:
+    raw = base64.b64decode(stored)
+    return AESGCM(_replay_key(scope)).decrypt(raw[:12], raw[12:], None)
 
 
 class Metrics:

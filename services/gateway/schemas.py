@@ -94,6 +94,8 @@ class ExportOut(BaseModel):
     member: MemberOut
     relationships: list[dict[str, Any]]
     records: list[Entry]
+    insights: dict[str, Any] = Field(description="Flags only you see, your own counters.")
+    schedules: dict[str, Any] = Field(description="Your reminder settings and schedule.")
 
 
 # -- relationships ---------------------------------------------------------------------

@@ -18,6 +18,8 @@ RELATIONSHIPS = "relationships"
 INVITES = "invites"
 IDEMPOTENCY = "idempotency"
 EVENT_COUNTS = "event_counts"
+ERASURES = "erasures"
+ERASURE_CONFIRMERS = ("checkin", "insights", "scheduler")
 
 
 async def ensure_indexes(db: Database, idempotency_ttl: timedelta) -> None:
@@ -187,3 +189,28 @@ async def event_counts(db: Database) -> dict[str, int]:
     async for document in db[EVENT_COUNTS].find({}):
         totals[document["type"]] = totals.get(document["type"], 0) + int(document["count"])
     return totals
+
+
+# -- erasure -----------------------------------------------------------------------------
+
+
+async def delete_member(db: Database, session: Session, member_id: str) -> None:
+    await db[MEMBERS].delete_one({"_id": member_id}, session=session)
+    await db[TOKENS].delete_many({"member_id": member_id}, session=session)
+    await db[INVITES].delete_many({"created_by": member_id}, session=session)
+
+
+async def insert_erasure(db: Database, session: Session, erasure_id: str, at: datetime) -> None:
+    # Only the erasure's own id and progress: nothing that names the member.
+    await db[ERASURES].insert_one({"_id": erasure_id, "started_at": at, "confirmed": []},
+                                  session=session)  # fmt: skip
+
+
+async def confirm_erasure(db: Database, session: Session, erasure_id: str, service: str) -> None:
+    await db[ERASURES].update_one(
+        {"_id": erasure_id}, {"$addToSet": {"confirmed": service}}, session=session
+    )
+
+
+async def erasure(db: Database, erasure_id: str) -> Document | None:
+    return await db[ERASURES].find_one({"_id": erasure_id})

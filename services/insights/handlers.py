@@ -12,14 +12,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
 
 from services.insights import domain, evaluation, store
 from services.insights.settings import InsightsSettings
 from shared.consumer import apply_once
 from shared.envelope import Visibility
+from shared.erasure import handle_erasure
 from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
+from shared.messages.gateway import MemberErased
+from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import Flag, Health, Insights, InsightsQuery, Recommendation
 from shared.mongo import Session
 from shared.rpc import Request
@@ -103,6 +109,12 @@ class InsightsHandlers:
                 log.warning("insights_tick_failed", error=type(exc).__name__)
             await asyncio.sleep(self.settings.tick_seconds)
 
+    async def member_export(self, _query: InsightsQuery, request: Request) -> MemberInsights:
+        member = request.context.actor_id
+        assert member is not None
+        flags, days = await store.member_records(self.runtime.db, member)
+        return MemberInsights(flags=flags, days=days)
+
     async def insights(self, _query: InsightsQuery, request: Request) -> Insights:
         """Flags, health, strengths and recommendations as this member may see them."""
         context = request.context
@@ -132,12 +144,28 @@ class InsightsHandlers:
         )
 
 
+class MemberInsights(BaseModel):
+    """A member's own insights, for export: flags only they see, their own counters."""
+
+    flags: list[dict[str, Any]]
+    days: list[dict[str, Any]]
+
+
 def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:
     handlers = InsightsHandlers(runtime, clock)
     runtime.keep_membership()
     runtime.consume("checkin", "aggregates", handlers.on_event)
     runtime.consume("scheduler", "aggregates", handlers.on_event)
     runtime.respond("qry", "insights", InsightsQuery, handlers.insights)
+    runtime.respond("qry", "member_export", InsightsQuery, handlers.member_export)
+
+    async def erase_member(session: Session, erased: MemberErased) -> None:
+        await store.erase_member(runtime.db, session, erased.member_id, erased.relationship_ids)
+
+    async def erase_relationship(session: Session, relationship_id: str) -> None:
+        await store.erase_relationship(runtime.db, session, relationship_id)
+
+    handle_erasure(runtime, InsightsErasureConfirmed, erase_member, erase_relationship)
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)

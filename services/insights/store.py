@@ -29,7 +29,7 @@ from services.insights.domain import (
 )
 from services.insights.evaluation import State
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Session, claim_next
+from shared.mongo import Database, Document, Session, claim_next
 
 STATE = "state"
 MEMBER_HISTORY_DAYS = 60  # the longest streak shown, and the self-report windows
@@ -145,3 +145,39 @@ async def claim_due(db: Database, now: datetime, next_at: datetime) -> str | Non
     so another replica does not take it too."""
     claimed = await claim_next(db[RELATIONSHIPS], "next_eval_at", now, {"next_eval_at": next_at})
     return str(claimed["_id"]) if claimed else None
+
+
+async def erase_member(
+    db: Database, session: Session, member_id: str, relationship_ids: list[str]
+) -> None:
+    """The member's own counters, assessments and member-only flags go; relationship counts
+    carry no member and stay."""
+    await db[MEMBER_DAYS].delete_many({"member_id": member_id}, session=session)
+    await db[ASSESSMENTS].delete_many({"member_id": member_id}, session=session)
+    for relationship_id in relationship_ids:
+        state = await db[STATE].find_one({"_id": relationship_id}, session=session)
+        if state is None:
+            continue
+        mine = [k for k, f in state.get("flags", {}).items() if f.get("member_id") == member_id]
+        if mine:
+            await db[STATE].update_one(
+                {"_id": relationship_id}, {"$unset": {f"flags.{k}": "" for k in mine}},
+                session=session,
+            )  # fmt: skip
+
+
+async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
+    for name in (DAYS, MEMBER_DAYS, BIDS, ASSESSMENTS):
+        await db[name].delete_many({"relationship_id": relationship_id}, session=session)
+    await db[RELATIONSHIPS].delete_one({"_id": relationship_id}, session=session)
+    await db[STATE].delete_one({"_id": relationship_id}, session=session)
+
+
+async def member_records(db: Database, member_id: str) -> tuple[list[Document], list[Document]]:
+    flags: list[Document] = []
+    async for state in db[STATE].find({}, {"flags": 1}):
+        for flag in state.get("flags", {}).values():
+            if flag.get("member_id") == member_id:
+                flags.append({**flag, "relationship_id": state["_id"]})
+    days = await db[MEMBER_DAYS].find({"member_id": member_id}, {"_id": 0}).to_list()
+    return flags, days

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from services.scheduler import domain, store
 from services.scheduler.clock import Clock, SystemClock
 from services.scheduler.settings import SchedulerSettings
 from shared import recurrence
 from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
+from shared.erasure import handle_erasure
 from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, EventData, new_event
@@ -32,7 +35,12 @@ from shared.messages.checkin import (
     RitualCreated,
     RitualSkipped,
 )
-from shared.messages.gateway import MemberUpdated, RelationshipCreated, RelationshipErased
+from shared.messages.gateway import (
+    MemberErased,
+    MemberUpdated,
+    RelationshipCreated,
+    RelationshipErased,
+)
 from shared.messages.insights import FlagCleared, FlagRaised
 from shared.messages.scheduler import (
     BoundaryWindowClosed,
@@ -43,6 +51,7 @@ from shared.messages.scheduler import (
     ReviewDue,
     RitualDue,
     RitualMissed,
+    SchedulerErasureConfirmed,
 )
 from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
@@ -65,6 +74,13 @@ class Fired:
 
     events: list[tuple[str, EventData, str | None, str | None]] = field(default_factory=list)
     changes: dict[str, Any] | None = None  # None: the schedule is over
+
+
+class MemberSchedules(BaseModel):
+    """A member's own scheduling data, for export."""
+
+    settings: dict[str, Any] | None
+    reminder: dict[str, Any] | None
 
 
 class SchedulerHandlers:
@@ -379,6 +395,14 @@ class SchedulerHandlers:
             await asyncio.sleep(self.settings.tick_seconds)
 
     # -- queries -------------------------------------------------------------------------
+    async def member_export(self, _payload: Empty, request: Request) -> MemberSchedules:
+        member = request.context.actor_id
+        assert member is not None
+        db = self.runtime.db
+        settings = await store.member_settings(db, member)
+        reminder = await store.schedule(db, f"reminder:{member}")
+        return MemberSchedules(settings=settings, reminder=reminder)
+
     async def schedule(self, query: ScheduleQuery, request: Request) -> Schedule:
         rid = await self._authorize(request)
         db, member = self.runtime.db, request.context.actor_id
@@ -429,6 +453,16 @@ def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandle
     runtime.respond("qry", "schedule", ScheduleQuery, handlers.schedule)
     runtime.respond("cmd", "start_program", Empty, handlers.start_program)
     runtime.respond("cmd", "stop_program", Empty, handlers.stop_program)
+    runtime.respond("qry", "member_export", Empty, handlers.member_export)
+
+    async def erase_member(session: Session, erased: MemberErased) -> None:
+        await store.erase_member(runtime.db, session, erased.member_id)
+
+    async def erase_relationship(session: Session, relationship_id: str) -> None:
+        await store.drop_relationship_schedules(runtime.db, session, relationship_id)
+        await store.erase_relationship(runtime.db, session, relationship_id)
+
+    handle_erasure(runtime, SchedulerErasureConfirmed, erase_member, erase_relationship)
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)

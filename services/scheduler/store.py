@@ -133,3 +133,14 @@ async def backed_off(db: Database, relationship_ids: list[str]) -> bool:
 
 async def relationships_of_member(db: Database, member_id: str) -> list[str]:
     return [d["_id"] async for d in db[MEMBERSHIPS].find({"members": member_id}, {"_id": 1})]
+
+
+async def erase_member(db: Database, session: Session, member_id: str) -> None:
+    await db[MEMBERS].delete_one({"_id": member_id}, session=session)
+    await db[SCHEDULES].delete_one({"_id": f"reminder:{member_id}"}, session=session)
+    await db[CHECKINS].delete_many({"_id": {"$regex": f"^{member_id}:"}}, session=session)
+
+
+async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
+    await db[RITUALS].delete_many({"relationship_id": relationship_id}, session=session)
+    await db[BACKOFF].delete_one({"_id": relationship_id}, session=session)

@@ -252,3 +252,13 @@ class RitualSkipped(_Checkin):
     member_id: MemberId
     reason: Sealed | None = None
     occurred_at: AwareDatetime
+
+
+@register
+class CheckinErasureConfirmed(_Checkin):
+    """This service holds nothing more about the erased member."""
+
+    event_type = "checkin.erasure_confirmed"
+
+    erasure_id: str = Field(min_length=1, max_length=64)
+    member_id: MemberId

@@ -71,6 +71,7 @@ class MemberUpdated(_Gateway):
 class MemberErased(_Gateway):
     event_type = "member.erased"
 
+    erasure_id: str = Field(min_length=1, max_length=64)
     member_id: MemberId
     relationship_ids: list[str] = Field(default_factory=list)
     erased_at: AwareDatetime

@@ -62,3 +62,13 @@ class RecommendationMade(_Insights):
     member_id: MemberId | None = None
     text: str = Field(max_length=1000)
     made_at: AwareDatetime
+
+
+@register
+class InsightsErasureConfirmed(_Insights):
+    """This service holds nothing more about the erased member."""
+
+    event_type = "insights.erasure_confirmed"
+
+    erasure_id: str = Field(min_length=1, max_length=64)
+    member_id: MemberId

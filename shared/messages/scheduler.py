@@ -83,3 +83,13 @@ class ProgramStageStarted(_Scheduler):
     stage: ProgramStage
     prompt_codes: list[str] = Field(default_factory=list, max_length=20)
     starts_at: AwareDatetime
+
+
+@register
+class SchedulerErasureConfirmed(_Scheduler):
+    """This service holds nothing more about the erased member."""
+
+    event_type = "scheduler.erasure_confirmed"
+
+    erasure_id: str = Field(min_length=1, max_length=64)
+    member_id: MemberId

@@ -101,5 +101,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "member_id": A, "timezone": "Europe/Berlin",
         "quiet_hours": {"start": "22:00", "end": "07:00"}, "checkin_reminder_time": "20:30",
     },
-    "member.erased": {"member_id": A, "relationship_ids": ["r1"], "erased_at": T},
+    "member.erased": {"erasure_id": "e1", "member_id": A, "relationship_ids": ["r1"],
+                      "erased_at": T},
+    "checkin.erasure_confirmed": {"erasure_id": "e1", "member_id": A},
+    "insights.erasure_confirmed": {"erasure_id": "e1", "member_id": A},
+    "scheduler.erasure_confirmed": {"erasure_id": "e1", "member_id": A},
 }  # fmt: skip

@@ -21,3 +21,17 @@ def wire(runtime: ServiceRuntime) -> None:
 
     for owner in SERVICES:
         runtime.consume(owner, "ops", count)
+
+    async def confirmed(event: DecodedEvent) -> None:
+        if not event.envelope.type.endswith(".erasure_confirmed"):
+            return
+        erasure_id = str(event.envelope.data["erasure_id"])
+        db = runtime.db
+
+        async def effect(session: Session) -> None:
+            await store.confirm_erasure(db, session, erasure_id, event.envelope.owner)
+
+        await apply_once(runtime.mongo, db, "erasures", event.id, effect)
+
+    for owner in store.ERASURE_CONFIRMERS:
+        runtime.consume(owner, "erasures", confirmed)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict
 
 from services.gateway import store
 from services.gateway.auth import hash_password, new_token, token_digest, verify_password
@@ -28,12 +29,13 @@ from services.gateway.schemas import (
     TokenOut,
 )
 from shared.envelope import Visibility, new_id
-from shared.messages.base import new_event
+from shared.messages.base import EventData, new_event
 from shared.messages.checkin_rpc import EntryList, NoPayload
-from shared.messages.gateway import MemberUpdated
+from shared.messages.gateway import MemberErased, MemberLeft, MemberUpdated, RelationshipErased
+from shared.messages.views_rpc import InsightsQuery
 from shared.mongo import Document, Session
 from shared.problems import Conflict, NotFound, Unauthorized
-from shared.rpc import CallContext
+from shared.rpc import CallContext, Empty
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -173,10 +175,14 @@ async def patch_me(body: MePatch, member: Me, request: Request) -> MemberOut:
 async def export(member: Me, request: Request) -> ExportOut:
     db = db_of(request)
     relationships = await store.relationships_of(db, member["_id"])
-    records = await rpc_of(request).call(
-        "qry", "checkin", "my_records", NoPayload(), EntryList,
-        context=CallContext(actor_id=member["_id"]),
-    )  # fmt: skip
+    rpc, context = rpc_of(request), CallContext(actor_id=member["_id"])
+    records = await rpc.call(
+        "qry", "checkin", "my_records", NoPayload(), EntryList, context=context
+    )
+    insights = await rpc.call("qry", "insights", "member_export", InsightsQuery(), Anything,
+                              context=context)  # fmt: skip
+    schedules = await rpc.call("qry", "scheduler", "member_export", Empty(), Anything,
+                               context=context)  # fmt: skip
     return ExportOut(
         member=member_out(member),
         relationships=[
@@ -184,4 +190,85 @@ async def export(member: Me, request: Request) -> ExportOut:
             for r in relationships
         ],
         records=records.entries,
+        insights=insights.model_dump(),
+        schedules=schedules.model_dump(),
     )
+
+
+class Anything(BaseModel):
+    """A service's export section, passed on as it is."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErasureOut(BaseModel):
+    erasure_id: str
+    complete: bool
+    confirmed_by: list[str]
+    status_url: str
+
+
+@router.delete(
+    "/me", status_code=202, response_model=ErasureOut, responses=AUTHED,
+    summary="Erase yourself everywhere: your entries, your keys, your account",
+)  # fmt: skip
+async def erase_me(member: Me, request: Request) -> ErasureOut:
+    """Your tokens stop working at once; every service then forgets you and confirms it.
+    The other members keep their own entries; a relationship you were the last member of
+    is erased entirely."""
+    runtime = runtime_of(request)
+    db, member_id = runtime.db, member["_id"]
+    erasure_id = new_id()
+    for _ in range(5):
+        relationships = await store.relationships_of(db, member_id)
+
+        async def work(session: Session, relationships: list[Document] = relationships) -> bool:
+            now = datetime.now(UTC)
+            for relationship in relationships:
+                rid = relationship["_id"]
+                remaining = [m for m in relationship["members"] if m != member_id]
+                data: EventData
+                if remaining:
+                    updated = await store.change_members(
+                        db, session, rid, relationship["membership_version"],
+                        {"$pull": {"members": member_id}},
+                    )  # fmt: skip
+                    if updated is None:
+                        return False  # membership moved meanwhile: read it again
+                    data = MemberLeft(member_id=member_id, members=remaining,
+                                      membership_version=updated["membership_version"])  # fmt: skip
+                else:
+                    await store.delete_relationship(db, session, rid)
+                    data = RelationshipErased(erased_at=now)
+                await runtime.outbox.add(session, new_event(data, relationship_id=rid,
+                                                            actor_id=member_id))  # fmt: skip
+            await store.delete_member(db, session, member_id)
+            await store.insert_erasure(db, session, erasure_id, now)
+            erased = MemberErased(erasure_id=erasure_id, member_id=member_id, erased_at=now,
+                                  relationship_ids=[r["_id"] for r in relationships])  # fmt: skip
+            await runtime.outbox.add(session, new_event(erased, relationship_id=None,
+                                                        actor_id=member_id))  # fmt: skip
+            return True
+
+        if await runtime.transact(work):
+            return ErasureOut(erasure_id=erasure_id, complete=False, confirmed_by=[],
+                              status_url=f"/v1/erasures/{erasure_id}")  # fmt: skip
+    raise Conflict("membership changed too often at once; try again", code="concurrent_change")
+
+
+@router.get(
+    "/erasures/{erasure_id}", response_model=ErasureOut, responses=problems(404, 422),
+    summary="Whether an erasure is complete (every service confirmed it)",
+)  # fmt: skip
+async def erasure_status(
+    request: Request, erasure_id: Annotated[str, Path(pattern=r"^[a-f0-9]{32}$")]
+) -> ErasureOut:
+    found = await store.erasure(db_of(request), erasure_id)
+    if found is None:
+        raise NotFound("no such erasure", code="erasure_not_found")
+    confirmed = sorted(found["confirmed"])
+    return ErasureOut(
+        erasure_id=erasure_id, confirmed_by=confirmed,
+        complete=set(store.ERASURE_CONFIRMERS) <= set(confirmed),
+        status_url=f"/v1/erasures/{erasure_id}",
+    )  # fmt: skip
