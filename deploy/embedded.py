@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.nats_auth import write_embedded_config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_NATS_VERSION = (2, 11)
 SERVICES = ("checkin", "scheduler", "insights", "gateway")
@@ -141,9 +143,15 @@ def wait_for_port(port: int, process: ManagedProcess, timeout: float = 30.0) -> 
     raise TimeoutError(f"{process.name} did not listen on {port} within {timeout}s")
 
 
-def start_nats(port: int, data_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+def start_nats(
+    port: int, data_dir: Path, log_path: Path | None = None, config: Path | None = None
+) -> ManagedProcess:
+    """A nats-server with JetStream; `config` (listen address, store, users) replaces the flags."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir)]
+    if config is not None:
+        argv = [find_nats_server(), "-c", str(config)]
+    else:
+        argv = [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir)]
     process = ManagedProcess("nats-server", argv, log_path=log_path).start()
     wait_for_port(port, process)
     return process
@@ -191,6 +199,17 @@ def wait_ready(url: str, processes: Sequence[ManagedProcess], timeout: float = 9
     raise TimeoutError(f"{url} was not ready within {timeout}s")
 
 
+def local_master_key(run_dir: Path) -> str:
+    """The embedded default's own master key, made once and kept beside its data (0600)."""
+    path = run_dir / "master.key"
+    if not path.exists():
+        from shared.crypto import generate_master_key_spec
+
+        path.write_text(generate_master_key_spec("local1"))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 @contextlib.contextmanager
 def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[str, str]]:
     """Start servers and services; yield their addresses; stop everything on exit."""
@@ -199,10 +218,16 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
     started: list[ManagedProcess] = []
     try:
         nats_port = preferred_port(4222)
-        started.append(start_nats(nats_port, run_dir / "nats", logs / "nats-server.log"))
+        namespace = os.environ.get("ATTUNE_NAMESPACE", "attune")
+        # Least privilege even on one machine: each service its own NATS user.
+        config, passwords = write_embedded_config(run_dir, namespace, nats_port, run_dir / "nats")
+        started.append(
+            start_nats(nats_port, run_dir / "nats", logs / "nats-server.log", config=config)
+        )
         mongo_port = preferred_port(27017)
         started.append(start_secantus(mongo_port, run_dir / "mongo", logs / "secantusdb.log"))
         env = {
+            "ATTUNE_MASTER_KEYS": os.environ.get("ATTUNE_MASTER_KEYS") or local_master_key(run_dir),
             "ATTUNE_NATS_URL": f"nats://127.0.0.1:{nats_port}",
             "ATTUNE_MONGO_URL": mongo_url(mongo_port),
             "ATTUNE_ENVIRONMENT": os.environ.get("ATTUNE_ENVIRONMENT", "development"),
@@ -211,7 +236,8 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
         for service in SERVICES:
             port = ports.get(service) or free_port()
             ports[service] = port
-            started.append(start_service(service, env, port, logs / f"{service}.log"))
+            own = {**env, "ATTUNE_NATS_USER": service, "ATTUNE_NATS_PASSWORD": passwords[service]}
+            started.append(start_service(service, own, port, logs / f"{service}.log"))
         api = f"http://127.0.0.1:{ports['gateway']}"
         wait_ready(f"{api}/readyz", started)
         yield {
@@ -245,7 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with embedded_system(args.data_dir, args.port) as where:
             print(f"Attune is running.\n  API:  {where['api']}\n  docs: {where['docs']}")
-            print(f"  NATS: {where['nats']}\n  MongoDB (SecantusDB): {where['mongo']}")
+            users = args.data_dir / "nats-users.json"
+            print(f"  NATS: {where['nats']} (a user per service, see {users})")
+            print(f"  MongoDB (SecantusDB): {where['mongo']}")
             if args.demo:
                 from deploy.demo import PASSWORD, PEOPLE, seed
 

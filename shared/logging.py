@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -34,6 +36,14 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     structlog.contextvars.bind_contextvars(service=service)
     # Libraries log through the standard library; keep their chatter at WARNING.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
+
+
+def failure(exc: BaseException) -> dict[str, str]:
+    """Where and what failed, without the exception's message or the values in its frames:
+    those may carry what a member wrote, a token or an email."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = [f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in frames[-4:]]
+    return {"error": type(exc).__name__, "at": " < ".join(reversed(where))}
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -17,7 +17,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.envelope import new_id
-from shared.logging import bind_context, get_logger
+from shared.logging import bind_context, failure, get_logger
 from shared.metrics import RPC_CALL_FAILURES, RPC_HANDLED, RPC_LATENCY
 from shared.problems import AttuneError, ErrorBody, InternalError, InvalidInput, Unavailable
 from shared.subjects import command_subject, query_subject
@@ -137,7 +137,7 @@ def responder(name: str, payload_type: type[P], handler: Handler[P]) -> Callable
             reply = Reply(ok=False, error=exc.to_body())
         except Exception as exc:
             outcome = "internal_error"
-            log.exception("rpc_failed", rpc=name, error=type(exc).__name__)
+            log.error("rpc_failed", rpc=name, **failure(exc))
             reply = Reply(ok=False, error=Unavailable("temporarily unable to answer").to_body())
         RPC_HANDLED.labels(name=name, outcome=outcome).inc()
         RPC_LATENCY.labels(name=name).observe(time.perf_counter() - started)

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from shared.logging import get_logger
+from shared.logging import failure, get_logger
 from shared.problems import PROBLEM_TYPE_BASE, AttuneError
 
 log = get_logger(__name__)
@@ -93,7 +93,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never a bare 500 with a stack trace: log the type, answer a retryable 503.
-        log.exception("unhandled_error", path=request.url.path, error=type(exc).__name__)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled_error", route=route, **failure(exc))
         return problem_response(
             503,
             "service_unavailable",

@@ -152,3 +152,17 @@ async def test_export_holds_every_kind_of_record_i_made_and_none_of_my_partners_
     assert private["id"] not in json.dumps(export)
     assert export["member"]["email"] == eli.email
     assert set(export) >= {"insights", "schedules", "relationships"}
+
+
+async def test_logs_of_a_journey_hold_no_text_tokens_passwords_or_emails(http, system):
+    rid, (gil, hal) = await couple(http, "Gil", "Hal")
+    texts = await log_every_kind(gil, hal, rid)
+    await gil.post(f"/v1/relationships/{rid}/checkins", {"mood": 9, "note": texts["note"]})  # 422
+    await http.post("/v1/auth/token", json={"email": gil.email, "password": "wrong password"})
+    await gil.ok("GET", "/v1/me/export")
+    secrets = {**texts, "gil email": gil.email, "hal email": hal.email, "gil token": gil.token,
+               "hal token": hal.token, "password": "a long enough secret"}  # fmt: skip
+
+    logs = "\n".join(p.read_text(errors="replace") for p in system.logs.glob("*.log"))
+    assert logs  # the services do log
+    assert [name for name, value in secrets.items() if value in logs] == []
