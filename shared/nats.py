@@ -33,7 +33,7 @@ DLQ_SUBJECT_HEADER = "Attune-Dlq-Subject"
 def create_broker(settings: BaseServiceSettings, client_name: str | None = None) -> NatsBroker:
     """A broker that never drops a failed message silently and reconnects forever."""
     return NatsBroker(
-        settings.nats_url,
+        [url.strip() for url in settings.nats_url.split(",")],  # a cluster: several URLs
         name=client_name or f"attune-{settings.service_name}",
         security=_security(settings),
         # FastStream's default REJECT_ON_ERROR would discard a message whose handler raised.
@@ -66,7 +66,7 @@ def event_stream_config(settings: BaseServiceSettings, owner: str) -> StreamConf
         discard=DiscardPolicy.OLD,
         max_age=365 * 24 * 3600,
         duplicate_window=settings.dedup_window_seconds,
-        num_replicas=1,
+        num_replicas=settings.stream_replicas,
     )
 
 
@@ -79,7 +79,7 @@ def dead_letter_stream_config(settings: BaseServiceSettings, service: str) -> St
         storage=StorageType.FILE,
         max_age=90 * 24 * 3600,
         duplicate_window=settings.dedup_window_seconds,
-        num_replicas=1,
+        num_replicas=settings.stream_replicas,
     )
 
 

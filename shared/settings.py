@@ -46,6 +46,9 @@ class BaseServiceSettings(BaseSettings):
     )
     max_deliver: int = Field(default=20, ge=2, description="Deliveries before dead-lettering.")
     ack_wait_seconds: float = Field(default=30, gt=0)
+    stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="JetStream replicas of each stream (3 in a cluster)."
+    )
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_lease_seconds: float = Field(default=10, gt=0)
     shutdown_grace_seconds: float = Field(default=10, gt=0)

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import yaml
 
-from deploy.nats_auth import nats_config, permissions
+from deploy.nats_auth import cluster_config, nats_config, permissions
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_the_nats_config_holds_a_user_per_service_as_generated():
     text = (ROOT / "deploy" / "nats" / "nats.conf").read_text()
+    assert text == cluster_config("attune")
     assert text.endswith(nats_config("attune"))
     for service in ("checkin", "scheduler", "insights", "gateway"):
         assert f"password: ${service.upper()}_NATS_PASSWORD" in text
