@@ -1,10 +1,11 @@
-"""The whole system as real processes (four services) against given servers, for HTTP tests."""
+"""The whole system as real processes (four services, optionally several replicas each)
+against given servers, for HTTP tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.embedded import SERVICES, ManagedProcess, free_port, start_service, wait_ready
@@ -16,11 +17,21 @@ class System:
     namespace: str
     processes: dict[str, ManagedProcess]
     logs: Path
+    ports: dict[str, int] = field(default_factory=dict)  # process name -> HTTP port
+
+    def urls(self, service: str) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for name, port in sorted(self.ports.items())
+                if name.split("-")[0] == service]  # fmt: skip
 
 
 @contextmanager
 def running_system(
-    nats_url: str, mongo_url: str, namespace: str, logs: Path, **settings: str
+    nats_url: str,
+    mongo_url: str,
+    namespace: str,
+    logs: Path,
+    replicas: int = 1,
+    **settings: str,
 ) -> Iterator[System]:
     env = {
         "ATTUNE_NATS_URL": nats_url,
@@ -34,12 +45,17 @@ def running_system(
     logs.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         processes: dict[str, ManagedProcess] = {}
-        gateway_port = free_port()
+        ports: dict[str, int] = {}
         for service in SERVICES:
-            port = gateway_port if service == "gateway" else free_port()
-            process = start_service(service, env, port, logs / f"{service}.log")
-            stack.callback(process.stop)
-            processes[service] = process
-        api = f"http://127.0.0.1:{gateway_port}"
-        wait_ready(f"{api}/readyz", list(processes.values()), timeout=60)
-        yield System(api=api, namespace=namespace, processes=processes, logs=logs)
+            for replica in range(1, replicas + 1):
+                name = service if replicas == 1 else f"{service}-{replica}"
+                port = free_port()
+                process = start_service(service, env, port, logs / f"{name}.log")
+                stack.callback(process.stop)
+                processes[name], ports[name] = process, port
+        gateway = "gateway" if replicas == 1 else "gateway-1"
+        api = f"http://127.0.0.1:{ports[gateway]}"
+        for name, port in ports.items():
+            probe = "readyz" if name.startswith("gateway") else "healthz"
+            wait_ready(f"http://127.0.0.1:{port}/{probe}", list(processes.values()), timeout=60)
+        yield System(api=api, namespace=namespace, processes=processes, logs=logs, ports=ports)
