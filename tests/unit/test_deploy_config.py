@@ -57,7 +57,9 @@ def test_docker_compose_accepts_the_file_where_its_client_exists():
     import shutil
     import subprocess
 
-    docker = shutil.which("docker") or "docker"
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker client here; the YAML checks above stand in")
     probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip("no docker compose client here; the YAML checks above stand in")
