@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.embedded import free_port, mongo_url, start_nats, start_secantus
+from deploy.embedded import private_servers
 from services.scheduler import handlers as scheduler_handlers
 from services.scheduler.settings import SchedulerSettings
 from shared.runtime import ServiceRuntime
@@ -73,16 +73,8 @@ async def run(nats_url: str, db_url: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        nats_port, db_port = free_port(), free_port()
-        nats_server = start_nats(nats_port, base / "nats")
-        db_server = start_secantus(db_port, base / "db")
-        try:
-            asyncio.run(run(f"nats://127.0.0.1:{nats_port}", mongo_url(db_port)))
-        finally:
-            nats_server.stop()
-            db_server.stop()
+    with tempfile.TemporaryDirectory() as tmp, private_servers(Path(tmp)) as (nats_url, db_url):
+        asyncio.run(run(nats_url, db_url))
 
 
 if __name__ == "__main__":

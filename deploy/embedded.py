@@ -176,6 +176,22 @@ def mongo_url(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
 
+@contextlib.contextmanager
+def private_servers(base: Path) -> Iterator[tuple[str, str]]:
+    """A nats-server and a SecantusDB on free ports with storage under `base`, for tests and
+    benchmarks; yields their URLs and stops both afterwards."""
+    nats_port, db_port = free_port(), free_port()
+    nats_server = start_nats(nats_port, base / "nats", base / "nats.log")
+    try:
+        db_server = start_secantus(db_port, base / "mongo", base / "secantus.log")
+        try:
+            yield f"nats://127.0.0.1:{nats_port}", mongo_url(db_port)
+        finally:
+            db_server.stop()
+    finally:
+        nats_server.stop()
+
+
 def start_service(
     service: str, env: dict[str, str], port: int, log_path: Path | None
 ) -> ManagedProcess:

@@ -29,7 +29,7 @@ from shared.consumer import (
     ensure_processed_index,
     subscribe_events,
 )
-from shared.logging import configure_logging, get_logger
+from shared.logging import configure_logging, failure, get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
 from shared.messages.base import DecodedEvent
 from shared.mongo import Database, Document, Session, create_client, in_transaction, ping
@@ -50,6 +50,19 @@ log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
 T = TypeVar("T")
+
+
+async def repeat(work: Callable[[], Awaitable[Any]], every: float, name: str) -> None:
+    """Run `work` every `every` seconds until cancelled; a failure (NATS or MongoDB away for a
+    moment) is logged and the next round tries again."""
+    while True:
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("repeated_work_failed", work=name, **failure(exc))
+        await asyncio.sleep(every)
 
 
 class Pong(BaseModel):

@@ -9,7 +9,6 @@ evaluation, and time-based rules are re-evaluated on a schedule.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,6 @@ from services.insights.settings import InsightsSettings
 from shared.consumer import apply_once
 from shared.envelope import Visibility
 from shared.erasure import handle_erasure
-from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
 from shared.messages.gateway import MemberErased
@@ -29,9 +27,7 @@ from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import Flag, Health, Insights, InsightsQuery, Recommendation
 from shared.mongo import Session
 from shared.rpc import Request
-from shared.runtime import ServiceRuntime
-
-log = get_logger(__name__)
+from shared.runtime import ServiceRuntime, repeat
 
 
 class InsightsHandlers:
@@ -99,16 +95,6 @@ class InsightsHandlers:
             done += 1
         return done
 
-    async def tick_forever(self) -> None:
-        while True:
-            try:
-                await self.evaluate_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # MongoDB away for a moment: try on the next tick
-                log.warning("insights_tick_failed", error=type(exc).__name__)
-            await asyncio.sleep(self.settings.tick_seconds)
-
     async def member_export(self, _query: InsightsQuery, request: Request) -> MemberInsights:
         member = request.context.actor_id
         assert member is not None
@@ -169,7 +155,7 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
-        rt.spawn(handlers.tick_forever())
+        rt.spawn(repeat(handlers.evaluate_due, handlers.settings.tick_seconds, "insights_tick"))
 
     runtime.on_startup(start)
     return handlers

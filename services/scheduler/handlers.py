@@ -10,7 +10,6 @@ are recorded as missed, never sent as a flood.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,7 +23,6 @@ from shared import recurrence
 from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
 from shared.erasure import handle_erasure
-from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, EventData, new_event
 from shared.messages.checkin import (
@@ -58,10 +56,8 @@ from shared.messages.vocabulary import FlagCode
 from shared.mongo import Document, Session
 from shared.nats import publish_event
 from shared.rpc import Empty, Request
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, repeat
 from shared.zones import zone
-
-log = get_logger(__name__)
 
 
 def stamp(moment: datetime) -> int:
@@ -384,16 +380,6 @@ class SchedulerHandlers:
                            "next_fire_at": following}  # fmt: skip
         return out
 
-    async def tick_forever(self) -> None:
-        while True:
-            try:
-                await self.fire_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # NATS or MongoDB away: the leases expire, we try again
-                log.warning("scheduler_tick_failed", error=type(exc).__name__)
-            await asyncio.sleep(self.settings.tick_seconds)
-
     # -- queries -------------------------------------------------------------------------
     async def member_export(self, _payload: Empty, request: Request) -> MemberSchedules:
         member = request.context.actor_id
@@ -466,7 +452,7 @@ def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandle
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
-        rt.spawn(handlers.tick_forever())
+        rt.spawn(repeat(handlers.fire_due, handlers.settings.tick_seconds, "scheduler_tick"))
 
     runtime.on_startup(start)
     return handlers
