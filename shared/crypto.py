@@ -28,11 +28,11 @@ class KeyUnavailable(Exception):
     """The data key was destroyed (erasure) or cannot be unwrapped with the configured keys."""
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -47,7 +47,7 @@ def is_encrypted(value: object) -> bool:
 def encrypt_text(key: bytes, plaintext: str, context: str) -> str:
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), context.encode())
-    return f"{PREFIX}{_b64(nonce)}:{_b64(sealed)}"
+    return f"{PREFIX}{b64(nonce)}:{b64(sealed)}"
 
 
 def decrypt_text(key: bytes, value: str, context: str) -> str:
@@ -55,7 +55,7 @@ def decrypt_text(key: bytes, value: str, context: str) -> str:
         raise ValueError("not an encrypted value")
     nonce, sealed = value.removeprefix(PREFIX).split(":", 1)
     try:
-        return AESGCM(key).decrypt(_unb64(nonce), _unb64(sealed), context.encode()).decode()
+        return AESGCM(key).decrypt(unb64(nonce), unb64(sealed), context.encode()).decode()
     except InvalidTag as exc:
         raise KeyUnavailable("this value cannot be decrypted with this key") from exc
 
@@ -73,7 +73,7 @@ class MasterKeys:
         keys: dict[str, bytes] = {}
         for item in filter(None, (part.strip() for part in spec.split(","))):
             key_id, _, material = item.partition(":")
-            key = _unb64(material)
+            key = unb64(material)
             if len(key) != 32:
                 raise ValueError(f"master key {key_id!r} must be 32 bytes (base64)")
             keys[key_id] = key
@@ -87,7 +87,7 @@ class MasterKeys:
     def wrap(self, data_key: bytes, key_name: str) -> dict[str, str]:
         nonce = os.urandom(12)
         sealed = AESGCM(self.keys[self.current]).encrypt(nonce, data_key, key_name.encode())
-        return {"master": self.current, "nonce": _b64(nonce), "sealed": _b64(sealed)}
+        return {"master": self.current, "nonce": b64(nonce), "sealed": b64(sealed)}
 
     def unwrap(self, wrapped: dict[str, str], key_name: str) -> bytes:
         master = self.keys.get(wrapped["master"])
@@ -95,11 +95,11 @@ class MasterKeys:
             raise KeyUnavailable(f"master key {wrapped['master']!r} is not configured")
         try:
             return AESGCM(master).decrypt(
-                _unb64(wrapped["nonce"]), _unb64(wrapped["sealed"]), key_name.encode()
+                unb64(wrapped["nonce"]), unb64(wrapped["sealed"]), key_name.encode()
             )
         except InvalidTag as exc:
             raise KeyUnavailable("the data key cannot be unwrapped") from exc
 
 
 def generate_master_key_spec(key_id: str = "k1") -> str:
-    return f"{key_id}:{_b64(os.urandom(32))}"
+    return f"{key_id}:{b64(os.urandom(32))}"

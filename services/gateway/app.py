@@ -13,8 +13,17 @@ from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, Metrics
 from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
-from services.gateway.routes import accounts, facts, health, programs, relationships, stream
+from services.gateway.routes import (
+    accounts,
+    facts,
+    health,
+    programs,
+    relationships,
+    stream,
+    webhooks,
+)
 from services.gateway.settings import GatewaySettings
+from services.gateway.webhooks.delivery import Deliveries, start_dispatching
 from shared.rpc import RpcClient
 from shared.runtime import ServiceRuntime
 
@@ -31,6 +40,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     runtime = ServiceRuntime(settings)
     ops_events.wire(runtime)
+    deliveries = Deliveries(runtime, settings)
+    deliveries.wire()
+    start_dispatching(runtime, deliveries)
 
     async def indexes(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db, timedelta(hours=settings.idempotency_ttl_hours))
@@ -55,6 +67,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.deliveries = deliveries
     app.state.rpc = RpcClient(runtime.broker, settings.namespace, settings.request_timeout_seconds)
     app.state.member_limits = TokenBucket(settings.rate_per_second, settings.rate_burst)
     app.state.anonymous_limits = TokenBucket(
@@ -69,6 +82,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         facts.views,
         stream.router,
         programs.router,
+        webhooks.router,
     ):
         app.include_router(router)
     # Added innermost first: metrics see everything; the body limit runs before idempotency.

@@ -26,3 +26,19 @@ class GatewaySettings(BaseServiceSettings):
     anonymous_rate_burst: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     stream_heartbeat_seconds: float = Field(default=15, gt=0)
+    webhook_key: SecretStr | None = Field(
+        default=None, description="Encrypts webhook signing secrets at rest (32 bytes, base64)."
+    )
+    webhook_allow_loopback_http: bool = Field(
+        default=False, description="Local development only: allow http://127.0.0.1 receivers."
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_retry_seconds: list[float] = Field(
+        # About a day in all: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h.
+        default=[5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800],
+        min_length=1,
+    )
+    webhook_disable_after: int = Field(
+        default=3, ge=1, description="Deliveries failing for good in a row before disabling."
+    )
+    webhook_tick_seconds: float = Field(default=0.5, gt=0)

@@ -214,3 +214,93 @@ async def confirm_erasure(db: Database, session: Session, erasure_id: str, servi
 
 async def erasure(db: Database, erasure_id: str) -> Document | None:
     return await db[ERASURES].find_one({"_id": erasure_id})
+
+
+# -- webhooks ----------------------------------------------------------------------------
+
+WEBHOOKS = "webhooks"
+DELIVERIES = "deliveries"
+
+
+async def ensure_webhook_indexes(db: Database) -> None:
+    await db[WEBHOOKS].create_index("relationship_id")
+    await db[DELIVERIES].create_index("next_attempt_at")
+    await db[DELIVERIES].create_index([("webhook_id", ASCENDING), ("order", ASCENDING)])
+
+
+async def insert_webhook(db: Database, webhook: Document) -> None:
+    await db[WEBHOOKS].insert_one(webhook)
+
+
+async def webhooks_of(db: Database, relationship_id: str) -> list[Document]:
+    return await db[WEBHOOKS].find({"relationship_id": relationship_id}).to_list()
+
+
+async def webhook(db: Database, relationship_id: str, webhook_id: str) -> Document | None:
+    return await db[WEBHOOKS].find_one({"_id": webhook_id, "relationship_id": relationship_id})
+
+
+async def delete_webhook(db: Database, relationship_id: str, webhook_id: str) -> bool:
+    deleted = await db[WEBHOOKS].delete_one({"_id": webhook_id, "relationship_id": relationship_id})
+    await db[DELIVERIES].delete_many({"webhook_id": webhook_id})
+    return deleted.deleted_count == 1
+
+
+async def set_webhook_state(db: Database, webhook_id: str, changes: Document) -> None:
+    await db[WEBHOOKS].update_one({"_id": webhook_id}, {"$set": changes})
+
+
+async def add_deliveries(db: Database, session: Session, deliveries: list[Document]) -> None:
+    for delivery in deliveries:  # keyed by (webhook, event): a redelivered event adds nothing
+        await db[DELIVERIES].update_one(
+            {"_id": delivery["_id"]}, {"$setOnInsert": delivery}, upsert=True, session=session
+        )
+
+
+async def deliveries_of(db: Database, webhook_id: str, limit: int) -> list[Document]:
+    return (
+        await db[DELIVERIES]
+        .find({"webhook_id": webhook_id}, sort=[("order", -1)], limit=limit)
+        .to_list()
+    )
+
+
+async def delivery(db: Database, webhook_id: str, delivery_id: str) -> Document | None:
+    return await db[DELIVERIES].find_one({"_id": delivery_id, "webhook_id": webhook_id})
+
+
+async def earlier_undelivered(db: Database, webhook_id: str, order: str) -> bool:
+    """Is an older delivery of this endpoint still waiting? Then this one waits too."""
+    return (
+        await db[DELIVERIES].count_documents(
+            {"webhook_id": webhook_id, "status": "pending", "order": {"$lt": order}}, limit=1
+        )
+        > 0
+    )
+
+
+async def update_delivery(
+    db: Database, delivery_id: str, changes: Document, attempt: Document | None
+) -> None:
+    update: dict[str, Any] = {"$set": changes}
+    if attempt is not None:
+        update["$push"] = {"attempts": attempt}
+    await db[DELIVERIES].update_one({"_id": delivery_id}, update)
+
+
+async def delivery_stats(db: Database, since: datetime) -> Document:
+    done = (
+        await db[DELIVERIES]
+        .find({"last_attempt_at": {"$gte": since}}, {"status": 1, "latency_ms": 1})
+        .to_list()
+    )
+    delivered = [d for d in done if d.get("status") == "delivered"]
+    latencies = sorted(d.get("latency_ms", 0) for d in delivered)
+    return {
+        "attempted": len(done),
+        "delivered": len(delivered),
+        "success_rate": round(len(delivered) / len(done), 3) if done else None,
+        "median_latency_ms": latencies[len(latencies) // 2] if latencies else None,
+        "disabled_endpoints": await db[WEBHOOKS].count_documents({"disabled": True}),
+        "pending": await db[DELIVERIES].count_documents({"status": "pending"}),
+    }

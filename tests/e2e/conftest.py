@@ -24,6 +24,10 @@ def system(servers, tmp_path_factory) -> Iterator[System]:
         rate_per_second="1000",
         rate_burst="1000",
         stream_heartbeat_seconds="1",
+        webhook_allow_loopback_http="true",
+        webhook_retry_seconds="[0.3, 0.3, 0.3]",
+        webhook_disable_after="1",
+        ops_token="ops-test-token",
     ) as running:
         yield running
 

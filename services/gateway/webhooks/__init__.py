@@ -1,0 +1,1 @@
+"""Webhook integrations: subscriptions, Standard Webhooks signing, ordered retried delivery."""

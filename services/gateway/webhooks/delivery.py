@@ -1,0 +1,196 @@
+"""From events to signed HTTP deliveries: in order per endpoint, retried, then disabled.
+
+A durable consumer on every stream turns each event that every member may see into one
+delivery per matching endpoint (keyed by endpoint and event, so redelivery adds nothing).
+A dispatcher loop sends the oldest waiting delivery of each endpoint - a newer one waits
+behind an older one that is still being retried - records every attempt, backs off with
+jitter over about a day, and disables an endpoint whose deliveries keep failing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from services.gateway import store
+from services.gateway.settings import GatewaySettings
+from services.gateway.webhooks import signing
+from services.gateway.webhooks.urls import check_url
+from shared import crypto
+from shared.consumer import apply_once
+from shared.envelope import Visibility, new_id
+from shared.messages.base import DecodedEvent
+from shared.mongo import Document, Session, claim_next
+from shared.problems import InvalidInput
+from shared.runtime import ServiceRuntime, repeat
+from shared.subjects import SERVICES
+
+# Used only where no webhook key is configured outside production.
+DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
+LEASE = timedelta(seconds=60)
+
+
+def webhook_key(settings: GatewaySettings) -> bytes:
+    if settings.webhook_key is None:
+        if settings.environment == "production":
+            raise RuntimeError("ATTUNE_WEBHOOK_KEY must be set in production")
+        return crypto.unb64(DEVELOPMENT_WEBHOOK_KEY)
+    return crypto.unb64(settings.webhook_key.get_secret_value())
+
+
+def seal_secret(settings: GatewaySettings, webhook_id: str, secret: str) -> str:
+    return crypto.encrypt_text(webhook_key(settings), secret, f"webhook|{webhook_id}")
+
+
+def open_secret(settings: GatewaySettings, webhook: Document) -> str:
+    return crypto.decrypt_text(
+        webhook_key(settings), webhook["secret"], f"webhook|{webhook['_id']}"
+    )
+
+
+def wants(webhook: Document, event_type: str) -> bool:
+    types = webhook.get("event_types") or []
+    return not webhook.get("disabled") and (not types or event_type in types)
+
+
+class Deliveries:
+    def __init__(self, runtime: ServiceRuntime, settings: GatewaySettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.owner = new_id()
+
+    # -- events into deliveries ----------------------------------------------------------
+    async def on_event(self, event: DecodedEvent) -> None:
+        envelope = event.envelope
+        rid = envelope.relationship_id
+        # Only what every member may see ever leaves: no private entries, no member-only insights.
+        if rid is None or envelope.visibility is not Visibility.SHARED:
+            return
+        db = self.runtime.db
+        hooks = [w for w in await store.webhooks_of(db, rid) if wants(w, envelope.type)]
+        if not hooks:
+            return
+        order = f"{envelope.time.isoformat()}|{envelope.id}"
+        now = datetime.now(UTC)
+        found = [
+            {"_id": f"{w['_id']}-{envelope.id}", "webhook_id": w["_id"], "event_id": envelope.id,
+             "type": envelope.type, "order": order, "status": "pending", "attempts": [],
+             "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now}
+            for w in hooks
+        ]  # fmt: skip
+
+        async def effect(session: Session) -> None:
+            await store.add_deliveries(db, session, found)
+
+        await apply_once(self.runtime.mongo, db, "webhooks", event.id, effect)
+
+    def wire(self) -> None:
+        for owner in SERVICES:
+            self.runtime.consume(owner, "webhooks", self.on_event)
+
+    # -- sending -------------------------------------------------------------------------
+    async def dispatch_due(self, limit: int = 100) -> int:
+        db, sent = self.runtime.db, 0
+        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as http:
+            for _ in range(limit):
+                now = datetime.now(UTC)
+                claim = {"next_attempt_at": now + LEASE, "lease_owner": self.owner}
+                due = await claim_next(db[store.DELIVERIES], "next_attempt_at", now, claim)
+                if due is None:
+                    break
+                if due["status"] != "pending":
+                    continue
+                if await store.earlier_undelivered(db, due["webhook_id"], due["order"]):
+                    # In order per endpoint: wait until the older one is through.
+                    await store.update_delivery(
+                        db, due["_id"], {"next_attempt_at": now + timedelta(seconds=1)}, None
+                    )
+                    continue
+                await self._attempt(http, due, now)
+                sent += 1
+        return sent
+
+    async def _attempt(self, http: httpx.AsyncClient, due: Document, now: datetime) -> None:
+        db = self.runtime.db
+        hook = await db[store.WEBHOOKS].find_one({"_id": due["webhook_id"]})
+        if hook is None:
+            return
+        if hook.get("disabled"):
+            await store.update_delivery(
+                db, due["_id"], {"next_attempt_at": now + timedelta(days=365)}, None
+            )
+            return
+        body = due["body"].encode()
+        stamp = int(time.time())
+        started = time.perf_counter()
+        outcome: dict[str, Any] = {"at": now}
+        try:
+            check_url(hook["url"], self.settings.webhook_allow_loopback_http)  # again: DNS may move
+            headers = signing.headers(
+                open_secret(self.settings, hook), due["event_id"], stamp, body
+            )
+            response = await http.post(hook["url"], content=body, headers=headers)
+            outcome["status_code"] = response.status_code
+            ok = 200 <= response.status_code < 300
+        except InvalidInput as exc:
+            outcome["error"], ok = f"destination refused: {exc.message}", False
+        except httpx.HTTPError as exc:
+            outcome["error"], ok = type(exc).__name__, False
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        outcome["latency_ms"] = latency
+        attempts = len(due["attempts"]) + 1
+        common = {"last_attempt_at": now, "latency_ms": latency, "lease_owner": None,
+                  "response_code": outcome.get("status_code")}  # fmt: skip
+        if ok:
+            done = {**common, "status": "delivered", "next_attempt_at": None}
+            await store.update_delivery(db, due["_id"], done, outcome)
+            await store.set_webhook_state(db, hook["_id"], {"failing_in_a_row": 0})
+            return
+        schedule = self.settings.webhook_retry_seconds
+        if attempts <= len(schedule):
+            wait = schedule[attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only
+            await store.update_delivery(
+                db,
+                due["_id"],
+                {**common, "next_attempt_at": now + timedelta(seconds=wait)},
+                outcome,
+            )
+            return
+        await store.update_delivery(
+            db, due["_id"], {**common, "status": "failed", "next_attempt_at": None}, outcome
+        )
+        failing = int(hook.get("failing_in_a_row", 0)) + 1
+        changes: dict[str, Any] = {"failing_in_a_row": failing}
+        if failing >= self.settings.webhook_disable_after:
+            last = outcome.get("status_code") or outcome.get("error")
+            changes.update(
+                disabled=True,
+                disabled_reason=(
+                    f"{failing} deliveries in a row failed after every retry (last: {last})"
+                ),
+            )
+        await store.set_webhook_state(db, hook["_id"], changes)
+
+    async def retry(self, hook: Document, delivery: Document) -> None:
+        """A member retries by hand: the delivery is due now, and its endpoint enabled again."""
+        db = self.runtime.db
+        await store.set_webhook_state(
+            db, hook["_id"], {"disabled": False, "disabled_reason": None, "failing_in_a_row": 0}
+        )
+        await store.update_delivery(
+            db, delivery["_id"], {"status": "pending", "next_attempt_at": datetime.now(UTC)}, None
+        )
+
+
+def start_dispatching(runtime: ServiceRuntime, deliveries: Deliveries) -> None:
+    async def start(rt: ServiceRuntime) -> None:
+        await store.ensure_webhook_indexes(rt.db)
+        rt.spawn(
+            repeat(deliveries.dispatch_due, deliveries.settings.webhook_tick_seconds, "webhooks")
+        )
+
+    runtime.on_startup(start)
