@@ -82,3 +82,19 @@ async def test_destinations_must_be_public_https(http):
                 "https://user:pw@example.org/x"):  # fmt: skip
         response = await max_.post(f"/v1/relationships/{rid}/webhooks", {"url": url})
         assert (response.status_code, response.json()["field"]) == (422, "url"), url
+
+
+async def test_a_gateway_killed_mid_retry_still_delivers_once(http, system):
+    receiver = Receiver(always_fail=True).start()
+    try:
+        rid, (ned, _) = await couple(http, "Ned", "Ola")
+        await subscribe(ned, rid, receiver.url)
+        sent = await ned.ok("POST", f"/v1/relationships/{rid}/checkins",
+                            {"mood": 5, "connection": 9, "visibility": "shared"})  # fmt: skip
+        await eventually(lambda: receiver.attempts >= 1, timeout=20)
+        system.kill_and_restart("gateway")  # the retry state lives in MongoDB, not in the process
+        receiver.always_fail = False
+        await eventually(lambda: len(receiver.received) >= 1, timeout=30)
+        assert [json.loads(r.body)["subject"] for r in receiver.received] == [sent["id"]]
+    finally:
+        receiver.stop()

@@ -18,6 +18,15 @@ class System:
     processes: dict[str, ManagedProcess]
     logs: Path
     ports: dict[str, int] = field(default_factory=dict)  # process name -> HTTP port
+    env: dict[str, str] = field(default_factory=dict)
+
+    def kill_and_restart(self, name: str) -> None:
+        """SIGKILL one process, then start it again on the same port and wait until live."""
+        self.processes[name].kill()
+        service, port = name.split("-")[0], self.ports[name]
+        process = start_service(service, self.env, port, self.logs / f"{name}.log")
+        self.processes[name] = process
+        wait_ready(f"http://127.0.0.1:{port}/healthz", [process], timeout=60)
 
     def urls(self, service: str) -> list[str]:
         return [f"http://127.0.0.1:{port}" for name, port in sorted(self.ports.items())
@@ -58,4 +67,9 @@ def running_system(
         for name, port in ports.items():
             probe = "readyz" if name.startswith("gateway") else "healthz"
             wait_ready(f"http://127.0.0.1:{port}/{probe}", list(processes.values()), timeout=60)
-        yield System(api=api, namespace=namespace, processes=processes, logs=logs, ports=ports)
+        system = System(api, namespace, processes, logs, ports, env)
+        try:
+            yield system
+        finally:
+            for process in system.processes.values():  # restarted ones included
+                process.stop()

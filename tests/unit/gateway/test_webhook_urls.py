@@ -1,0 +1,68 @@
+"""Where webhooks may point: public https only, unless local development allows loopback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from services.gateway.webhooks import signing
+from services.gateway.webhooks.urls import check_url
+from shared.problems import InvalidInput
+
+
+def resolver(table: dict[str, list[str]]):
+    def resolve(host: str) -> list[str]:
+        if host in table:
+            return table[host]
+        raise OSError("no such host")
+
+    return resolve
+
+
+DNS = resolver({
+    "example.org": ["93.184.216.34"], "localhost": ["127.0.0.1"],
+    "rebind.example": ["93.184.216.34", "10.1.2.3"], "inside.example": ["192.168.1.20"],
+    "10.0.0.1": ["10.0.0.1"], "169.254.169.254": ["169.254.169.254"], "127.0.0.1": ["127.0.0.1"],
+})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/hook",
+        "https://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "https://169.254.169.254/latest/meta-data",
+        "http://localhost/hook",
+        "https://localhost/hook",
+        "https://inside.example/hook",  # a name that resolves to a private address
+        "https://rebind.example/hook",  # one of its addresses is private
+        "http://example.org/hook",  # not https
+        "https://nowhere.invalid/hook",
+    ],
+)
+def test_refused_destinations(url):
+    with pytest.raises(InvalidInput):
+        check_url(url, allow_loopback_http=False, resolver=DNS)
+
+
+def test_public_https_is_fine_and_loopback_http_only_when_allowed():
+    assert check_url("https://example.org/hook", False, DNS)
+    assert check_url("http://127.0.0.1:8080/hook", True, DNS)
+    with pytest.raises(InvalidInput):
+        check_url("http://127.0.0.1:8080/hook", False, DNS)
+    with pytest.raises(InvalidInput):
+        check_url("http://10.0.0.1/hook", True, DNS)  # allowing loopback allows nothing else
+
+
+def test_signatures_follow_standard_webhooks():
+    secret = signing.new_secret()
+    body = b'{"id": "e1"}'
+    now = int(time.time())
+    headers = signing.headers(secret, "e1", now, body)
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Webhook(secret).verify(body, headers) == {"id": "e1"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signing.new_secret()).verify(body, headers)
