@@ -5,6 +5,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+BROWSER := $(VENV)/.browser
 
 .PHONY: run test test-fast lint bench clean
 
@@ -15,10 +16,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # `make run DEMO=1` also seeds a demo relationship (two members, three weeks of entries).
+# Headless Chromium for the ops dashboard's browser test (Debian's package, as root).
+$(BROWSER): $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+	  echo "Chromium could not be installed: the dashboard's browser test will be skipped"
+	@touch $(BROWSER)
+
 run: $(STAMP)
 	$(PY) -m deploy.embedded $(if $(DEMO),--demo)
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Skips the slow fault-injection and load tests (CI runs them).

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -215,6 +216,15 @@ def wait_ready(url: str, processes: Sequence[ManagedProcess], timeout: float = 9
     raise TimeoutError(f"{url} was not ready within {timeout}s")
 
 
+def local_ops_token(run_dir: Path) -> str:
+    """The embedded default's operator token for /ops, made once (0600)."""
+    path = run_dir / "ops.token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def local_master_key(run_dir: Path) -> str:
     """The embedded default's own master key, made once and kept beside its data (0600)."""
     path = run_dir / "master.key"
@@ -244,6 +254,9 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
         started.append(start_secantus(mongo_port, run_dir / "mongo", logs / "secantusdb.log"))
         env = {
             "ATTUNE_MASTER_KEYS": os.environ.get("ATTUNE_MASTER_KEYS") or local_master_key(run_dir),
+            "ATTUNE_OPS_TOKEN": os.environ.get("ATTUNE_OPS_TOKEN") or local_ops_token(run_dir),
+            # Local development: integrations may listen on http://127.0.0.1.
+            "ATTUNE_WEBHOOK_ALLOW_LOOPBACK_HTTP": "true",
             "ATTUNE_NATS_URL": f"nats://127.0.0.1:{nats_port}",
             "ATTUNE_MONGO_URL": mongo_url(mongo_port),
             "ATTUNE_ENVIRONMENT": os.environ.get("ATTUNE_ENVIRONMENT", "development"),
@@ -259,6 +272,7 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
         yield {
             "api": api,
             "docs": f"{api}/docs",
+            "ops": f"{api}/ops?token={env['ATTUNE_OPS_TOKEN']}",
             "nats": env["ATTUNE_NATS_URL"],
             "mongo": env["ATTUNE_MONGO_URL"],
             "logs": str(logs),
@@ -287,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with embedded_system(args.data_dir, args.port) as where:
             print(f"Attune is running.\n  API:  {where['api']}\n  docs: {where['docs']}")
+            print(f"  ops dashboard: {where['ops']}")
             users = args.data_dir / "nats-users.json"
             print(f"  NATS: {where['nats']} (a user per service, see {users})")
             print(f"  MongoDB (SecantusDB): {where['mongo']}")

@@ -45,6 +45,7 @@ def _deployment(service: str, spec: dict[str, Any]) -> dict[str, Any]:
         env.append(_secret_env("ATTUNE_MASTER_KEYS", "master-keys"))
     if service == "gateway":
         env.append(_secret_env("ATTUNE_OPS_TOKEN", "ops-token"))
+        env.append(_secret_env("ATTUNE_WEBHOOK_KEY", "webhook-key"))
     probe = {"httpGet": {"path": "/readyz", "port": port}, "periodSeconds": 10}
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(service),
@@ -113,6 +114,7 @@ def manifests() -> list[dict[str, Any]]:
          "type": "Opaque",
          # Placeholders: create the real Secret from your secret store, never from git.
          "stringData": {"mongo-url": "REPLACE", "master-keys": "REPLACE", "ops-token": "REPLACE",
+                        "webhook-key": "REPLACE",
                         **{f"{s}-nats-password": "REPLACE" for s in SERVICES}}},
     ]  # fmt: skip
     for service, spec in SERVICES.items():

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
 import uvicorn
@@ -49,6 +51,11 @@ from shared.subjects import stream_name
 log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+try:
+    VERSION = version("attune")
+except PackageNotFoundError:  # run from a checkout without installing
+    VERSION = "dev"
 T = TypeVar("T")
 
 
@@ -68,6 +75,8 @@ async def repeat(work: Callable[[], Awaitable[Any]], every: float, name: str) ->
 class Pong(BaseModel):
     service: str
     ready: bool
+    version: str = "dev"
+    uptime_seconds: float = 0.0
 
 
 class ServiceRuntime:
@@ -92,6 +101,7 @@ class ServiceRuntime:
         self._outbox: Outbox | None = None
         self.relay: OutboxRelay | None = None
         self.started = False
+        self.started_at = time.monotonic()
         self.respond("qry", "ping", Empty, self._pong)
 
     # -- resources, available once started ------------------------------------------------
@@ -258,7 +268,8 @@ class ServiceRuntime:
         return all((await self.checks()).values())
 
     async def _pong(self, _payload: Empty, _request: Request) -> Pong:
-        return Pong(service=self.name, ready=await self.ready())
+        return Pong(service=self.name, ready=await self.ready(), version=VERSION,
+                    uptime_seconds=round(time.monotonic() - self.started_at, 1))  # fmt: skip
 
     def asgi(self) -> Starlette:
         """A small HTTP face: liveness, readiness and Prometheus metrics."""

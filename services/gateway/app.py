@@ -17,13 +17,14 @@ from services.gateway.routes import (
     accounts,
     facts,
     health,
+    ops,
     programs,
     relationships,
     stream,
     webhooks,
 )
 from services.gateway.settings import GatewaySettings
-from services.gateway.webhooks.delivery import Deliveries, start_dispatching
+from services.gateway.webhooks.delivery import Deliveries, start_dispatching, webhook_key
 from shared.rpc import RpcClient
 from shared.runtime import ServiceRuntime
 
@@ -38,6 +39,7 @@ ever shown to their author.
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    webhook_key(settings)  # refuse to start in production without one
     runtime = ServiceRuntime(settings)
     ops_events.wire(runtime)
     deliveries = Deliveries(runtime, settings)
@@ -83,6 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         stream.router,
         programs.router,
         webhooks.router,
+        ops.router,
     ):
         app.include_router(router)
     # Added innermost first: metrics see everything; the body limit runs before idempotency.

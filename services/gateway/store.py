@@ -28,6 +28,7 @@ async def ensure_indexes(db: Database, idempotency_ttl: timedelta) -> None:
     await db[TOKENS].create_index("member_id")
     await db[RELATIONSHIPS].create_index("members")
     await db[INVITES].create_index("expires_at", expireAfterSeconds=0)
+    await db[EVENT_COUNTS].create_index("minute", expireAfterSeconds=7 * 24 * 3600)
     await db[IDEMPOTENCY].create_index(
         "created_at", expireAfterSeconds=int(idempotency_ttl.total_seconds())
     )
@@ -172,16 +173,21 @@ async def release_idempotency_key(db: Database, key: str) -> None:
 
 
 async def count_event(db: Database, envelope: Envelope, session: Session) -> None:
-    hour = envelope.time.replace(minute=0, second=0, microsecond=0)
+    """Per-minute counts by type (by when the event was published): no ids, no content."""
+    minute = envelope.time.replace(second=0, microsecond=0)
     await db[EVENT_COUNTS].update_one(
-        {"_id": f"{hour:%Y%m%dT%H}:{envelope.source}:{envelope.type}"},
+        {"_id": f"{minute:%Y%m%dT%H%M}:{envelope.source}:{envelope.type}"},
         {
             "$inc": {"count": 1},
-            "$setOnInsert": {"hour": hour, "source": envelope.source, "type": envelope.type},
+            "$setOnInsert": {"minute": minute, "source": envelope.source, "type": envelope.type},
         },
         upsert=True,
         session=session,
     )
+
+
+async def counts_since(db: Database, since: datetime) -> list[Document]:
+    return await db[EVENT_COUNTS].find({"minute": {"$gte": since}}, {"_id": 0}).to_list()
 
 
 async def event_counts(db: Database) -> dict[str, int]:
