@@ -83,4 +83,5 @@ async def test_every_service_answers_ping_with_its_readiness(rpc):
     from shared.runtime import Pong
 
     pong = await rpc.call("qry", "checkin", "ping", Empty(), Pong, context=CallContext())
-    assert pong == Pong(service="checkin", ready=True)
+    assert (pong.service, pong.ready) == ("checkin", True)
+    assert pong.version and pong.uptime_seconds >= 0
