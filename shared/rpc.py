@@ -160,5 +160,7 @@ def register_responder(
     return broker.subscriber(
         subject_for(namespace, kind, service, name),
         queue=f"{service}-{kind}",
+        # Answer several requests at once: handlers wait on MongoDB most of the time.
+        max_workers=16,
         title=f"{service}.{kind}.{name}",
     )(responder(name, payload_type, handler))
