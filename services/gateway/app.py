@@ -89,7 +89,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     # Added innermost first: metrics see everything; the body limit runs before idempotency.
-    app.add_middleware(Idempotency, db=lambda: runtime.db)
+    app.add_middleware(
+        Idempotency,
+        db=lambda: runtime.db,
+        abandoned_after=timedelta(seconds=settings.idempotency_abandoned_seconds),
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
     app.add_middleware(Metrics)

@@ -140,9 +140,15 @@ class Correlation:
 class Idempotency:
     """A POST with Idempotency-Key is answered once; a repeat gets the first response."""
 
-    def __init__(self, app: ASGIApp, db: Callable[[], Database]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        db: Callable[[], Database],
+        abandoned_after: timedelta = ABANDONED_AFTER,
+    ) -> None:
         self.app = app
         self.db = db
+        self.abandoned_after = abandoned_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
@@ -178,7 +184,7 @@ class Idempotency:
                 await self._replay(send, existing["response"], scope)
                 return
             created = existing.get("created_at")
-            if created is None or now - created.replace(tzinfo=UTC) < ABANDONED_AFTER:
+            if created is None or now - created.replace(tzinfo=UTC) < self.abandoned_after:
                 await _problem(
                     send,
                     409,

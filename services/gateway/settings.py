@@ -25,6 +25,12 @@ class GatewaySettings(BaseServiceSettings):
     )
     anonymous_rate_burst: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    idempotency_abandoned_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A request that held its Idempotency-Key this long died half way; "
+        "a retry may take the key over.",
+    )
     stream_heartbeat_seconds: float = Field(default=15, gt=0)
     webhook_key: SecretStr | None = Field(
         default=None, description="Encrypts webhook signing secrets at rest (32 bytes, base64)."
