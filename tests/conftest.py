@@ -23,6 +23,19 @@ from tests.support.servers import (
 )
 
 S = TypeVar("S", bound=BaseServiceSettings)
+FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Counts a test wants in the run's output (printed after the results, even without -s)."""
+    collected = request.config.stash.setdefault(FIGURES, [])
+    return collected.append
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for text in config.stash.get(FIGURES, []):
+        terminalreporter.write_line(text)
 
 
 @pytest.fixture(scope="session")

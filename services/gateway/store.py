@@ -147,16 +147,19 @@ async def claim_idempotency_key(
     db: Database, key: str, fingerprint: str, now: datetime
 ) -> Document | None:
     """Claim a key for a new request; returns the existing record when it was seen before."""
-    try:
-        await db[IDEMPOTENCY].insert_one(
-            {"_id": key, "fingerprint": fingerprint, "state": "pending", "created_at": now}
-        )
-    except DuplicateKeyError:
-        return await db[IDEMPOTENCY].find_one({"_id": key}) or {
-            "state": "pending",
-            "fingerprint": "",
-        }
-    return None
+    for _ in range(3):
+        try:
+            await db[IDEMPOTENCY].insert_one(
+                {"_id": key, "fingerprint": fingerprint, "state": "pending", "created_at": now}
+            )
+        except DuplicateKeyError:
+            existing = await db[IDEMPOTENCY].find_one({"_id": key})
+            if existing is not None:
+                return existing
+            continue  # a failed first attempt released the key just now: claim it again
+        return None
+    # Still racing with another attempt of the same request: let the client retry shortly.
+    return {"state": "pending", "fingerprint": fingerprint, "created_at": now}
 
 
 async def complete_idempotency_key(db: Database, key: str, response: dict[str, Any]) -> None:
@@ -232,6 +235,9 @@ async def ensure_webhook_indexes(db: Database) -> None:
     await db[WEBHOOKS].create_index("relationship_id")
     await db[DELIVERIES].create_index("next_attempt_at")
     await db[DELIVERIES].create_index([("webhook_id", ASCENDING), ("order", ASCENDING)])
+    await db[DELIVERIES].create_index(
+        [("webhook_id", ASCENDING), ("status", ASCENDING), ("order", ASCENDING)]
+    )
 
 
 async def insert_webhook(db: Database, webhook: Document) -> None:
@@ -275,14 +281,26 @@ async def delivery(db: Database, webhook_id: str, delivery_id: str) -> Document 
     return await db[DELIVERIES].find_one({"_id": delivery_id, "webhook_id": webhook_id})
 
 
-async def earlier_undelivered(db: Database, webhook_id: str, order: str) -> bool:
-    """Is an older delivery of this endpoint still waiting? Then this one waits too."""
-    return (
-        await db[DELIVERIES].count_documents(
-            {"webhook_id": webhook_id, "status": "pending", "order": {"$lt": order}}, limit=1
-        )
-        > 0
+async def endpoints_with_due_deliveries(db: Database, now: datetime) -> list[str]:
+    return [
+        str(w)
+        for w in await db[DELIVERIES].distinct("webhook_id", {"next_attempt_at": {"$lte": now}})
+    ]
+
+
+async def oldest_pending_delivery(db: Database, webhook_id: str) -> Document | None:
+    return await db[DELIVERIES].find_one(
+        {"webhook_id": webhook_id, "status": "pending"}, sort=[("order", ASCENDING)]
     )
+
+
+async def claim_delivery(db: Database, delivery: Document, changes: Document) -> bool:
+    """Take a delivery as read, for this replica only (conditional on its due time)."""
+    taken = await db[DELIVERIES].update_one(
+        {"_id": delivery["_id"], "next_attempt_at": delivery["next_attempt_at"]},
+        {"$set": changes},
+    )
+    return taken.modified_count == 1
 
 
 async def update_delivery(

@@ -9,6 +9,7 @@ jitter over about a day, and disables an endpoint whose deliveries keep failing.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,14 +25,13 @@ from shared import crypto
 from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
 from shared.messages.base import DecodedEvent
-from shared.mongo import Document, Session, claim_next
+from shared.mongo import Document, Session
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime, repeat
 from shared.subjects import SERVICES
 
 # Used only where no webhook key is configured outside production.
 DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
-LEASE = timedelta(seconds=60)
 
 
 def webhook_key(settings: GatewaySettings) -> bytes:
@@ -93,37 +93,56 @@ class Deliveries:
             self.runtime.consume(owner, "webhooks", self.on_event)
 
     # -- sending -------------------------------------------------------------------------
-    async def dispatch_due(self, limit: int = 100) -> int:
-        db, sent = self.runtime.db, 0
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as http:
-            for _ in range(limit):
-                now = datetime.now(UTC)
-                claim = {"next_attempt_at": now + LEASE, "lease_owner": self.owner}
-                due = await claim_next(db[store.DELIVERIES], "next_attempt_at", now, claim)
-                if due is None:
-                    break
-                if due["status"] != "pending":
-                    continue
-                if await store.earlier_undelivered(db, due["webhook_id"], due["order"]):
-                    # In order per endpoint: wait until the older one is through.
-                    await store.update_delivery(
-                        db, due["_id"], {"next_attempt_at": now + timedelta(seconds=1)}, None
-                    )
-                    continue
-                await self._attempt(http, due, now)
-                sent += 1
-        return sent
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed delivery is ours: past it, a replica that died is presumed gone."""
+        return timedelta(seconds=self.settings.webhook_timeout_seconds + 15)
 
-    async def _attempt(self, http: httpx.AsyncClient, due: Document, now: datetime) -> None:
+    async def dispatch_due(self, endpoints: int = 64, per_endpoint: int = 100) -> int:
+        """Drain every endpoint with something due, side by side: a slow receiver only
+        holds up its own deliveries."""
+        due = await store.endpoints_with_due_deliveries(self.runtime.db, datetime.now(UTC))
+        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as http:
+            results = await asyncio.gather(
+                *(self._drain(http, webhook_id, per_endpoint) for webhook_id in due[:endpoints]),
+                return_exceptions=True,  # every endpoint finishes before the client closes
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # the round is logged as failed; the next one tries again
+        return sum(r for r in results if isinstance(r, int))
+
+    async def _drain(self, http: httpx.AsyncClient, webhook_id: str, limit: int) -> int:
+        """Send one endpoint's deliveries oldest first, until one has to wait (a retry
+        later, or a lease another replica holds): in order per endpoint, across replicas."""
+        db = self.runtime.db
+        for sent in range(limit):
+            now = datetime.now(UTC)
+            oldest = await store.oldest_pending_delivery(db, webhook_id)
+            if (
+                oldest is None
+                or oldest["next_attempt_at"] is None
+                or oldest["next_attempt_at"] > now
+            ):
+                return sent
+            claim = {"next_attempt_at": now + self.lease, "lease_owner": self.owner}
+            if not await store.claim_delivery(db, oldest, claim):
+                return sent
+            if not await self._attempt(http, oldest, now):
+                return sent + 1
+        return limit
+
+    async def _attempt(self, http: httpx.AsyncClient, due: Document, now: datetime) -> bool:
+        """Send one delivery and record the attempt; True when the receiver took it."""
         db = self.runtime.db
         hook = await db[store.WEBHOOKS].find_one({"_id": due["webhook_id"]})
         if hook is None:
-            return
+            return False
         if hook.get("disabled"):
             await store.update_delivery(
                 db, due["_id"], {"next_attempt_at": now + timedelta(days=365)}, None
             )
-            return
+            return False
         body = due["body"].encode()
         stamp = int(time.time())
         started = time.perf_counter()
@@ -149,7 +168,7 @@ class Deliveries:
             done = {**common, "status": "delivered", "next_attempt_at": None}
             await store.update_delivery(db, due["_id"], done, outcome)
             await store.set_webhook_state(db, hook["_id"], {"failing_in_a_row": 0})
-            return
+            return True
         schedule = self.settings.webhook_retry_seconds
         if attempts <= len(schedule):
             wait = schedule[attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only
@@ -159,7 +178,7 @@ class Deliveries:
                 {**common, "next_attempt_at": now + timedelta(seconds=wait)},
                 outcome,
             )
-            return
+            return False
         await store.update_delivery(
             db, due["_id"], {**common, "status": "failed", "next_attempt_at": None}, outcome
         )
@@ -174,6 +193,7 @@ class Deliveries:
                 ),
             )
         await store.set_webhook_state(db, hook["_id"], changes)
+        return False
 
     async def retry(self, hook: Document, delivery: Document) -> None:
         """A member retries by hand: the delivery is due now, and its endpoint enabled again."""
