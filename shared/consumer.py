@@ -25,10 +25,11 @@ from shared.messages.base import (
     InvalidEvent,
     UnknownEventType,
     decode,
+    subject_of,
 )
 from shared.metrics import DEAD_LETTERED, EVENTS_CONSUMED
 from shared.mongo import Database, Document, Session, in_transaction
-from shared.nats import DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER
+from shared.nats import DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER, raw_body
 from shared.settings import BaseServiceSettings
 from shared.subjects import (
     dead_letter_stream_name,
@@ -132,6 +133,13 @@ def subscribe_events(
         delivered = raw.metadata.num_delivered or 1
         try:
             event = decode(raw.data)
+            where = subject_of(settings.namespace, event.envelope)
+            if raw.subject != where:
+                # Defence in depth beside NATS permissions: an event is only taken from the
+                # subject its own owner publishes it on.
+                raise InvalidEvent(
+                    f"{event.envelope.type} events do not belong on {raw.subject}"
+                )
         except UnknownEventType as exc:
             EVENTS_CONSUMED.labels(consumer=durable, outcome="unknown_type").inc()
             log.info("event_type_skipped", consumer=durable, reason=str(exc))
@@ -189,6 +197,7 @@ def subscribe_events(
         # one it does suppress. The handler's transaction dominates the cost anyway.
         pull_sub=PullSub(batch_size=1, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
         title=durable,
         description=f"{settings.service_name} consumes {owner} events for {purpose}",
     )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from faststream import AckPolicy
+from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
 from faststream.nats.security import NatsUserPassword
 from nats.aio.client import Client
@@ -130,3 +131,13 @@ async def publish_event(broker: NatsBroker, namespace: str, envelope: Envelope) 
     return await publish_raw(
         broker, namespace, envelope.owner, envelope.id, subject, envelope.to_json()
     )
+
+
+async def raw_body(message: StreamMessage[object]) -> bytes:
+    """A subscriber decoder that hands over the bytes as they came.
+
+    Our handlers parse (within their own size and depth limits) and judge every message
+    themselves; FastStream's default decoder would try JSON first and raise outside the
+    handler, before a hostile body could be dead-lettered or answered with an error.
+    """
+    return message.body

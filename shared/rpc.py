@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.envelope import new_id
 from shared.logging import bind_context, failure, get_logger
 from shared.metrics import RPC_CALL_FAILURES, RPC_HANDLED, RPC_LATENCY
+from shared.nats import raw_body
 from shared.problems import AttuneError, ErrorBody, InternalError, InvalidInput, Unavailable
 from shared.subjects import command_subject, query_subject
 
@@ -162,5 +163,6 @@ def register_responder(
         queue=f"{service}-{kind}",
         # Answer several requests at once: handlers wait on MongoDB most of the time.
         max_workers=16,
+        decoder=raw_body,
         title=f"{service}.{kind}.{name}",
     )(responder(name, payload_type, handler))

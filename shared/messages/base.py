@@ -24,6 +24,11 @@ class EventData(BaseModel):
     event_version: ClassVar[int] = 1
 
 
+# Our largest event (a check-in with every text field at its cap, sealed) is a few tens of KiB;
+# anything far past that is not one of ours, and is refused before it is parsed.
+MAX_EVENT_BYTES = 256 * 1024
+
+
 class InvalidEvent(ValueError):
     """The bytes are not an event we can ever process; dead-letter them with this reason."""
 
@@ -91,10 +96,14 @@ def _upcast(event_type: str, version: int, data: dict[str, Any]) -> tuple[int, d
 
 def decode(raw: bytes | str) -> DecodedEvent:
     """Parse and validate one event; raise InvalidEvent (or a subclass) with a readable reason."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"body is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidEvent(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidEvent("body is nested too deeply to be an event") from exc
     if not isinstance(document, dict):
         raise InvalidEvent("body is not a JSON object")
     try:
@@ -103,6 +112,8 @@ def decode(raw: bytes | str) -> DecodedEvent:
         raise InvalidEvent(f"envelope invalid: {_summarise(exc)}") from exc
     version, data = _upcast(envelope.type, envelope.version, envelope.data)
     model = model_for(envelope.type, version)
+    if envelope.owner != model.owner:
+        raise InvalidEvent(f"{envelope.type} events come from {model.owner}, not {envelope.source}")
     try:
         payload = model.model_validate(data)
     except ValidationError as exc:
@@ -152,4 +163,7 @@ def new_event(
 
 def subject_of(namespace: str, envelope: Envelope) -> str:
     """The subject an event is published on, derived from its owner and type."""
-    return event_subject(namespace, envelope.owner, envelope.relationship_id, envelope.type)
+    try:
+        return event_subject(namespace, envelope.owner, envelope.relationship_id, envelope.type)
+    except ValueError as exc:  # a relationship id no subject can hold
+        raise InvalidEvent(str(exc)) from exc

@@ -25,6 +25,7 @@ from services.gateway import store
 from services.gateway.deps import Membership, runtime_of, settings_of
 from services.gateway.routes.errors import AUTHED
 from shared.envelope import Envelope
+from shared.messages.base import subject_of
 from shared.problems import InvalidInput
 from shared.subjects import SERVICES, relationship_events, stream_name
 
@@ -106,6 +107,8 @@ async def stream(
                 positions[owner] = max(positions.get(owner, 0), msg.metadata.sequence.stream)
                 try:
                     envelope = Envelope.model_validate_json(msg.data)
+                    if subject_of(namespace, envelope) != msg.subject:
+                        continue  # not where its owner publishes it: never shown to anyone
                 except ValueError:
                     continue
                 if not envelope.visible_to(ctx.member_id):

@@ -111,6 +111,8 @@ def test_unknown_type_is_its_own_error():
         (b"\xff\xfe not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"id": "x"}', "envelope invalid"),
+        (b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+        (b'{"pad": "' + b"x" * 300_000 + b'"}', "over the 262144-byte limit"),
     ],
 )
 def test_garbage_is_an_invalid_event_with_a_reason(raw: bytes, reason: str):
@@ -122,6 +124,13 @@ def test_schema_breaking_data_names_the_field():
     document = _document()
     document["data"]["channel"] = "carrier_pigeon"
     with pytest.raises(InvalidEvent, match=r"bid.made v1 data invalid: channel"):
+        decode(json.dumps(document))
+
+
+def test_an_event_claiming_another_owner_is_refused():
+    document = _document()
+    document["source"] = "attune/gateway"  # bid.made is the checkin service's
+    with pytest.raises(InvalidEvent, match=r"bid.made events come from checkin"):
         decode(json.dumps(document))
 
 
