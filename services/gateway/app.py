@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.gateway import store
+from services.gateway import openapi, store
 from services.gateway.deps import TokenBucket
-from services.gateway.middleware import BodyLimit, Correlation, Idempotency, Metrics
+from services.gateway.middleware import BodyLimit, Correlation, Idempotency, JsonBody, Metrics
 from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import (
@@ -31,7 +31,9 @@ from shared.runtime import ServiceRuntime
 DESCRIPTION = """
 Attune's public API. Authenticate with `Authorization: Bearer <token>` from
 `POST /v1/auth/token`. Every error is `application/problem+json` with a stable
-`code`. Every POST accepts an `Idempotency-Key`: a repeat with the same key and
+`code`. Bodies are JSON in UTF-8 (`application/json`): another media type is
+`415`, JSON that is not plain UTF-8 text with finite numbers and unique keys is
+`422`. Every POST accepts an `Idempotency-Key`: a repeat with the same key and
 body returns the first response and writes nothing. Private entries are only
 ever shown to their author.
 """
@@ -88,12 +90,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ops.router,
     ):
         app.include_router(router)
-    # Added innermost first: metrics see everything; the body limit runs before idempotency.
+    openapi.install(app)
+    # Added innermost first: metrics see everything; the body limit, then the JSON check, run
+    # before idempotency, so a refused body never holds a key.
     app.add_middleware(
         Idempotency,
         db=lambda: runtime.db,
         abandoned_after=timedelta(seconds=settings.idempotency_abandoned_seconds),
     )
+    app.add_middleware(JsonBody)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
     app.add_middleware(Metrics)

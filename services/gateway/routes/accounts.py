@@ -72,7 +72,7 @@ async def issue_token(request: Request, member_id: str) -> str:
     "/auth/signup",
     status_code=201,
     response_model=SignupOut,
-    responses=problems(409, 413, 422, 429, 503),
+    responses=problems(409, 413, 415, 422, 429, 503),
     dependencies=[AnonymousLimit],
     summary="Create an account",
 )
@@ -112,7 +112,7 @@ async def signup(body: SignupIn, request: Request) -> SignupOut:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
-    responses=problems(401, 413, 422, 429, 503),
+    responses=problems(401, 413, 415, 422, 429, 503),
     dependencies=[AnonymousLimit],
     summary="Log in: exchange email and password for an access token",
 )
@@ -145,7 +145,10 @@ async def get_me(member: Me) -> MemberOut:
     return member_out(member)
 
 
-@router.patch("/me", response_model=MemberOut, responses=AUTHED, summary="Change your profile")
+@router.patch(
+    "/me", response_model=MemberOut, responses=problems(401, 404, 413, 415, 422, 429, 503),
+    summary="Change your profile",
+)  # fmt: skip
 async def patch_me(body: MePatch, member: Me, request: Request) -> MemberOut:
     runtime = runtime_of(request)
     changes = body.model_dump(mode="json", exclude_unset=True)

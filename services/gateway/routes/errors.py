@@ -14,6 +14,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not yours to know about",
         409: "A state conflict (already answered, key reused, ...)",
         413: "Body too large",
+        415: "The body is not JSON (application/json, UTF-8)",
         422: "Invalid input; `field` names the first offending field",
         429: "Too many requests; see Retry-After",
         503: "A dependency is unavailable; see Retry-After",
@@ -29,4 +30,4 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 AUTHED = problems(401, 404, 422, 429, 503)
-WRITE = problems(401, 404, 409, 413, 422, 429, 503)
+WRITE = problems(401, 404, 409, 413, 415, 422, 429, 503)
