@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -63,7 +64,8 @@ def out(hook: dict[str, Any]) -> WebhookOut:
              summary="Subscribe an integration to this relationship's shared events")  # fmt: skip
 async def create(body: WebhookIn, ctx: Membership, request: Request) -> WebhookCreated:
     settings = settings_of(request)
-    check_url(body.url, settings.webhook_allow_loopback_http)
+    # The check resolves the host name: off the event loop, so a slow resolver stalls no one.
+    await asyncio.to_thread(check_url, body.url, settings.webhook_allow_loopback_http)
     known = {t for t, _ in known_events()}
     unknown = sorted(set(body.event_types) - known)
     if unknown:

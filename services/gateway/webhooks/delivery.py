@@ -148,7 +148,10 @@ class Deliveries:
         started = time.perf_counter()
         outcome: dict[str, Any] = {"at": now}
         try:
-            check_url(hook["url"], self.settings.webhook_allow_loopback_http)  # again: DNS may move
+            # Again (DNS may have moved), and off the event loop: a slow resolver stalls no one.
+            await asyncio.to_thread(
+                check_url, hook["url"], self.settings.webhook_allow_loopback_http
+            )
             headers = signing.headers(
                 open_secret(self.settings, hook), due["event_id"], stamp, body
             )
