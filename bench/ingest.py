@@ -10,21 +10,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from deploy.embedded import (
-    SERVICES,
-    ManagedProcess,
-    free_port,
-    private_servers,
-    start_service,
-    wait_ready,
-)
+from bench.report import MEMORY, conclude, spread
+from bench.system import attune, member_with_relationship
+from deploy.embedded import SERVICES, ManagedProcess, free_port, private_servers, wait_ready
 
 REQUESTS = 600
 CONCURRENCY = 16
@@ -54,10 +48,6 @@ async def drive(
     return REQUESTS / elapsed, sorted(latencies)
 
 
-def percentile(values: list[float], share: float) -> float:
-    return values[min(len(values) - 1, int(share * len(values)))] * 1000
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -66,12 +56,7 @@ def rss_mb(pid: int) -> float:
 
 
 async def ours(api: str) -> tuple[float, list[float]]:
-    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        signup = await http.post("/v1/auth/signup", json={
-            "email": f"bench-{uuid.uuid4().hex[:8]}@example.org", "password": "bench password 1",
-            "display_name": "Bench", "timezone": "UTC"})  # fmt: skip
-        headers = {"Authorization": f"Bearer {signup.json()['access_token']}"}
-        rid = (await http.post("/v1/relationships", json={}, headers=headers)).json()["id"]
+    headers, rid = await member_with_relationship(api)
     body = {"mood": 4, "connection": 7, "note": "benchmark", "visibility": "shared"}
     return await drive(api, f"/v1/relationships/{rid}/checkins", headers, body)
 
@@ -79,50 +64,36 @@ async def ours(api: str) -> tuple[float, list[float]]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, private_servers(Path(tmp)) as (nats_url, db_url):
         base = Path(tmp)
-        env = {"ATTUNE_NATS_URL": nats_url, "ATTUNE_MONGO_URL": db_url,
-               "ATTUNE_ENVIRONMENT": "test", "ATTUNE_RATE_PER_SECOND": "100000",
-               "ATTUNE_RATE_BURST": "100000", "ATTUNE_LOG_LEVEL": "WARNING"}  # fmt: skip
-        processes: dict[str, ManagedProcess] = {}
-        ports = {s: free_port() for s in SERVICES}
         ceiling_port = free_port()
-        try:
-            for service in SERVICES:
-                processes[service] = start_service(
-                    service, env, ports[service], base / f"{service}.log"
-                )
-            processes["ceiling"] = ManagedProcess(
-                "ceiling",
-                [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port",
-                 str(ceiling_port), "--log-level", "warning"],
-                {"BENCH_NATS_URL": nats_url}, base / "ceiling.log",
-            ).start()  # fmt: skip
-            api = f"http://127.0.0.1:{ports['gateway']}"
-            wait_ready(f"{api}/readyz", list(processes.values()), timeout=90)
-            wait_ready(f"http://127.0.0.1:{ceiling_port}/docs", list(processes.values()))
+        ceiling = ManagedProcess(
+            "ceiling",
+            [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port",
+             str(ceiling_port), "--log-level", "warning"],
+            {"BENCH_NATS_URL": nats_url}, base / "ceiling.log",
+        )  # fmt: skip
+        with attune(base, nats_url, db_url, extra_processes={"ceiling": ceiling}) as running:
+            processes = list(running.processes.values())
+            wait_ready(f"http://127.0.0.1:{ceiling_port}/docs", processes)
             ceiling_rate, ceiling_lat = asyncio.run(
                 drive(f"http://127.0.0.1:{ceiling_port}", "/echo", {}, {"mood": 4})
             )
-            our_rate, our_lat = asyncio.run(ours(api))
-            memory = {s: rss_mb(processes[s].pid) for s in SERVICES}
-        finally:
-            for process in processes.values():
-                process.stop()
+            our_rate, our_lat = asyncio.run(ours(running.api))
+            memory = {s: rss_mb(running.processes[s].pid) for s in SERVICES}
     print(f"concurrency {CONCURRENCY}, {REQUESTS} requests each")
-    print(
-        f"ceiling (FastAPI + one NATS request/reply): {ceiling_rate:,.0f} req/s, "
-        f"p50 {percentile(ceiling_lat, 0.5):.1f} ms, p99 {percentile(ceiling_lat, 0.99):.1f} ms"
-    )
-    print(
-        f"ours (gateway -> checkin -> MongoDB -> outbox): {our_rate:,.0f} check-ins/s, "
-        f"p50 {percentile(our_lat, 0.5):.1f} ms, p99 {percentile(our_lat, 0.99):.1f} ms"
-    )
-    print(
-        "resident memory after the run: "
-        + ", ".join(f"{s} {mb:.0f} MB" for s, mb in memory.items())
-    )
+    print(f"ceiling (FastAPI + one NATS request/reply): {ceiling_rate:,.0f} req/s, "
+          f"{spread(ceiling_lat)}")  # fmt: skip
+    print(f"ours (gateway -> checkin -> MongoDB -> outbox): {our_rate:,.0f} check-ins/s, "
+          f"{spread(our_lat)}")  # fmt: skip
+    print(f"{MEMORY} " + ", ".join(f"{s} {mb:.0f} MB" for s, mb in memory.items())
+          + " (resident, after the ingest run)")  # fmt: skip
     latency_ratio = statistics.mean(our_lat) / statistics.mean(ceiling_lat)
     print(f"mean latency ratio ours/ceiling: {latency_ratio:.1f}")
-    print(f"ratio ours/ceiling: {our_rate / ceiling_rate:.2f}")
+    conclude(
+        f"{our_rate:,.0f} check-ins/s, {spread(our_lat)}",
+        f"{ceiling_rate:,.0f} req/s, {spread(ceiling_lat)} (FastAPI + NATS request/reply)",
+        "ours/ceiling",
+        our_rate / ceiling_rate,
+    )
 
 
 if __name__ == "__main__":

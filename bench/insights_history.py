@@ -1,43 +1,34 @@
-"""Insights: events per second through one consumer, and whether history makes events dearer.
+"""Insights: does history make events dearer?
 
-1. Throughput: N events published to the real checkin stream, timed until the insights
-   consumer has applied them all (contributions + evaluation + outbox, one transaction each).
-   Evaluation follows a moment later, once per burst, on the tick (not timed here).
-2. History: the per-event cost of the same 200 new events for a relationship with 1,000
-   and with 100,000 prior events (the aggregates and processed-event markers those would
-   leave, written directly), printed as a ratio - the goal is that it stays near 1.
+The per-event cost of the same 200 new events for a relationship with 1,000 and with
+100,000 prior events (the aggregates and processed-event markers those would leave,
+written directly), applied through the handler in this process, printed as a ratio - the
+goal is that it stays near 1. Throughput through the insights consumer is bench/pipeline.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nats
-from nats.js.errors import NotFoundError
-
+from bench.report import conclude
 from deploy.embedded import private_servers
-from services.checkin.settings import CheckinSettings
 from services.insights import handlers as insights_handlers
 from services.insights.settings import InsightsSettings
 from shared.envelope import Envelope, Visibility
+from shared.logging import configure_logging
 from shared.messages import DecodedEvent, new_event
 from shared.messages.base import EventData
 from shared.messages.checkin import BidAnswered, BidMade, CheckinLogged
-from shared.nats import publish_event
 from shared.runtime import ServiceRuntime
-from shared.subjects import stream_name
 
 NOW = datetime.now(UTC)
-THROUGHPUT_EVENTS = 600
 NEW_EVENTS = 200
 
 
@@ -99,47 +90,32 @@ async def per_event_cost(handlers: insights_handlers.InsightsHandlers, rid: str)
 
 
 async def run(nats_url: str, db_url: str) -> None:
-    common: dict[str, Any] = {
+    settings = InsightsSettings.model_validate({
         "nats_url": nats_url, "mongo_url": db_url, "namespace": "bench",
-        "environment": "test", "outbox_poll_seconds": 0.05,
-    }  # fmt: skip
-    producer = ServiceRuntime(CheckinSettings.model_validate(common))
-    runtime = ServiceRuntime(InsightsSettings.model_validate({**common, "tick_seconds": 3600}))
+        "environment": "test", "tick_seconds": 3600,
+    })  # fmt: skip
+    runtime = ServiceRuntime(settings)
     handlers = insights_handlers.wire(runtime)
-    await producer.start()
     await runtime.start()
     try:
-        connection = await nats.connect(nats_url)
-        js = connection.jetstream()
-        batch = events_for("rel-throughput", THROUGHPUT_EVENTS)
-        started = time.perf_counter()
-        for event in batch:
-            await publish_event(producer.broker, "bench", event)
-        while True:
-            with contextlib.suppress(NotFoundError):  # not bound yet
-                info = await js.consumer_info(
-                    stream_name("bench", "checkin"), "insights-aggregates-checkin"
-                )
-                if info.num_pending == 0 and info.num_ack_pending == 0:
-                    break
-            await asyncio.sleep(0.05)
-        throughput = THROUGHPUT_EVENTS / (time.perf_counter() - started)
-        await connection.close()
-
         await seed_history(runtime, "rel-small", 1_000)
         await seed_history(runtime, "rel-large", 100_000)
         small = await per_event_cost(handlers, "rel-small")
         large = await per_event_cost(handlers, "rel-large")
     finally:
         await runtime.stop()
-        await producer.stop()
-    print(f"throughput through one insights consumer: {throughput:,.0f} events/s")
     print(f"per-event cost with 1,000 prior events:   {small * 1000:.2f} ms")
     print(f"per-event cost with 100,000 prior events: {large * 1000:.2f} ms")
-    print(f"ratio 100k/1k: {large / small:.2f}")
+    conclude(
+        f"{large * 1000:.2f} ms per event with 100,000 prior events",
+        f"{small * 1000:.2f} ms per event with 1,000 prior events",
+        "100k/1k",
+        large / small,
+    )
 
 
 def main() -> None:
+    configure_logging("bench", "WARNING", json=False)  # the services' progress is not output
     with tempfile.TemporaryDirectory() as tmp, private_servers(Path(tmp)) as (nats_url, db_url):
         asyncio.run(run(nats_url, db_url))
 

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import nats
 from pymongo import AsyncMongoClient
 
+from bench.report import conclude
 from deploy.embedded import private_servers
 from shared.envelope import Envelope
 from shared.messages import new_event
@@ -77,7 +78,12 @@ async def run(nats_url: str, db_url: str) -> None:
     await connection.close()
     print(f"ceiling (bare JetStream publish): {ceiling:,.0f} events/s")
     print(f"ours (outbox relay, publish + mark sent): {ours:,.0f} events/s")
-    print(f"ratio ours/ceiling: {ours / ceiling:.2f}")
+    conclude(
+        f"{ours:,.0f} events/s relayed from the outbox",
+        f"{ceiling:,.0f} events/s bare JetStream publish",
+        "ours/ceiling",
+        ours / ceiling,
+    )
 
 
 def main() -> None:

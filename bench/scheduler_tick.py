@@ -16,9 +16,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import conclude
 from deploy.embedded import private_servers
 from services.scheduler import handlers as scheduler_handlers
 from services.scheduler.settings import SchedulerSettings
+from shared.logging import configure_logging
 from shared.runtime import ServiceRuntime
 
 DUE = 100
@@ -69,10 +71,16 @@ async def run(nats_url: str, db_url: str) -> None:
         await runtime.stop()
     print(f"tick firing {DUE} due among 1,000 schedules:   {small * 1000:.0f} ms")
     print(f"tick firing {DUE} due among 100,000 schedules: {large * 1000:.0f} ms")
-    print(f"ratio 100k/1k: {large / small:.2f}")
+    conclude(
+        f"{large * 1000:.0f} ms to fire {DUE} due among 100,000 schedules",
+        f"{small * 1000:.0f} ms to fire {DUE} due among 1,000 schedules",
+        "100k/1k",
+        large / small,
+    )
 
 
 def main() -> None:
+    configure_logging("bench", "WARNING", json=False)  # the services' progress is not output
     with tempfile.TemporaryDirectory() as tmp, private_servers(Path(tmp)) as (nats_url, db_url):
         asyncio.run(run(nats_url, db_url))
 
