@@ -190,6 +190,10 @@ class ServiceRuntime:
                 lease_seconds=settings.outbox_lease_seconds,
             )
             self._outbox.attach(self.relay.wake)
+        # Indexes (and the collections under them) before any consumer or responder runs:
+        # SecantusDB can deadlock creating a collection while transactions write to it.
+        for hook in self._startup_hooks:
+            await hook(self)
         await self.broker.start()
         # Another service's stream may not exist yet (it declares its own): bind those
         # consumers when it appears instead of refusing to start; readiness says so.
@@ -198,8 +202,6 @@ class ServiceRuntime:
             self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
         if self.relay is not None:
             self._watch(asyncio.create_task(self.relay.run()))
-        for hook in self._startup_hooks:
-            await hook(self)
         self.started = True
         log.info("service_started", consumers=sorted(self._consumed_owners))
 

@@ -7,6 +7,7 @@ All pure ASGI, so streaming responses (the live stream) pass through untouched.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.message
 import hashlib
 import json
@@ -24,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.gateway import store
 from services.gateway.auth import token_digest
 from shared.envelope import new_id
-from shared.logging import bind_context
+from shared.logging import bind_context, failure, get_logger
 from shared.mongo import Database
 from shared.problems import PROBLEM_TYPE_BASE
+
+log = get_logger(__name__)
 
 REQUESTS = Counter(
     "attune_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
@@ -321,7 +324,10 @@ class Idempotency:
     async def _forward(
         self, scope: Scope, receive: Receive, send: Send, db: Database, record_id: str
     ) -> None:
-        captured: dict[str, Any] = {"body": b""}
+        # The response is held until its outcome is recorded: a client that retries the
+        # moment it has its answer must find the key done, not still in progress.
+        held: list[Message] = []
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": b"", "recorded": False}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -332,12 +338,30 @@ class Idempotency:
                 ]
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
+                if not message.get("more_body", False):
+                    captured["recorded"] = True
+                    await self._record(scope, db, record_id, captured)
+                    for earlier in held:
+                        await send(earlier)
+                    held.clear()
+                    await send(message)
+                    return
+            else:
+                await send(message)
+                return
+            held.append(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            status = captured.get("status", 500)
+            if not captured["recorded"]:  # the request died half way: a retry may run it
+                with contextlib.suppress(Exception):
+                    await store.release_idempotency_key(db, record_id)
+
+    @staticmethod
+    async def _record(scope: Scope, db: Database, record_id: str, captured: dict[str, Any]) -> None:
+        status = captured["status"]
+        try:
             if status < 500 and status not in (401, 429):
                 headers = [
                     (k, v)
@@ -351,6 +375,10 @@ class Idempotency:
                 await store.complete_idempotency_key(db, record_id, response)
             else:  # a failure that a retry may fix: let the key be used again
                 await store.release_idempotency_key(db, record_id)
+        except Exception as exc:
+            # The answer is still true; a retry finds the key pending, waits until it counts
+            # as abandoned, then runs the same command id downstream, which answers as before.
+            log.warning("idempotency_record_failed", **failure(exc))
 
     @staticmethod
     async def _replay(send: Send, response: dict[str, Any], scope: Scope) -> None:

@@ -29,6 +29,17 @@ async def test_an_idempotency_key_replay_returns_the_same_entry_and_writes_nothi
     assert len(await pia.ok("GET", "/v1/relationships")) == 2
 
 
+async def test_a_retry_sent_the_moment_the_answer_arrives_is_a_replay(http):
+    rid, (kit,) = await couple(http, "Kit")
+    url = f"/v1/relationships/{rid}/checkins"
+    for attempt in range(25):
+        key = f"at-once-{attempt}"
+        first = await kit.post(url, {"mood": 3, "connection": 6}, key=key)
+        again = await kit.post(url, {"mood": 3, "connection": 6}, key=key)
+        assert (first.status_code, again.status_code) == (201, 201), again.text
+        assert again.json()["id"] == first.json()["id"]
+
+
 async def test_a_third_member_joining_makes_a_proposed_boundary_need_their_acceptance(http):
     rid, (sol, tam) = await couple(http, "Sol", "Tam")
     base = f"/v1/relationships/{rid}"
