@@ -216,7 +216,7 @@ async def test_nothing_accepted_is_lost_or_doubled_while_processes_and_servers_f
         + f"; all settled {settle_seconds:.1f} s after the load stopped"
     )
 
-    assert total["accepted"] > 200, total  # the load was real
+    assert total["accepted"] > 100, total  # the load was real
     assert total["unclean"] == [], total["unclean"]
     assert total["never_accepted"] == 0, total
     assert total["duplicates"] == 0 and total["lost"] == 0, table([*rows, total])

@@ -10,6 +10,7 @@ jitter over about a day, and disables an endpoint whose deliveries keep failing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,11 +25,14 @@ from services.gateway.webhooks.urls import check_url
 from shared import crypto
 from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
+from shared.logging import failure, get_logger
 from shared.messages.base import DecodedEvent
 from shared.mongo import Document, Session
 from shared.problems import InvalidInput
-from shared.runtime import ServiceRuntime, repeat
+from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
+
+log = get_logger(__name__)
 
 # Used only where no webhook key is configured outside production.
 DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
@@ -62,6 +66,7 @@ class Deliveries:
         self.runtime = runtime
         self.settings = settings
         self.owner = new_id()
+        self.wake = asyncio.Event()  # new deliveries in this process: send now, not next tick
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_event(self, event: DecodedEvent) -> None:
@@ -86,7 +91,8 @@ class Deliveries:
         async def effect(session: Session) -> None:
             await store.add_deliveries(db, session, found)
 
-        await apply_once(self.runtime.mongo, db, "webhooks", event.id, effect)
+        if await apply_once(self.runtime.mongo, db, "webhooks", event.id, effect):
+            self.wake.set()
 
     def wire(self) -> None:
         for owner in SERVICES:
@@ -208,12 +214,21 @@ class Deliveries:
             db, delivery["_id"], {"status": "pending", "next_attempt_at": datetime.now(UTC)}, None
         )
 
+    async def run(self) -> None:
+        """Dispatch on every tick, and at once when this process adds deliveries."""
+        while True:
+            self.wake.clear()  # before the round, so a delivery added during it is not missed
+            try:
+                await self.dispatch_due()
+            except Exception as exc:  # NATS or MongoDB away for a moment: the next round tries
+                log.warning("repeated_work_failed", work="webhooks", **failure(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.settings.webhook_tick_seconds)
+
 
 def start_dispatching(runtime: ServiceRuntime, deliveries: Deliveries) -> None:
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_webhook_indexes(rt.db)
-        rt.spawn(
-            repeat(deliveries.dispatch_due, deliveries.settings.webhook_tick_seconds, "webhooks")
-        )
+        rt.spawn(deliveries.run())
 
     runtime.on_startup(start)
