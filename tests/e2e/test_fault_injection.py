@@ -105,12 +105,13 @@ def row(phase: str, writes: list[Write], seen: Seen, load: Load) -> dict[str, An
         "refusals": dict(load.refusals(phase)),
         "unclean": [u for w in writes for u in w.unclean],
         "never_accepted": sum(1 for w in writes if not w.entry_id),
+        "slowest_s": round(max((w.took for w in writes), default=0.0), 1),
     }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     columns = ("accepted", "stored", "published", "aggregated", "delivered", "duplicates",
-               "lost", "retried", "never_accepted", "redelivered")  # fmt: skip
+               "lost", "retried", "never_accepted", "redelivered", "slowest_s")  # fmt: skip
     header = f"{'phase':<12}" + "".join(f"{c:>15}" for c in columns) + "  clean refusals"
     lines = ["fault injection under load (tests/e2e/test_fault_injection.py):", header]
     for r in rows:

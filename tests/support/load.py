@@ -24,6 +24,7 @@ class Write:
     phase: str
     relationship_id: str
     entry_id: str | None = None  # set by the 2xx that accepted it
+    took: float = 0.0  # seconds from the first attempt to the 2xx
     retried: list[str] = field(default_factory=list)  # clean refusals before it was accepted
     unclean: list[str] = field(default_factory=list)  # anything else: a defect
 
@@ -77,7 +78,8 @@ class Load:
 
     async def _until_accepted(self, member: Person, write: Write) -> None:
         url = f"/v1/relationships/{write.relationship_id}/checkins"
-        deadline = asyncio.get_running_loop().time() + self.give_up_after
+        started = asyncio.get_running_loop().time()
+        deadline = started + self.give_up_after
         while asyncio.get_running_loop().time() < deadline:
             try:
                 response = await member.post(url, BODY, key=write.key)
@@ -88,6 +90,7 @@ class Load:
             else:
                 if response.status_code == 201:
                     write.entry_id = response.json()["id"]
+                    write.took = asyncio.get_running_loop().time() - started
                     return
                 what, clean = classify(response)
             (write.retried if clean else write.unclean).append(what)
