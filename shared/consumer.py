@@ -137,9 +137,7 @@ def subscribe_events(
             if raw.subject != where:
                 # Defence in depth beside NATS permissions: an event is only taken from the
                 # subject its own owner publishes it on.
-                raise InvalidEvent(
-                    f"{event.envelope.type} events do not belong on {raw.subject}"
-                )
+                raise InvalidEvent(f"{event.envelope.type} events do not belong on {raw.subject}")
         except UnknownEventType as exc:
             EVENTS_CONSUMED.labels(consumer=durable, outcome="unknown_type").inc()
             log.info("event_type_skipped", consumer=durable, reason=str(exc))
