@@ -35,9 +35,9 @@ from nats.js.api import DeliverPolicy
 
 from bench.report import conclude, percentile_ms, spread
 from bench.system import attune, member_with_relationship
-from bench.webhook_receiver import TimedReceiver
 from deploy.embedded import private_servers
 from shared.subjects import owner_events, stream_name
+from tests.support.receiver import Receiver
 
 NAMESPACE = "bench"
 RATE = 10.0  # writes per second
@@ -98,7 +98,7 @@ class Run:
 
 
 async def measure(api: str, nats_url: str, count: int) -> Run:
-    receiver = TimedReceiver().start()
+    receiver = Receiver().start()
     connection = await nats.connect(nats_url)
     on_stream: dict[str, float] = {}
 

@@ -1,8 +1,11 @@
-"""A real HTTP receiver on loopback that records webhook deliveries and can be told to fail."""
+"""A real HTTP receiver on loopback that records webhook deliveries (and when each entry's first
+arrived) and can be told to fail. The tests and the end-to-end benchmark share it."""
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,12 +22,19 @@ class Receiver:
     always_fail: bool = False
     received: list[Received] = field(default_factory=list)
     attempts: int = 0
+    # Webhook "subject" (the entry id) -> when it first arrived, on time.perf_counter's clock.
+    arrived: dict[str, float] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    @property
+    def duplicates(self) -> int:
+        """Deliveries of an entry that had already arrived."""
+        return len(self.received) - len(self.arrived)
 
     def start(self) -> Receiver:
         receiver = self
@@ -35,7 +45,9 @@ class Receiver:
                 receiver.attempts += 1
                 failing = receiver.always_fail or receiver.attempts <= receiver.fail_first
                 if not failing:
+                    at = time.perf_counter()
                     receiver.received.append(Received(dict(self.headers.items()), body))
+                    receiver.arrived.setdefault(str(json.loads(body).get("subject")), at)
                 self.send_response(500 if failing else 200)
                 self.end_headers()
 
