@@ -294,6 +294,16 @@ async def oldest_pending_delivery(db: Database, webhook_id: str) -> Document | N
     )
 
 
+async def postpone_deliveries(
+    db: Database, webhook_id: str, now: datetime, until: datetime
+) -> None:
+    """Deliveries of this endpoint due by now wait until `until` (behind an older one)."""
+    await db[DELIVERIES].update_many(
+        {"webhook_id": webhook_id, "status": "pending", "next_attempt_at": {"$lte": now}},
+        {"$set": {"next_attempt_at": until}},
+    )
+
+
 async def claim_delivery(db: Database, delivery: Document, changes: Document) -> bool:
     """Take a delivery as read, for this replica only (conditional on its due time)."""
     taken = await db[DELIVERIES].update_one(

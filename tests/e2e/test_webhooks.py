@@ -98,3 +98,17 @@ async def test_a_gateway_killed_mid_retry_still_delivers_once(http, system):
         assert [json.loads(r.body)["subject"] for r in receiver.received] == [sent["id"]]
     finally:
         receiver.stop()
+
+
+async def test_newer_events_wait_behind_one_being_retried_then_follow_in_order(http):
+    receiver = Receiver(fail_first=2).start()
+    try:
+        rid, (pat, _) = await couple(http, "Pat", "Quin")
+        await subscribe(pat, rid, receiver.url)
+        url, body = f"/v1/relationships/{rid}/checkins", {"connection": 7, "visibility": "shared"}
+        sent = [await pat.ok("POST", url, {**body, "mood": 3 + i}) for i in range(3)]
+        await eventually(lambda: len(receiver.received) == 3, timeout=20)
+        assert [json.loads(r.body)["subject"] for r in receiver.received] == [s["id"] for s in sent]
+        assert receiver.attempts == 5  # the first twice refused, then each once
+    finally:
+        receiver.stop()

@@ -125,11 +125,12 @@ class Deliveries:
         for sent in range(limit):
             now = datetime.now(UTC)
             oldest = await store.oldest_pending_delivery(db, webhook_id)
-            if (
-                oldest is None
-                or oldest["next_attempt_at"] is None
-                or oldest["next_attempt_at"] > now
-            ):
+            if oldest is None:
+                return sent
+            if not self._may_send(oldest, now):
+                # The newer ones wait for it: due no earlier than it is, they stop turning
+                # up as due on every round (and taking other endpoints' turns).
+                await store.postpone_deliveries(db, webhook_id, now, oldest["next_attempt_at"])
                 return sent
             claim = {"next_attempt_at": now + self.lease, "lease_owner": self.owner}
             if not await store.claim_delivery(db, oldest, claim):
@@ -137,6 +138,14 @@ class Deliveries:
             if not await self._attempt(http, oldest, now):
                 return sent + 1
         return limit
+
+    @staticmethod
+    def _may_send(oldest: Document, now: datetime) -> bool:
+        """Its time has come; or it was never tried nor claimed, so its time was only ever a
+        postponement behind an older delivery, which is now through."""
+        due_at: datetime = oldest["next_attempt_at"]
+        never_tried = not oldest["attempts"] and oldest.get("lease_owner") is None
+        return due_at <= now or never_tried
 
     async def _attempt(self, http: httpx.AsyncClient, due: Document, now: datetime) -> bool:
         """Send one delivery and record the attempt; True when the receiver took it."""
