@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BROWSER := $(VENV)/.browser
+CONTRACT_TOOLS := tools/contract/node_modules/.installed
 
 .PHONY: run test test-fast lint bench clean
 
@@ -23,10 +24,15 @@ $(BROWSER): $(STAMP)
 	  echo "Chromium could not be installed: the dashboard's browser test will be skipped"
 	@touch $(BROWSER)
 
+# The AsyncAPI CLI, Redocly and Spectral (npm registry, pinned by the lock) for the contract tests.
+$(CONTRACT_TOOLS): tools/contract/package-lock.json
+	@command -v npm >/dev/null 2>&1 && (cd tools/contract && npm ci --no-audit --no-fund --loglevel=error) && touch $@ || \
+	  echo "npm is missing: the contract validators' tests will be skipped"
+
 run: $(STAMP)
 	$(PY) -m deploy.embedded $(if $(DEMO),--demo)
 
-test: $(STAMP) $(BROWSER)
+test: $(STAMP) $(BROWSER) $(CONTRACT_TOOLS)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Skips the slow fault-injection and load tests (CI runs them).

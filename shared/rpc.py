@@ -59,6 +59,15 @@ class Empty(BaseModel):
     """A payload or result with nothing in it (a ping, an ack)."""
 
 
+class Pong(BaseModel):
+    """Every service's answer to `ping`: who it is and whether it is ready."""
+
+    service: str
+    ready: bool
+    version: str = "dev"
+    uptime_seconds: float = 0.0
+
+
 def subject_for(namespace: str, kind: Kind, service: str, name: str) -> str:
     builder = command_subject if kind == "cmd" else query_subject
     return builder(namespace, service, name)

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import uvicorn
 from faststream.nats import NatsBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
@@ -44,7 +43,7 @@ from shared.nats import (
     wait_for_stream,
 )
 from shared.outbox import Outbox, OutboxRelay
-from shared.rpc import Empty, Handler, Kind, Request, register_responder
+from shared.rpc import Empty, Handler, Kind, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import stream_name
 
@@ -72,13 +71,6 @@ async def repeat(work: Callable[[], Awaitable[Any]], every: float, name: str) ->
         await asyncio.sleep(every)
 
 
-class Pong(BaseModel):
-    service: str
-    ready: bool
-    version: str = "dev"
-    uptime_seconds: float = 0.0
-
-
 class ServiceRuntime:
     def __init__(
         self,
@@ -102,6 +94,8 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.started = False
         self.started_at = time.monotonic()
+        # What this service answers, so a test can hold it against the published contract.
+        self.responders: list[tuple[Kind, str, type[Any]]] = []
         self.respond("qry", "ping", Empty, self._pong)
 
     # -- resources, available once started ------------------------------------------------
@@ -130,6 +124,7 @@ class ServiceRuntime:
     def respond(
         self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
     ) -> None:
+        self.responders.append((kind, name, payload_type))
         register_responder(
             self.broker, self.settings.namespace, self.name, kind, name, payload_type, handler
         )

@@ -15,6 +15,7 @@ from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import (
     accounts,
+    contract,
     facts,
     health,
     ops,
@@ -80,6 +81,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in (
         health.router,
+        contract.router,
         accounts.router,
         relationships.router,
         facts.router,

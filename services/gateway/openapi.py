@@ -118,13 +118,102 @@ def add_links(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+OPERATOR_SCHEME = "OperatorToken"
+MEMBER_SCHEME = "HTTPBearer"
+# Routes anyone may call: signing up and in, health, the contracts, an erasure's progress (its
+# id is 128-bit random and the answer names only services).
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/asyncapi.json"),
+    ("POST", "/v1/auth/signup"),
+    ("POST", "/v1/auth/token"),
+    ("GET", "/v1/erasures/{erasure_id}"),
+}
+TAGS = {
+    "accounts": "Sign up, sign in, the caller's profile, export and erasure.",
+    "relationships": "Relationships, their members and invites.",
+    "facts": "What members log: check-ins, bids, touch, time, boundaries, conflicts, "
+    "assessments, rituals. Private by default; a private entry reaches only its author.",
+    "views": "What a member sees of a relationship: timeline, schedule, insights, live stream.",
+    "insights": "Flags, health, strengths and recommendations, and the member's answers to them.",
+    "rhythms": "Digital dates, monthly reviews and the trust-rebuilding program.",
+    "programs": "The trust-rebuilding program.",
+    "webhooks": "Signed deliveries of shared events to the members' integrations.",
+    "operations": "Health, metrics, the published contracts and the operators' dashboard.",
+}
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _is_operator(path: str) -> bool:
+    return path == "/ops" or path.startswith("/ops/")
+
+
+def _describe(method: str, path: str, operation: dict[str, Any]) -> str:
+    """A description from what the route is and who may call it, for routes without one."""
+    summary = operation.get("summary") or operation["operationId"].replace("_", " ")
+    parts = [summary.rstrip(".") + "."]
+    if _is_operator(path):
+        parts.append("Needs the operator token; shows counts and rates, never member content.")
+    elif (method, path) not in PUBLIC:
+        parts.append(
+            "Needs a member's token; only members of the relationship it names may call it."
+        )
+    if method == "POST":
+        parts.append("Accepts `Idempotency-Key`: a repeat returns the first answer.")
+    return " ".join(parts)
+
+
+def polish(document: dict[str, Any]) -> dict[str, Any]:
+    """What FastAPI leaves out of the document: servers, licence, who may call each operation,
+    declared tags, a 4xx answer and a description on every operation."""
+    info = document["info"]
+    info.setdefault(
+        "license",
+        {"name": "AGPL-3.0-or-later", "url": "https://www.gnu.org/licenses/agpl-3.0.html"},
+    )
+    info.setdefault("contact", {"name": "Attune", "url": "https://github.com/attune-app/attune"})
+    document.setdefault("servers", [{"url": "/", "description": "This gateway"}])
+    components = document.setdefault("components", {})
+    schemes = components.setdefault("securitySchemes", {})
+    schemes[OPERATOR_SCHEME] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The operator token (ATTUNE_OPS_TOKEN); the dashboard also takes ?token=.",
+    }
+    used_tags: set[str] = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            verb = method.upper()
+            if _is_operator(path):
+                operation["security"] = [{OPERATOR_SCHEME: []}]
+            elif (verb, path) in PUBLIC:
+                operation["security"] = []
+            else:
+                operation.setdefault("security", [{MEMBER_SCHEME: []}])
+            responses = operation.setdefault("responses", {})
+            if not any(code.startswith("4") for code in responses):
+                responses["429"] = {
+                    "description": "Too many requests from this address; see Retry-After.",
+                    "content": {"application/problem+json": {"schema": PROBLEM}},
+                }
+            operation.setdefault("description", _describe(verb, path, operation))
+            used_tags.update(operation.get("tags", []))
+    document["tags"] = [
+        {"name": tag, "description": TAGS.get(tag, tag.capitalize() + ".")}
+        for tag in sorted(used_tags)
+    ]
+    return document
+
+
 def install(app: FastAPI) -> None:
     """Serve the document with its links (built once, like FastAPI's own)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_links(build())
+            app.openapi_schema = polish(add_links(build()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

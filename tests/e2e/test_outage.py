@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.api import couple
 from tests.support.system import running_system
+from tests.support.waiting import eventually
 
 
 @pytest.mark.slow
@@ -33,11 +34,12 @@ async def test_writes_are_503_while_nats_is_down_and_succeed_after(
             assert int(down.headers["retry-after"]) >= 1
 
             restartable_nats.start()
-            for _ in range(60):
+
+            async def accepted_again() -> Any:
                 retried = await zoe.post(url, body, key="while-down")
-                if retried.status_code != 503:
-                    break
-                await asyncio.sleep(0.5)
+                return retried if retried.status_code != 503 else None
+
+            retried = await eventually(accepted_again, timeout=30, interval=0.5)
             assert retried.status_code == 201, retried.text
             timeline = await ada.ok("GET", f"/v1/relationships/{rid}/timeline")
             assert [e["id"] for e in timeline["entries"]] == [retried.json()["id"]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
@@ -123,7 +122,8 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_duplicates_nothing(
         )  # fmt: skip
 
     successor = OutboxRelay(db, publish, lease_seconds=1)
-    await asyncio.sleep(1.1)  # the dead relay's lease runs out
+    # The dead relay's lease runs out; until then the successor publishes nothing.
+    await eventually(successor.run_once, timeout=10)
     while await successor.run_once():
         pass
     published = await delivered_ids(servers.nats_url, settings.namespace)

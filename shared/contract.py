@@ -1,0 +1,102 @@
+"""The catalog of every command and query: who answers it, what it takes, what it returns.
+
+Every responder a service wires must be listed here with the payload it takes (a unit test
+holds each service's runtime against this table), so it is always the whole request/reply
+contract. The gateway publishes it,
+with every event model, as the AsyncAPI document (`shared/asyncapi.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from shared.messages.checkin_rpc import (
+    AnswerBid,
+    BoundaryRef,
+    CompleteAssessment,
+    CreateRitual,
+    Entry,
+    EntryList,
+    LogCheckin,
+    LogConflict,
+    LogRepair,
+    LogTime,
+    LogTouch,
+    MakeBid,
+    NoPayload,
+    ProposeBoundary,
+    RecordRitualOutcome,
+    ReportBreach,
+    TimelineQuery,
+)
+from shared.messages.views_rpc import Insights, InsightsQuery, Schedule, ScheduleQuery
+from shared.rpc import Empty, Kind, Pong
+from shared.subjects import SERVICES
+
+
+class Anything(BaseModel):
+    """A result whose shape is the owning service's export format (a JSON object)."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: Kind
+    service: str
+    name: str
+    request: type[BaseModel]
+    result: type[BaseModel]
+    summary: str
+
+
+def _checkin_command(name: str, request: type[BaseModel], summary: str) -> Operation:
+    return Operation("cmd", "checkin", name, request, Entry, summary)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    *(
+        Operation("qry", service, "ping", Empty, Pong, f"Is {service} up and ready?")
+        for service in SERVICES
+    ),
+    _checkin_command("log_checkin", LogCheckin, "Log a daily check-in."),
+    _checkin_command("make_bid", MakeBid, "Record a bid for connection."),
+    _checkin_command("answer_bid", AnswerBid, "Answer a bid (its target only)."),
+    _checkin_command("log_touch", LogTouch, "Log touch."),
+    _checkin_command("log_time", LogTime, "Log a day's screen and face-to-face minutes."),
+    _checkin_command("propose_boundary", ProposeBoundary, "Propose a boundary."),
+    _checkin_command("accept_boundary", BoundaryRef, "Accept a proposed boundary."),
+    _checkin_command("retire_boundary", BoundaryRef, "Retire a boundary."),
+    _checkin_command("report_breach", ReportBreach, "Report a breach of a boundary."),
+    _checkin_command("log_conflict", LogConflict, "Log a conflict."),
+    _checkin_command("log_repair", LogRepair, "Close a conflict with a repair."),
+    _checkin_command("complete_assessment", CompleteAssessment, "Answer the self-assessment."),
+    _checkin_command("create_ritual", CreateRitual, "Create a recurring ritual."),
+    _checkin_command("record_ritual_outcome", RecordRitualOutcome, "Record a ritual outcome."),
+    Operation("qry", "checkin", "timeline", TimelineQuery, EntryList, "Entries the caller sees."),
+    Operation("qry", "checkin", "boundaries", NoPayload, EntryList, "Boundaries with status."),
+    Operation("qry", "checkin", "open_bids", NoPayload, EntryList, "Bids still open."),
+    Operation("qry", "checkin", "rituals", NoPayload, EntryList, "The relationship's rituals."),
+    Operation("qry", "checkin", "my_records", NoPayload, EntryList, "Everything the caller wrote."),
+    Operation("qry", "scheduler", "schedule", ScheduleQuery, Schedule, "The caller's schedule."),
+    Operation("cmd", "scheduler", "start_program", Empty, Empty, "Start the trust program."),
+    Operation("cmd", "scheduler", "stop_program", Empty, Empty, "Stop the trust program."),
+    Operation("qry", "scheduler", "member_export", Empty, Anything, "The caller's schedules."),
+    Operation("qry", "insights", "insights", InsightsQuery, Insights, "Insights for the caller."),
+    Operation("qry", "insights", "member_export", InsightsQuery, Anything, "Caller's insights."),
+)  # fmt: skip
+
+_BY_KEY = {(op.kind, op.service, op.name): op for op in OPERATIONS}
+
+
+class UnlistedOperation(LookupError):
+    """A responder for an operation the catalog does not list (add it to OPERATIONS)."""
+
+
+def operation(kind: Kind, service: str, name: str) -> Operation:
+    try:
+        return _BY_KEY[(kind, service, name)]
+    except KeyError:
+        raise UnlistedOperation(
+            f"{kind} {service}.{name} is not in shared/contract.py OPERATIONS"
+        ) from None
