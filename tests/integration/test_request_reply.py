@@ -79,8 +79,7 @@ async def test_nobody_listening_is_unavailable(rpc):
 
 
 async def test_every_service_answers_ping_with_its_readiness(rpc):
-    from shared.rpc import Empty
-    from shared.runtime import Pong
+    from shared.rpc import Empty, Pong
 
     pong = await rpc.call("qry", "checkin", "ping", Empty(), Pong, context=CallContext())
     assert (pong.service, pong.ready) == ("checkin", True)

@@ -12,8 +12,8 @@ from prometheus_client import REGISTRY
 from services.gateway import store
 from services.gateway.routes.health import BACKEND_SERVICES
 from shared.problems import AttuneError
-from shared.rpc import CallContext, Empty, RpcClient
-from shared.runtime import VERSION, Pong, ServiceRuntime
+from shared.rpc import CallContext, Empty, Pong, RpcClient
+from shared.runtime import VERSION, ServiceRuntime
 
 
 async def _service(rpc: RpcClient, name: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.problems import AttuneError
-from shared.rpc import CallContext, Empty, RpcClient
-from shared.runtime import Pong, ServiceRuntime
+from shared.rpc import CallContext, Empty, Pong, RpcClient
+from shared.runtime import ServiceRuntime
 
 router = APIRouter(tags=["operations"])
 

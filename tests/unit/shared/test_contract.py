@@ -14,7 +14,7 @@ from shared.messages.base import known_events
 
 
 def _wired() -> set[tuple[str, str, str, Any]]:
-    wired = set()
+    wired: set[tuple[str, str, str, Any]] = set()
     for factory in (checkin_runtime, scheduler_runtime, insights_runtime):
         runtime = factory()
         wired |= {(kind, runtime.name, name, model) for kind, name, model in runtime.responders}
