@@ -21,7 +21,11 @@ async def read_subject(client: Client, stream: str, subject: str) -> list[dict[s
         while len(found) < total:
             for message in await sub.fetch(total - len(found), timeout=2):
                 found.append(
-                    {**json.loads(message.data), "_msg_id": message.headers["Nats-Msg-Id"]}
+                    {
+                        **json.loads(message.data),
+                        "_msg_id": message.headers["Nats-Msg-Id"],
+                        "_stored_at": message.metadata.timestamp,  # when JetStream took it
+                    }
                 )
                 await message.ack()
     finally:
