@@ -49,6 +49,9 @@ from tests.support.system import System, running_system
 from tests.support.waiting import eventually
 
 NODES_DOWN = 4.0  # seconds a killed node, or the two stopped at once, stay away
+# Consumers on three replicas trail the load on a busy two-core machine (each ack is agreed
+# by the consumer's replicas); the backlog they drain afterwards is counted, not timed.
+SETTLE = 240.0
 CHECKIN_LEADER, GATEWAY_LEADER, QUORUM = "checkin leader", "gateway leader", "no quorum"
 
 
@@ -142,6 +145,8 @@ async def consumers_drained(cluster: NatsCluster, namespace: str) -> list[str]:
         for owner in SERVICES:
             stream = stream_name(namespace, owner)
             for info in await js.consumers_info(stream):
+                if not info.config.durable_name:
+                    continue  # a test's own reader (look), not a service's consumer
                 group = info.cluster
                 if group is None or not group.leader:
                     trouble.append(f"{stream}/{info.name}: no leader")
@@ -156,7 +161,7 @@ async def consumers_drained(cluster: NatsCluster, namespace: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(480)
 async def test_a_three_node_cluster_loses_nodes_under_load_and_nothing_accepted_is_lost_or_doubled(
     nats_cluster: NatsCluster,
     cluster_namespace: str,
@@ -218,7 +223,7 @@ async def test_a_three_node_cluster_loses_nodes_under_load_and_nothing_accepted_
 
         stopped = time.monotonic()
         with contextlib.suppress(AssertionError):  # what is missing shows in the counts below
-            await eventually(everything_arrived, timeout=120, interval=1)
+            await eventually(everything_arrived, timeout=SETTLE, interval=1)
         settle_seconds = time.monotonic() - stopped
         await asyncio.sleep(2)  # anything still to come would be a duplicate: let it show
         seen = await look(system, observer, restartable_mongo.url, receiver)

@@ -14,7 +14,8 @@ OBSERVER = "checkin"  # a service user may read any stream's info; tests look th
 async def stream_info(cluster: NatsCluster, stream: str) -> Any:
     connection = await nats.connect(cluster.user_url(OBSERVER), allow_reconnect=False)
     try:
-        return await connection.jetstream().stream_info(stream)
+        # Short: while a stream elects a leader, its info request goes unanswered.
+        return await connection.jetstream(timeout=1).stream_info(stream)
     finally:
         await connection.close()
 
