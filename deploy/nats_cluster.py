@@ -120,15 +120,17 @@ class NatsCluster:
         return ",".join(node.url for node in self.nodes)
 
     def user_url(self, user: str, node: ClusterNode | None = None) -> str:
-        """A URL with a service user's credentials, for tests that look at the streams."""
+        """A URL of a live node with a service user's credentials (none on an open cluster)."""
         target = node or next(n for n in self.nodes if n.alive())
+        if not self.passwords:
+            return target.url
         return f"nats://{user}:{self.passwords[user]}@127.0.0.1:{target.client_port}"
 
     def node(self, name: str) -> ClusterNode:
         return next(node for node in self.nodes if node.name == name)
 
     def write_configs(self) -> None:
-        authorization = nats_config(self.namespace, self.passwords)
+        authorization = nats_config(self.namespace, self.passwords) if self.passwords else ""
         for node in self.nodes:
             node.base.mkdir(parents=True, exist_ok=True)
             node.config_path.write_text(node_config(node, self.nodes, authorization))
@@ -172,20 +174,26 @@ def plan_cluster(
     size: int = 3,
     passwords: dict[str, str] | None = None,
     client_ports: list[int] | None = None,
+    users: bool = True,
 ) -> NatsCluster:
-    """Nodes n1..n<size> under `base` on free loopback ports (or the given client ports)."""
+    """Nodes n1..n<size> under `base` on free loopback ports (or the given client ports);
+    `users` False leaves it open to anyone on loopback (benchmarks, like private_servers)."""
     ports = client_ports or [free_port() for _ in range(size)]
     nodes = [
         ClusterNode(f"n{i + 1}", ports[i], free_port(), free_port(), base / f"n{i + 1}")
         for i in range(size)
     ]
+    if not users:
+        return NatsCluster(nodes, {}, namespace)
     return NatsCluster(nodes, passwords or cluster_passwords(base), namespace)
 
 
 @contextlib.contextmanager
-def running_cluster(base: Path, namespace: str, size: int = 3) -> Iterator[NatsCluster]:
+def running_cluster(
+    base: Path, namespace: str, size: int = 3, users: bool = True
+) -> Iterator[NatsCluster]:
     base.mkdir(parents=True, exist_ok=True)
-    cluster = plan_cluster(base, namespace, size)
+    cluster = plan_cluster(base, namespace, size, users=users)
     try:
         yield cluster.start()
     finally:
