@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-# `make run DEMO=1` also seeds a demo relationship (two members, three weeks of entries).
+# `make run DEMO=1` also seeds a demo relationship (two members, three weeks of entries);
+# `make run CLUSTER=3` runs NATS as a 3-node JetStream cluster, every stream on all three.
 # Headless Chromium for the ops dashboard's browser test (Debian's package, as root).
 $(BROWSER): $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
@@ -30,7 +31,7 @@ $(CONTRACT_TOOLS): tools/contract/package-lock.json
 	  echo "npm is missing: the contract validators' tests will be skipped"
 
 run: $(STAMP)
-	$(PY) -m deploy.embedded $(if $(DEMO),--demo)
+	$(PY) -m deploy.embedded $(if $(DEMO),--demo) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 test: $(STAMP) $(BROWSER) $(CONTRACT_TOOLS)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

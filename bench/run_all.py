@@ -31,6 +31,8 @@ BENCHMARKS = {
     "outbox_relay": "Outbox relay",
     "insights_history": "Insights history",
     "scheduler_tick": "Scheduler tick",
+    "cluster_ingest": "Ingest, 3-node cluster R3",
+    "cluster_pipeline": "Pipeline, 3-node cluster R3",
 }
 TIMEOUT_SECONDS = 300.0  # per benchmark: a hung one must not hang `make bench`
 

@@ -24,8 +24,12 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploy.nats_auth import write_embedded_config
+
+if TYPE_CHECKING:
+    from deploy.nats_cluster import NatsCluster
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_NATS_VERSION = (2, 11)
@@ -237,19 +241,39 @@ def local_master_key(run_dir: Path) -> str:
 
 
 @contextlib.contextmanager
-def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[str, str]]:
-    """Start servers and services; yield their addresses; stop everything on exit."""
+def embedded_system(
+    run_dir: Path, gateway_port: int = 8000, cluster: int = 1
+) -> Iterator[dict[str, str]]:
+    """Start servers and services; yield their addresses; stop everything on exit.
+
+    `cluster` > 1 runs that many nats-servers as one JetStream cluster (every stream
+    replicated on each of them) instead of one server: the topology of a deployment."""
     logs = run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     started: list[ManagedProcess] = []
+    nats_cluster: NatsCluster | None = None
     try:
-        nats_port = preferred_port(4222)
         namespace = os.environ.get("ATTUNE_NAMESPACE", "attune")
-        # Least privilege even on one machine: each service its own NATS user.
-        config, passwords = write_embedded_config(run_dir, namespace, nats_port, run_dir / "nats")
-        started.append(
-            start_nats(nats_port, run_dir / "nats", logs / "nats-server.log", config=config)
-        )
+        if cluster > 1:
+            from deploy.nats_cluster import cluster_passwords, plan_cluster  # imports this module
+
+            # Its own store (nats-cluster/n1..): the single server's streams stay as they were.
+            nats_cluster = plan_cluster(
+                run_dir / "nats-cluster", namespace, cluster, cluster_passwords(run_dir),
+                [preferred_port(4222 + i) for i in range(cluster)],
+            )  # fmt: skip
+            nats_url = nats_cluster.start().urls
+            passwords = nats_cluster.passwords
+        else:
+            nats_port = preferred_port(4222)
+            nats_url = f"nats://127.0.0.1:{nats_port}"
+            # Least privilege even on one machine: each service its own NATS user.
+            config, passwords = write_embedded_config(
+                run_dir, namespace, nats_port, run_dir / "nats"
+            )
+            started.append(
+                start_nats(nats_port, run_dir / "nats", logs / "nats-server.log", config=config)
+            )
         mongo_port = preferred_port(27017)
         started.append(start_secantus(mongo_port, run_dir / "mongo", logs / "secantusdb.log"))
         env = {
@@ -257,7 +281,8 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
             "ATTUNE_OPS_TOKEN": os.environ.get("ATTUNE_OPS_TOKEN") or local_ops_token(run_dir),
             # Local development: integrations may listen on http://127.0.0.1.
             "ATTUNE_WEBHOOK_ALLOW_LOOPBACK_HTTP": "true",
-            "ATTUNE_NATS_URL": f"nats://127.0.0.1:{nats_port}",
+            "ATTUNE_NATS_URL": nats_url,
+            "ATTUNE_STREAM_REPLICAS": str(cluster),
             "ATTUNE_MONGO_URL": mongo_url(mongo_port),
             "ATTUNE_ENVIRONMENT": os.environ.get("ATTUNE_ENVIRONMENT", "development"),
         }
@@ -281,6 +306,8 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
         # Services first (they drain and commit), then the servers under them.
         for process in reversed(started):
             process.stop()
+        if nats_cluster is not None:
+            nats_cluster.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,6 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / ".run")
     parser.add_argument("--port", type=int, default=8000, help="gateway port (if free)")
     parser.add_argument("--demo", action="store_true", help="seed a demo relationship")
+    parser.add_argument(
+        "--cluster", type=int, choices=(1, 3, 5), default=1,
+        help="nats-servers in one JetStream cluster, every stream replicated on each",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     stop = False
@@ -299,11 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        with embedded_system(args.data_dir, args.port) as where:
+        with embedded_system(args.data_dir, args.port, args.cluster) as where:
             print(f"Attune is running.\n  API:  {where['api']}\n  docs: {where['docs']}")
             print(f"  ops dashboard: {where['ops']}")
             users = args.data_dir / "nats-users.json"
-            print(f"  NATS: {where['nats']} (a user per service, see {users})")
+            topology = f"a {args.cluster}-node JetStream cluster, " if args.cluster > 1 else ""
+            print(f"  NATS: {where['nats']} ({topology}a user per service, see {users})")
             print(f"  MongoDB (SecantusDB): {where['mongo']}")
             if args.demo:
                 from deploy.demo import PASSWORD, PEOPLE, seed

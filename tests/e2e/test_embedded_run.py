@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import signal
@@ -11,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nats
 import pytest
 from pymongo import MongoClient
 
@@ -33,9 +36,12 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-def start_launcher(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_launcher(
+    data_dir: Path, port: int, *options: str
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    argv = ["--data-dir", str(data_dir), "--port", str(port), *options]
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "deploy.embedded", "--data-dir", str(data_dir), "--port", str(port)],
+        [sys.executable, "-m", "deploy.embedded", *argv],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -49,7 +55,7 @@ def start_launcher(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], di
             break
     text = "".join(output)
     assert "Attune is running." in text, text
-    where = dict(re.findall(r"^\s+(API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)$", text, re.M))
+    where = dict(re.findall(r"^\s+(API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)", text, re.M))
     return launcher, where
 
 
@@ -110,3 +116,40 @@ def test_each_service_stops_cleanly_on_sigterm(service, servers, namespace, tmp_
     assert code in (0, -signal.SIGTERM), log
     assert '"event": "service_stopped"' in log
     assert '"level": "error"' not in log
+
+
+@pytest.mark.slow
+def test_make_run_cluster_3_runs_every_stream_on_three_nodes_and_stops_cleanly(tmp_path):
+    data_dir = tmp_path / "run"
+    launcher, where = start_launcher(data_dir, free_port(), "--cluster", "3")
+    try:
+        with urllib.request.urlopen(f"{where['API']}/readyz", timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+        urls = where["NATS"].split(",")
+        assert len(urls) == 3, where
+        password = json.loads((data_dir / "nats-users.json").read_text())["checkin"]
+        first = urls[0].replace("nats://", f"nats://checkin:{password}@")
+        groups = asyncio.run(stream_groups(first, ["ATTUNE_CHECKIN", "ATTUNE_GATEWAY"]))
+        for name, (replicas, peers) in groups.items():
+            assert replicas == 3, (name, replicas)
+            assert len(peers) == 3, (name, peers)  # a leader and two followers, one per node
+    finally:
+        children = stop_launcher(launcher)
+    assert len(children) == 8  # three nats-servers, SecantusDB and four services
+    assert not [pid for pid in children if alive(pid)]
+
+
+async def stream_groups(url: str, streams: list[str]) -> dict[str, tuple[int, set[str]]]:
+    """Each stream's configured replicas and the nodes holding it."""
+    connection = await nats.connect(url)
+    try:
+        found = {}
+        for stream in streams:
+            info = await connection.jetstream().stream_info(stream)
+            group = info.cluster
+            assert group is not None and group.leader, (stream, group)
+            peers = {group.leader, *(str(r.name) for r in group.replicas or [])}
+            found[stream] = (info.config.num_replicas or 0, peers)
+        return found
+    finally:
+        await connection.close()

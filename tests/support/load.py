@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class Write:
     relationship_id: str
     entry_id: str | None = None  # set by the 2xx that accepted it
     took: float = 0.0  # seconds from the first attempt to the 2xx
+    accepted_at: float = 0.0  # wall clock (time.time) of the 2xx, to compare with the stream's
     retried: list[str] = field(default_factory=list)  # clean refusals before it was accepted
     unclean: list[str] = field(default_factory=list)  # anything else: a defect
 
@@ -91,6 +93,7 @@ class Load:
                 if response.status_code == 201:
                     write.entry_id = response.json()["id"]
                     write.took = asyncio.get_running_loop().time() - started
+                    write.accepted_at = time.time()
                     return
                 what, clean = classify(response)
             (write.retried if clean else write.unclean).append(what)

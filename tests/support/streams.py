@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from nats.aio.client import Client
+from nats.js.errors import ServiceUnavailableError
 
 
 async def read_subject(client: Client, stream: str, subject: str) -> list[dict[str, Any]]:
@@ -19,9 +21,18 @@ async def read_subject(client: Client, stream: str, subject: str) -> list[dict[s
     found: list[dict[str, Any]] = []
     try:
         while len(found) < total:
-            for message in await sub.fetch(total - len(found), timeout=2):
+            try:
+                batch = await sub.fetch(total - len(found), timeout=2)
+            except ServiceUnavailableError:  # on a cluster: the new consumer has no leader yet
+                await asyncio.sleep(0.1)
+                continue
+            for message in batch:
                 found.append(
-                    {**json.loads(message.data), "_msg_id": message.headers["Nats-Msg-Id"]}
+                    {
+                        **json.loads(message.data),
+                        "_msg_id": message.headers["Nats-Msg-Id"],
+                        "_stored_at": message.metadata.timestamp,  # when JetStream took it
+                    }
                 )
                 await message.ack()
     finally:

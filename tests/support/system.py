@@ -19,12 +19,16 @@ class System:
     logs: Path
     ports: dict[str, int] = field(default_factory=dict)  # process name -> HTTP port
     env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)  # e.g. its NATS user
+
+    def env_of(self, service: str) -> dict[str, str]:
+        return {**self.env, **self.service_env.get(service, {})}
 
     def kill_and_restart(self, name: str) -> None:
         """SIGKILL one process, then start it again on the same port and wait until live."""
         self.processes[name].kill()
         service, port = name.split("-")[0], self.ports[name]
-        process = start_service(service, self.env, port, self.logs / f"{name}.log")
+        process = start_service(service, self.env_of(service), port, self.logs / f"{name}.log")
         self.processes[name] = process
         wait_ready(f"http://127.0.0.1:{port}/healthz", [process], timeout=60)
 
@@ -40,6 +44,7 @@ def running_system(
     namespace: str,
     logs: Path,
     replicas: int = 1,
+    service_env: dict[str, dict[str, str]] | None = None,
     **settings: str,
 ) -> Iterator[System]:
     env = {
@@ -52,6 +57,7 @@ def running_system(
         **{f"ATTUNE_{k.upper()}": v for k, v in settings.items()},
     }
     logs.mkdir(parents=True, exist_ok=True)
+    own = service_env or {}
     with ExitStack() as stack:
         processes: dict[str, ManagedProcess] = {}
         ports: dict[str, int] = {}
@@ -59,7 +65,9 @@ def running_system(
             for replica in range(1, replicas + 1):
                 name = service if replicas == 1 else f"{service}-{replica}"
                 port = free_port()
-                process = start_service(service, env, port, logs / f"{name}.log")
+                process = start_service(
+                    service, {**env, **own.get(service, {})}, port, logs / f"{name}.log"
+                )
                 stack.callback(process.stop)
                 processes[name], ports[name] = process, port
         gateway = "gateway" if replicas == 1 else "gateway-1"
@@ -67,7 +75,7 @@ def running_system(
         for name, port in ports.items():
             probe = "readyz" if name.startswith("gateway") else "healthz"
             wait_ready(f"http://127.0.0.1:{port}/{probe}", list(processes.values()), timeout=60)
-        system = System(api, namespace, processes, logs, ports, env)
+        system = System(api, namespace, processes, logs, ports, env, own)
         try:
             yield system
         finally:
