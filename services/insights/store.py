@@ -249,9 +249,7 @@ async def flag_responses(
     db: Database, relationship_id: str, flags: list[dict[str, Any]]
 ) -> dict[str, list[Document]]:
     """The answers given to each flag's current raising, by flag code."""
-    raisings = {
-        _raising(relationship_id, f["code"], _utc(f["raised_at"])): f["code"] for f in flags
-    }
+    raisings = {raising_of(relationship_id, f): f["code"] for f in flags}
     found = (
         await db[FLAG_RESPONSES]
         .find({"raising": {"$in": list(raisings)}}, sort=[("at", ASCENDING)])

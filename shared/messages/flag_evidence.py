@@ -48,7 +48,8 @@ EVIDENCE: dict[FlagCode, dict[str, str]] = {
     },
     FlagCode.AVOIDING_TIME_TOGETHER: {
         "occurrences": "Ritual times in the window with a known outcome.",
-        "not_kept": "Of those, skipped by a member or missed (rituals whose outcomes you record only).",
+        "not_kept": "Of those, skipped by a member, or missed"
+        " (only for rituals whose outcomes you record).",
         "ratio": "not_kept / occurrences.",
         "window_days": "The window, in days.",
         "threshold": "The ratio at which the flag is raised.",
@@ -64,7 +65,8 @@ EVIDENCE: dict[FlagCode, dict[str, str]] = {
         "threshold": "Times needed for the flag.",
     },
     FlagCode.BOUNDARY_BREACHED_REPEATEDLY: {
-        "boundaries": "Boundary id -> breaches reported in the window (only those at or over the threshold).",
+        "boundaries": "Boundary id -> breaches reported in the window"
+        " (only those at or over the threshold).",
         "window_days": "The window, in days.",
         "threshold": "Breaches of one boundary needed for the flag.",
     },
@@ -75,7 +77,8 @@ EVIDENCE: dict[FlagCode, dict[str, str]] = {
         "threshold": "The minutes per day below which the flag may be raised.",
     },
     FlagCode.INTIMACY_BURNOUT: {
-        "exercises_per_day": "Assessments, completed rituals and recommendations done, per day over the week.",
+        "exercises_per_day": "Assessments, completed rituals and recommendations done,"
+        " per day over the week.",
         "connection_this_week": "Mean felt connection (1-10) of this week's shared check-ins.",
         "connection_last_week": "The same for the week before.",
         "connection_fall": "last week minus this week.",
