@@ -12,6 +12,7 @@ from shared.messages.checkin_rpc import Entry
 from shared.messages.gateway import QuietHours
 from shared.messages.vocabulary import (
     BidResponse,
+    FlagAnswer,
     Intensity,
     Label,
     LocalTime,
@@ -149,6 +150,11 @@ class PerspectiveIn(_In):
     shut_down: bool = False
     sarcasm_or_contempt: bool = False
     avoided_eye_contact: bool = False
+
+
+class FlagResponseIn(_In):
+    answer: FlagAnswer
+    note: Note | None = None
 
 
 class OutcomeIn(_In):
