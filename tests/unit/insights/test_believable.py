@@ -103,7 +103,7 @@ def test_a_flag_from_one_members_reports_says_so_and_only_the_other_may_answer_i
     )  # fmt: skip
     assert evaluation.may_answer(flag, "b") and not evaluation.may_answer(flag, "a")
     assert not evaluation.may_answer({**flag, "responses": {"b": {}}}, "b")  # once
-    both = sarcastic + [conflict(2, Report("b", 3, sarcasm_or_contempt=True))]
+    both = [*sarcastic, conflict(2, Report("b", 3, sarcasm_or_contempt=True))]
     [finding] = flagged(conflicts, view(conflicts=both), "contempt")
     assert finding.basis == "both_members"
 
@@ -114,8 +114,9 @@ def test_two_ordinary_bids_a_day_and_a_small_dip_are_not_burnout():
         at = NOW - timedelta(days=day, hours=1)
         for n in range(2):
             bid = f"b{day}-{n}"
-            events.append(wrap(BidMade(bid_id=bid, from_member_id="a", to_member_id="b",
-                                       kind="humor", channel="call", occurred_at=at), "a"))  # fmt: skip
+            made = BidMade(bid_id=bid, from_member_id="a", to_member_id="b", kind="humor",
+                           channel="call", occurred_at=at)  # fmt: skip
+            events.append(wrap(made, "a"))
             events.append(wrap(BidAnswered(
                 bid_id=bid, from_member_id="a", to_member_id="b", response="toward",
                 made_at=at, occurred_at=at + timedelta(minutes=5),
