@@ -179,6 +179,19 @@ class InsightsHandlers:
             log.warning("flag_note_unreadable")
             return None
 
+    async def rewrap_note_keys(self) -> None:
+        """A new current master key takes over the note keys (so the old one can go)."""
+        db = self.runtime.db
+        for document in await store.keys_wrapped_by_others(db, self.master.current):
+            name = f"insights-notes:{document['_id']}"
+            try:
+                key = self.master.unwrap(document["note_key"], name)
+            except crypto.KeyUnavailable:
+                log.warning("note_key_unreadable")
+                continue
+            new = self.master.wrap(key, name)
+            await store.replace_note_key(db, document["_id"], document["note_key"], new)
+
     async def insights(self, _query: InsightsQuery, request: Request) -> Insights:
         """Flags, health, strengths and recommendations as this member may see them."""
         rid, member = await self._member(request)
@@ -293,6 +306,7 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
+        await handlers.rewrap_note_keys()
         rt.spawn(repeat(handlers.evaluate_due, handlers.settings.tick_seconds, "insights_tick"))
 
     runtime.on_startup(start)

@@ -291,6 +291,22 @@ async def note_key(db: Database, relationship_id: str) -> dict[str, str] | None:
     return document.get("note_key") if document else None
 
 
+async def keys_wrapped_by_others(db: Database, current: str) -> list[Document]:
+    return (
+        await db[STATE]
+        .find({"note_key": {"$exists": True}, "note_key.master": {"$ne": current}}, {"note_key": 1})
+        .to_list()
+    )
+
+
+async def replace_note_key(
+    db: Database, relationship_id: str, old: dict[str, str], new: dict[str, str]
+) -> None:
+    await db[STATE].update_one(
+        {"_id": relationship_id, "note_key": old}, {"$set": {"note_key": new}}
+    )
+
+
 async def save_note_key(db: Database, relationship_id: str, wrapped: dict[str, str]) -> None:
     """Set once: a concurrent first note keeps whichever key landed first."""
     await db[STATE].update_one(
