@@ -144,8 +144,16 @@ class InsightsHandlers:
     async def member_export(self, _query: InsightsQuery, request: Request) -> MemberInsights:
         member = request.context.actor_id
         assert member is not None
-        flags, days = await store.member_records(self.runtime.db, member)
-        return MemberInsights(flags=flags, days=days)
+        db = self.runtime.db
+        flags, days = await store.member_records(db, member)
+        responses = []
+        for response in await store.member_flag_responses(db, member):
+            key = await self._note_key(response["relationship_id"])
+            responses.append({**response, "note": self._open_note(key, response)})
+        answers = await store.member_recommendation_answers(db, member)
+        return MemberInsights(
+            flags=flags, days=days, flag_responses=responses, recommendation_answers=answers
+        )
 
     async def _member(self, request: Request) -> tuple[str, str]:
         context = request.context
@@ -281,6 +289,8 @@ class MemberInsights(BaseModel):
 
     flags: list[dict[str, Any]]
     days: list[dict[str, Any]]
+    flag_responses: list[dict[str, Any]] = []
+    recommendation_answers: list[dict[str, Any]] = []
 
 
 def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:

@@ -370,6 +370,14 @@ async def erase_relationship(db: Database, session: Session, relationship_id: st
     await db[STATE].delete_one({"_id": relationship_id}, session=session)
 
 
+async def member_flag_responses(db: Database, member_id: str) -> list[Document]:
+    return await db[FLAG_RESPONSES].find({"member_id": member_id}).to_list()
+
+
+async def member_recommendation_answers(db: Database, member_id: str) -> list[Document]:
+    return await db[RECOMMENDATION_ANSWERS].find({"member_id": member_id}, {"_id": 0}).to_list()
+
+
 async def member_records(db: Database, member_id: str) -> tuple[list[Document], list[Document]]:
     flags: list[Document] = []
     async for state in db[STATE].find({}, {"flags": 1}):

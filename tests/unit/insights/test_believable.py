@@ -203,3 +203,24 @@ def test_a_starter_not_shown_stays_and_deep_ones_wait_after_a_hard_moment():
         state, _ = evaluation.evaluate(hard, state, RULES)
         assert state.starter is not None and not state.starter["deep"]
         state.starter["shown"] = True
+
+
+def test_needs_named_most_come_back_to_their_author_only_and_shared_thanks_is_a_strength():
+    at = NOW - timedelta(hours=3)
+    events = [
+        wrap(CheckinLogged(checkin_id=f"n{i}", author_id="a", occurred_at=at - timedelta(days=i),
+                           mood=3, connection=6, needs=["heard", "rest"] if i < 3 else ["rest"],
+                           gratitude="the walk" if i < 3 else None), "a", shared=i < 3)
+        for i in range(4)
+    ]  # fmt: skip
+    v = view_of(events)
+    assert evaluation.needs_named(v, "a", RULES) == ["rest", "heard"]
+    assert evaluation.needs_named(v, "b", RULES) == []
+    state, _ = evaluation.evaluate(v, State(), RULES)
+    kinds = {r["kind"]: r for r in evaluation.recommendations(v, state, "a", RULES)}
+    assert "rest and heard" in kinds["share_a_need"]["text"]
+    assert "share_a_need" not in {
+        r["kind"] for r in evaluation.recommendations(v, state, "b", RULES)
+    }
+    for member in ("a", "b"):  # three shared thanks in two weeks: both see it
+        assert "shared_gratitude" in {s["code"] for s in evaluation.strengths(v, member, RULES)}
