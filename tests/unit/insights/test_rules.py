@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.insights.domain import Bid, Report
+from services.insights.domain import Bid, ConflictSeen, Report
 from services.insights.rules import (
     affection,
     bids,
@@ -67,7 +67,7 @@ def test_a_bid_answered_after_more_than_a_day_counts_as_left_open():
     ],
 )
 def test_conflict_patterns_within_thirty_days(code, mark, threshold):
-    def marked(days_ago: float) -> object:
+    def marked(days_ago: float) -> ConflictSeen:
         return conflict(days_ago, Report("a", 3, **{mark: True}))
 
     for count, expected in ((threshold - 1, False), (threshold, True), (threshold + 1, True)):
