@@ -173,17 +173,21 @@ def test_a_utc_minus_eight_members_streak_is_kept_across_utc_midnight():
 
 
 def test_sixty_days_of_starters_never_repeat_inside_a_pillars_pool():
-    state, seen = State(), []
+    state, seen, tried = State(), [], []
     for day in range(60):
         v = view()
         v.now = NOW + timedelta(days=day)
         state, _ = evaluation.evaluate(v, state, RULES)  # nothing scored: pillars take turns
         assert state.starter is not None
+        assert state.ritual is not None
         seen.append((state.starter["pillar"], state.starter["id"]))
-        state.starter["shown"] = True
+        tried.append((state.ritual["pillar"], state.ritual["id"]))
+        state.starter["shown"] = state.ritual["shown"] = True
     for pillar in Pillar:
         mine = [sid for p, sid in seen if p == pillar.value]
         assert len(mine) == 20 and len(set(mine)) == 20, pillar  # the whole pool, no repeat
+        rituals_here = [rid for p, rid in tried if p == pillar.value]
+        assert len(set(rituals_here[:10])) == 10 and rituals_here[10:] == rituals_here[:10]
     assert all(len(pool) >= 20 for pool in starters.STARTERS.values())
     assert all(len(pool) >= 10 for pool in starters.RITUALS_TO_TRY.values())
 
