@@ -116,6 +116,19 @@ def check_breach(boundary: BoundaryState, members: frozenset[str]) -> None:
 # -- conflicts -------------------------------------------------------------------------
 
 
+def check_perspective(actor: str, author: str, perspectives: dict[str, object]) -> None:
+    """Only another member adds a perspective to a conflict, and each of them once."""
+    if actor == author:
+        raise Forbidden(
+            "you logged this conflict; a perspective is for the other member(s)",
+            code="own_conflict",
+        )
+    if actor in perspectives:
+        raise Conflict(
+            "you already gave your perspective on this conflict", code="perspective_already_added"
+        )
+
+
 def check_repair(repaired: bool) -> None:
     if repaired:
         raise Conflict("this conflict was already repaired", code="conflict_already_repaired")

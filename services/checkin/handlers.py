@@ -29,6 +29,7 @@ from shared.messages import checkin as events
 from shared.messages.base import EventData, new_event
 from shared.messages.checkin import CheckinErasureConfirmed
 from shared.messages.checkin_rpc import (
+    AddPerspective,
     AnswerBid,
     BoundaryRef,
     CompleteAssessment,
@@ -478,6 +479,31 @@ class CheckinHandlers:
 
         return await self._execute("log_conflict", cmd, request, plan)
 
+    async def add_perspective(self, cmd: AddPerspective, request: Request) -> Entry:
+        async def plan(ctx: Context) -> Plan:
+            conflict = await self._load(ctx, "conflict", cmd.conflict_id)
+            perspectives = dict(conflict["state"].get("perspectives", {}))
+            domain.check_perspective(ctx.actor, conflict["author_id"], perspectives)
+            mine = cmd.model_dump(mode="json", exclude={"conflict_id"})
+            perspectives[ctx.actor] = mine
+            update = Update(
+                conflict["_id"], conflict["version"], {f"state.perspectives.{ctx.actor}": mine}
+            )
+            # A perspective is as private as its conflict (only a shared one reaches others).
+            visibility = Visibility(conflict["visibility"])
+            data = events.ConflictPerspectiveAdded(
+                conflict_id=cmd.conflict_id, author_id=ctx.actor, intensity=cmd.intensity,
+                shut_down=cmd.shut_down, sarcasm_or_contempt=cmd.sarcasm_or_contempt,
+                avoided_eye_contact=cmd.avoided_eye_contact,
+                conflict_occurred_at=conflict["occurred_at"], occurred_at=ctx.now,
+            )  # fmt: skip
+            result = view(conflict, perspectives=perspectives)
+            return Plan(
+                result, Writes([], [update]), [event(ctx, data, visibility, cmd.conflict_id)]
+            )
+
+        return await self._execute("add_perspective", cmd, request, plan)
+
     async def log_repair(self, cmd: LogRepair, request: Request) -> Entry:
         async def plan(ctx: Context) -> Plan:
             conflict = await self._load(ctx, "conflict", cmd.conflict_id)
@@ -624,6 +650,7 @@ COMMANDS: dict[str, type[BaseModel]] = {
     "report_breach": ReportBreach,
     "log_conflict": LogConflict,
     "log_repair": LogRepair,
+    "add_perspective": AddPerspective,
     "complete_assessment": CompleteAssessment,
     "create_ritual": CreateRitual,
     "record_ritual_outcome": RecordRitualOutcome,

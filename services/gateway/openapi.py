@@ -66,10 +66,27 @@ LINKS: dict[tuple[Operation, str], dict[str, tuple[Operation, dict[str, str]]]] 
         }.items()
     },
     (("POST", f"{BASE}/conflicts"), "201"): {
-        "LogRepair": (
-            ("POST", f"{BASE}/conflicts/{{conflict_id}}/repair"),
-            {"rid": SAME_RID, "conflict_id": NEW_ID},
+        name: (target, {"rid": SAME_RID, "conflict_id": NEW_ID})
+        for name, target in {
+            "LogRepair": ("POST", f"{BASE}/conflicts/{{conflict_id}}/repair"),
+            "AddPerspective": ("POST", f"{BASE}/conflicts/{{conflict_id}}/perspective"),
+        }.items()
+    },
+    (("GET", f"{BASE}/insights"), "200"): {
+        "RespondToFlag": (
+            ("POST", f"{BASE}/insights/flags/{{code}}/response"),
+            {"rid": SAME_RID, "code": "$response.body#/flags/0/code"},
         ),
+        **{
+            name: (target, {"rid": SAME_RID, "rec_id": "$response.body#/recommendations/0/id"})
+            for name, target in {
+                "DismissRecommendation": (
+                    "POST",
+                    f"{BASE}/insights/recommendations/{{rec_id}}/dismiss",
+                ),
+                "RecommendationDone": ("POST", f"{BASE}/insights/recommendations/{{rec_id}}/done"),
+            }.items()
+        },
     },
     (("POST", f"{BASE}/rituals"), "201"): {
         "RecordOutcome": (

@@ -12,6 +12,8 @@ from shared.messages.checkin_rpc import Entry
 from shared.messages.gateway import QuietHours
 from shared.messages.vocabulary import (
     BidResponse,
+    FlagAnswer,
+    Intensity,
     Label,
     LocalTime,
     Note,
@@ -139,6 +141,20 @@ class BreachIn(_In):
 class RepairIn(_In):
     felt: RepairFeeling
     occurred_at: AwareDatetime | None = None
+
+
+class PerspectiveIn(_In):
+    """Your own view of a conflict another member logged."""
+
+    intensity: Intensity
+    shut_down: bool = False
+    sarcasm_or_contempt: bool = False
+    avoided_eye_contact: bool = False
+
+
+class FlagResponseIn(_In):
+    answer: FlagAnswer
+    note: Note | None = None
 
 
 class OutcomeIn(_In):

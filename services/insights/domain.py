@@ -5,14 +5,20 @@ min/max, facts of one bid set by the one event that knows them), so the
 aggregates end the same whatever order events arrive in; applying each event
 once is the consumer's job (its id is the key). Relationship-level counters take
 shared entries only, so no member can infer another's private entries; a
-member's own counters (self-reports, streaks) take everything they logged.
+member's own counters (self-reports, streaks, needs) take everything they logged.
+
+Days are local: a member's own counters fall on that member's calendar day, the
+relationship's counters on the day in the relationship's zone (its earliest
+member's), both as known when the event is applied.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shared.envelope import Visibility
 from shared.messages.base import DecodedEvent
@@ -23,6 +29,7 @@ from shared.messages.checkin import (
     BoundaryBreached,
     CheckinLogged,
     ConflictLogged,
+    ConflictPerspectiveAdded,
     RepairLogged,
     RitualCompleted,
     RitualSkipped,
@@ -40,6 +47,12 @@ ANSWERS = "answers"  # on the relationship: its latest bid answers, newest last
 ANSWER_ORDER = ("at", "bid")
 KEEP_ANSWERS = 50
 BREACH_PREFIX = "breach__"  # one counter per boundary: breach__<boundary id>
+BREACH_BY_PREFIX = "breach_by__"  # breach_by__<boundary id>:<reporter>, for the flag's basis
+NEED_PREFIX = "need__"  # a member's own: need__<need>
+CONFLICT_REPORTS = "conflict_reports"  # one per conflict and member: the author's or a perspective
+OCCURRENCES = "occurrences"  # one per ritual occurrence: completed / skipped / missed
+RITUALS = "rituals"  # a ritual whose outcomes members record at all
+ZONES = "zones"  # member id -> IANA time zone, from the gateway's member events
 
 
 @dataclass(frozen=True)
@@ -56,8 +69,37 @@ class Contribution:
     push: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def day_of(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
+def day_of(moment: datetime, zone: tzinfo = UTC) -> date:
+    return moment.astimezone(zone).date()
+
+
+@dataclass(frozen=True)
+class Zones:
+    """The time zones days are counted in: each member's own, and the relationship's."""
+
+    members: dict[str, str] = field(default_factory=dict)
+    relationship: str = "UTC"
+
+    def of(self, member: str) -> tzinfo:
+        return _zone(self.members.get(member, "UTC"))
+
+    @property
+    def shared(self) -> tzinfo:
+        return _zone(self.relationship)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # an unknown zone counts in UTC rather than fail
+        return UTC
+
+
+def relationship_zone(members: list[str], creator: str | None, zones: dict[str, str]) -> str:
+    """The zone relationship-wide days follow: its creator's while a member, else the first
+    remaining member's (in id order); UTC when none is known yet."""
+    ordered = ([creator] if creator in members else []) + sorted(members)
+    return next((zones[m] for m in ordered if m in zones), "UTC")
 
 
 def _day(rid: str, when: date, **inc: float) -> Contribution:
@@ -72,18 +114,41 @@ def _member_day(rid: str, member: str, when: date, **inc: float) -> Contribution
     )  # fmt: skip
 
 
-def contributions(event: DecodedEvent) -> list[Contribution]:
+def _report(rid: str, conflict: str, member: str, at: datetime, data: Any) -> Contribution:
+    return Contribution(CONFLICT_REPORTS, f"{conflict}:{member}", {
+        "relationship_id": rid, "conflict_id": conflict, "member_id": member, "at": at,
+    }, set={
+        "intensity": data.intensity, "shut_down": data.shut_down,
+        "sarcasm_or_contempt": data.sarcasm_or_contempt,
+        "avoided_eye_contact": data.avoided_eye_contact,
+    })  # fmt: skip
+
+
+def _occurrence(rid: str, ritual: str, occurrence: datetime, outcome: str) -> Contribution:
+    at = occurrence.astimezone(UTC)
+    return Contribution(OCCURRENCES, f"{ritual}:{at.isoformat()}",
+                        {"relationship_id": rid, "ritual_id": ritual, "at": at},
+                        set={outcome: True})  # fmt: skip
+
+
+def contributions(event: DecodedEvent, zones: Zones | None = None) -> list[Contribution]:
     """The increments one event makes; [] for events the rules do not use."""
     envelope, data = event.envelope, event.data
     rid = envelope.relationship_id
     if rid is None:
         return []
+    zones = zones or Zones()
     shared = envelope.visibility is Visibility.SHARED
     found: list[Contribution] = []
     when: datetime | None = getattr(data, "occurred_at", None)
+
+    def day(moment: datetime) -> date:
+        return day_of(moment, zones.shared)
+
     if isinstance(data, CheckinLogged):
-        day = day_of(data.occurred_at)
-        member = _member_day(rid, data.author_id, day, checkins=1)
+        member = _member_day(
+            rid, data.author_id, day_of(data.occurred_at, zones.of(data.author_id)), checkins=1
+        )
         signals = data.signals
         if signals and signals.held_back:
             member.inc["held_back"] = 1
@@ -91,6 +156,8 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
             member.inc["confided_elsewhere"] = 1
         if shared and data.criticism:  # judged by the checkin service, which can read the note
             member.inc["criticism_notes"] = 1
+        for need in data.needs:  # the author's own pattern, private or not
+            member.inc[f"{NEED_PREFIX}{need.value}"] = member.inc.get(f"{NEED_PREFIX}{need}", 0) + 1
         found.append(member)
         if shared:
             counters: dict[str, float] = {"checkins": 1, "connection_sum": data.connection}
@@ -98,11 +165,16 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
                 if score is not None:
                     counters[f"{pillar}_sum"] = score
                     counters[f"{pillar}_n"] = 1
-            found.append(_day(rid, day, **counters))
+            if data.gratitude:
+                counters["gratitude_shared"] = 1
+            found.append(_day(rid, day(data.occurred_at), **counters))
+            if data.mood == 1:
+                found.append(Contribution(RELATIONSHIPS, rid, max={"hard_moment_at": when}))
     elif isinstance(data, BidMade):
+        # A bid is ordinary life, not an exercise: it never counts towards burnout.
         found.append(Contribution(BIDS, data.bid_id, {"relationship_id": rid},
                                   set={"made_at": data.occurred_at}))  # fmt: skip
-        found.append(_day(rid, day_of(data.occurred_at), bids_made=1, exercises=1))
+        found.append(_day(rid, day(data.occurred_at), bids_made=1))
     elif isinstance(data, BidAnswered):
         found.append(Contribution(
             BIDS, data.bid_id, {"relationship_id": rid},
@@ -112,43 +184,55 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
         answer = {"at": data.occurred_at, "bid": data.bid_id, "response": data.response.value}
         found.append(Contribution(RELATIONSHIPS, rid, push={ANSWERS: answer}))
     elif isinstance(data, TouchLogged) and shared and not data.sexual:
-        found.append(_day(rid, day_of(data.occurred_at), touch_nonsexual=1))
+        found.append(_day(rid, day(data.occurred_at), touch_nonsexual=1))
     elif isinstance(data, TimeLogged) and shared:
         found.append(_day(rid, data.date, screen_minutes=data.screen_minutes,
                           face_to_face_minutes=data.face_to_face_minutes, time_logs=1))  # fmt: skip
     elif isinstance(data, BoundaryBreached):
-        found.append(
-            _day(rid, day_of(data.occurred_at), **{f"{BREACH_PREFIX}{data.boundary_id}": 1})
-        )
-    elif isinstance(data, ConflictLogged) and shared:
-        found.append(_day(
-            rid, day_of(data.occurred_at), conflicts=1,
-            conflict_shut_down=int(data.shut_down),
-            conflict_contempt=int(data.sarcasm_or_contempt),
-            conflict_eye_contact=int(data.avoided_eye_contact),
-            conflict_overwhelming=int(data.intensity >= 4),
-        ))  # fmt: skip
+        found.append(_day(rid, day(data.occurred_at), **{
+            f"{BREACH_PREFIX}{data.boundary_id}": 1,
+            f"{BREACH_BY_PREFIX}{data.boundary_id}:{data.reported_by}": 1,
+        }))  # fmt: skip
+    elif isinstance(data, ConflictLogged | ConflictPerspectiveAdded) and shared:
+        # Rules count conflicts, not reports: each member's view is one report of the conflict.
+        at = data.occurred_at if isinstance(data, ConflictLogged) else data.conflict_occurred_at
+        found.append(_report(rid, data.conflict_id, data.author_id, at, data))
+        found.append(_day(rid, day(data.occurred_at), conflict_reports=1,
+                          conflict_overwhelming=int(data.intensity >= 4)))  # fmt: skip
+        if data.intensity >= 4:
+            found.append(Contribution(RELATIONSHIPS, rid, max={"hard_moment_at": when}))
     elif isinstance(data, RepairLogged) and shared:
-        found.append(_day(rid, day_of(data.occurred_at), **{f"repair_{data.felt.value}": 1}))
+        found.append(_day(rid, day(data.occurred_at), **{f"repair_{data.felt.value}": 1}))
     elif isinstance(data, AssessmentCompleted):
         found.append(Contribution(
             ASSESSMENTS, data.assessment_id,
             {"relationship_id": rid, "member_id": data.member_id},
             set={"at": data.occurred_at, "band": data.band.value, "shared": shared},
         ))  # fmt: skip
-        found.append(_day(rid, day_of(data.occurred_at), exercises=1))
+        found.append(_day(rid, day(data.occurred_at), exercises=1))
     elif isinstance(data, RitualCompleted):
-        found.append(_day(rid, day_of(data.occurred_at), rituals_completed=1, exercises=1))
+        # A late completion replaces "missed": the occurrence is one document, completed wins.
+        found.append(_occurrence(rid, data.ritual_id, data.occurrence, "completed"))
+        found.append(Contribution(RITUALS, data.ritual_id, {"relationship_id": rid},
+                                  set={"records_outcomes": True}))  # fmt: skip
+        found.append(_day(rid, day(data.occurred_at), rituals_completed=1, exercises=1))
     elif isinstance(data, RitualSkipped):
-        found.append(_day(rid, day_of(data.occurrence), rituals_skipped=1))
+        found.append(_occurrence(rid, data.ritual_id, data.occurrence, "skipped"))
+        found.append(Contribution(RITUALS, data.ritual_id, {"relationship_id": rid},
+                                  set={"records_outcomes": True}))  # fmt: skip
     elif isinstance(data, RitualMissed):
         when = data.occurrence
-        found.append(_day(rid, day_of(data.occurrence), rituals_missed=1))
+        found.append(_occurrence(rid, data.ritual_id, data.occurrence, "missed"))
     if found:
         moment = when or envelope.time
-        first = {"first_day": day_of(moment).isoformat()}
+        first = {"first_day": day(moment).isoformat()}
         found.append(Contribution(RELATIONSHIPS, rid, min=first, max={"last_event_at": moment}))
     return found
+
+
+def exercise_done(rid: str, today: date) -> list[Contribution]:
+    """A recommendation a member marked done: a deliberate exercise on that day."""
+    return [_day(rid, today, exercises=1, recommendations_done=1)]
 
 
 # -- the view rules read ---------------------------------------------------------------
@@ -168,6 +252,33 @@ class Assessment:
     shared: bool
 
 
+@dataclass(frozen=True)
+class Report:
+    """One member's account of one conflict (the author's, or a perspective)."""
+
+    member_id: str
+    intensity: int
+    shut_down: bool = False
+    sarcasm_or_contempt: bool = False
+    avoided_eye_contact: bool = False
+
+
+@dataclass(frozen=True)
+class ConflictSeen:
+    conflict_id: str
+    at: datetime
+    reports: tuple[Report, ...]
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    ritual_id: str
+    at: datetime
+    completed: bool = False
+    skipped: bool = False
+    missed: bool = False
+
+
 @dataclass
 class View:
     """Everything the rules may read about one relationship, at one instant."""
@@ -180,10 +291,19 @@ class View:
     member_days: dict[str, dict[date, dict[str, float]]]
     bids: list[Bid]
     assessments: dict[str, Assessment]
+    conflicts: list[ConflictSeen] = field(default_factory=list)
+    occurrences: list[Occurrence] = field(default_factory=list)
+    rituals_with_outcomes: frozenset[str] = frozenset()
+    zones: Zones = field(default_factory=Zones)
+    hard_moment_at: datetime | None = None
 
     @property
     def today(self) -> date:
-        return self.now.astimezone(UTC).date()
+        """Today in the relationship's zone: the day relationship-wide windows end."""
+        return self.now.astimezone(self.zones.shared).date()
+
+    def member_today(self, member: str) -> date:
+        return self.now.astimezone(self.zones.of(member)).date()
 
     def total(self, name: str, days: int, end_offset: int = 0) -> float:
         """Sum of a counter over `days` days ending `end_offset` days before today."""
@@ -191,18 +311,32 @@ class View:
         return sum(self.days.get(last - timedelta(days=i), {}).get(name, 0) for i in range(days))
 
     def member_total(self, member: str, name: str, days: int) -> float:
-        mine = self.member_days.get(member, {})
-        return sum(mine.get(self.today - timedelta(days=i), {}).get(name, 0) for i in range(days))
+        mine, today = self.member_days.get(member, {}), self.member_today(member)
+        return sum(mine.get(today - timedelta(days=i), {}).get(name, 0) for i in range(days))
+
+    def member_prefixed(self, member: str, prefix: str, days: int) -> dict[str, float]:
+        mine, today = self.member_days.get(member, {}), self.member_today(member)
+        return _prefixed([mine.get(today - timedelta(days=i), {}) for i in range(days)], prefix)
 
     def prefixed(self, prefix: str, days: int) -> dict[str, float]:
         """Counters named <prefix><id>, summed per id over the window."""
-        totals: dict[str, float] = {}
-        for i in range(days):
-            for name, value in self.days.get(self.today - timedelta(days=i), {}).items():
-                if name.startswith(prefix):
-                    key = name[len(prefix) :]
-                    totals[key] = totals.get(key, 0) + value
-        return totals
+        return _prefixed(
+            [self.days.get(self.today - timedelta(days=i), {}) for i in range(days)], prefix
+        )
+
+    def conflicts_within(self, days: int) -> list[ConflictSeen]:
+        since = self.now - timedelta(days=days)
+        return [c for c in self.conflicts if c.at >= since]
+
+
+def _prefixed(days: list[dict[str, float]], prefix: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for counters in days:
+        for name, value in counters.items():
+            if name.startswith(prefix):
+                key = name[len(prefix) :]
+                totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 HISTORY_DAYS = 7 * 10  # the longest window any rule reads (affection drop: 2 + 8 weeks)
@@ -210,7 +344,14 @@ HISTORY_DAYS = 7 * 10  # the longest window any rule reads (affection drop: 2 + 
 
 def _counters(document: dict[str, Any]) -> dict[str, float]:
     skip = {"_id", "relationship_id", "member_id", "day"}
-    return {k: v for k, v in document.items() if k not in skip and isinstance(v, int | float)}
+    return {
+        k: v for k, v in document.items()
+        if k not in skip and isinstance(v, int | float) and not isinstance(v, bool)
+    }  # fmt: skip
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def build_view(
@@ -222,6 +363,10 @@ def build_view(
     member_days: list[dict[str, Any]],
     bids: list[dict[str, Any]],
     assessments: list[dict[str, Any]],
+    conflict_reports: Sequence[dict[str, Any]] = (),
+    occurrences: Sequence[dict[str, Any]] = (),
+    rituals: Sequence[dict[str, Any]] = (),
+    zones: Zones | None = None,
 ) -> View:
     """The view from aggregate documents (as stored, or as a test keeps them in memory)."""
     by_member: dict[str, dict[date, dict[str, float]]] = {}
@@ -235,7 +380,24 @@ def build_view(
     }
     for answer in (relationship or {}).get(ANSWERS, []):
         unique.setdefault(answer["bid"], Bid(None, answer["at"], answer["response"]))
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in conflict_reports:
+        grouped.setdefault(r["conflict_id"], []).append(r)
+    conflicts = [
+        ConflictSeen(cid, _aware(min(r["at"] for r in reports)), tuple(
+            Report(r["member_id"], r.get("intensity", 0), r.get("shut_down", False),
+                   r.get("sarcasm_or_contempt", False), r.get("avoided_eye_contact", False))
+            for r in sorted(reports, key=lambda r: r["member_id"])
+        ))
+        for cid, reports in sorted(grouped.items())
+    ]  # fmt: skip
+    seen = [
+        Occurrence(o["ritual_id"], _aware(o["at"]), o.get("completed", False),
+                   o.get("skipped", False), o.get("missed", False))
+        for o in occurrences
+    ]  # fmt: skip
     first = relationship.get("first_day") if relationship else None
+    hard = relationship.get("hard_moment_at") if relationship else None
     return View(
         relationship_id=relationship_id,
         now=now,
@@ -245,4 +407,9 @@ def build_view(
         member_days=by_member,
         bids=list(unique.values()),
         assessments=latest,
+        conflicts=conflicts,
+        occurrences=seen,
+        rituals_with_outcomes=frozenset(r["_id"] for r in rituals if r.get("records_outcomes")),
+        zones=zones or Zones(),
+        hard_moment_at=_aware(hard) if hard else None,
     )

@@ -17,17 +17,43 @@ from pydantic import BaseModel
 
 from services.insights import domain, evaluation, store
 from services.insights.settings import InsightsSettings
+from shared import crypto
 from shared.consumer import apply_once
 from shared.envelope import Visibility
 from shared.erasure import handle_erasure
+from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
-from shared.messages.gateway import MemberErased
+from shared.messages.gateway import MemberErased, MemberUpdated, RelationshipCreated
 from shared.messages.insights import InsightsErasureConfirmed
-from shared.messages.views_rpc import Flag, Health, Insights, InsightsQuery, Recommendation
-from shared.mongo import Session
+from shared.messages.views_rpc import (
+    AnswerRecommendation,
+    Done,
+    Flag,
+    FlagResponse,
+    Health,
+    Insights,
+    InsightsQuery,
+    Recommendation,
+    RespondToFlag,
+    Strength,
+)
+from shared.mongo import Document, Session
+from shared.problems import Conflict, NotFound
 from shared.rpc import Request
 from shared.runtime import ServiceRuntime, repeat
+
+log = get_logger(__name__)
+# Used only where no master key is configured outside production (as in the checkin service).
+DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
+
+
+def master_keys(settings: InsightsSettings) -> crypto.MasterKeys:
+    if settings.master_keys is None:
+        if settings.environment == "production":
+            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
+        return crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
+    return crypto.MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)
 
 
 class InsightsHandlers:
@@ -37,6 +63,7 @@ class InsightsHandlers:
         assert isinstance(settings, InsightsSettings)
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.master = master_keys(settings)
 
     async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
         db = self.runtime.db
@@ -62,11 +89,12 @@ class InsightsHandlers:
         )  # fmt: skip
 
     async def on_event(self, event: DecodedEvent) -> None:
-        found = domain.contributions(event)
         rid = event.envelope.relationship_id
-        if not found or rid is None:
+        if rid is None or not domain.contributions(event):
             return
         db = self.runtime.db
+        # Days are the members' own (and the relationship's), as known when the event lands.
+        found = domain.contributions(event, await store.load_zones(db, rid))
 
         soon = self.clock() + timedelta(seconds=self.settings.evaluation_delay_seconds)
 
@@ -95,39 +123,165 @@ class InsightsHandlers:
             done += 1
         return done
 
+    async def on_member_event(self, event: DecodedEvent) -> None:
+        """Members' time zones and each relationship's creator: whose days count."""
+        data, db = event.data, self.runtime.db
+        if isinstance(data, MemberUpdated):
+
+            async def effect(session: Session) -> None:
+                await store.save_zone(db, session, data.member_id, data.timezone)
+
+        elif isinstance(data, RelationshipCreated) and event.envelope.relationship_id:
+            rid = event.envelope.relationship_id
+
+            async def effect(session: Session) -> None:
+                await store.save_creator(db, session, rid, data.created_by)
+
+        else:
+            return
+        await apply_once(self.runtime.mongo, db, "zones", event.id, effect)
+
     async def member_export(self, _query: InsightsQuery, request: Request) -> MemberInsights:
         member = request.context.actor_id
         assert member is not None
-        flags, days = await store.member_records(self.runtime.db, member)
-        return MemberInsights(flags=flags, days=days)
-
-    async def insights(self, _query: InsightsQuery, request: Request) -> Insights:
-        """Flags, health, strengths and recommendations as this member may see them."""
-        context = request.context
         db = self.runtime.db
+        flags, days = await store.member_records(db, member)
+        responses = []
+        for response in await store.member_flag_responses(db, member):
+            key = await self._note_key(response["relationship_id"])
+            responses.append({**response, "note": self._open_note(key, response)})
+        answers = await store.member_recommendation_answers(db, member)
+        return MemberInsights(
+            flags=flags, days=days, flag_responses=responses, recommendation_answers=answers
+        )
+
+    async def _member(self, request: Request) -> tuple[str, str]:
+        context = request.context
         await authorize(
-            db, context.relationship_id, context.actor_id, context.members,
+            self.runtime.db, context.relationship_id, context.actor_id, context.members,
             context.membership_version,
         )  # fmt: skip
         assert context.relationship_id is not None and context.actor_id is not None
-        member, now = context.actor_id, self.clock()
-        view = await store.load_view(db, context.relationship_id, now)
-        state = await store.load_state(db, context.relationship_id)
-        flags = [
-            Flag(code=f["code"], severity=f["severity"], raised_at=f["raised_at"],
-                 evidence=f["evidence"], suggestion=f["suggestion"])
-            for f in evaluation.visible_flags(state, member)
-        ]  # fmt: skip
+        return context.relationship_id, context.actor_id
+
+    async def _note_key(self, relationship_id: str) -> bytes:
+        """The relationship's key for notes on flags; it goes when the relationship goes."""
+        db, name = self.runtime.db, f"insights-notes:{relationship_id}"
+        wrapped = await store.note_key(db, relationship_id)
+        if wrapped is None:
+            await store.save_note_key(
+                db, relationship_id, self.master.wrap(crypto.new_data_key(), name)
+            )
+            wrapped = await store.note_key(db, relationship_id)
+            if wrapped is None:
+                raise NotFound("flag not found", code="flag_not_found")  # no state, no flag
+        return self.master.unwrap(wrapped, name)
+
+    def _open_note(self, key: bytes | None, response: Document) -> str | None:
+        note = response.get("note")
+        if note is None or key is None:
+            return None
+        try:
+            return crypto.decrypt_text(key, note, response["_id"])
+        except (crypto.KeyUnavailable, ValueError):
+            log.warning("flag_note_unreadable")
+            return None
+
+    async def rewrap_note_keys(self) -> None:
+        """A new current master key takes over the note keys (so the old one can go)."""
+        db = self.runtime.db
+        for document in await store.keys_wrapped_by_others(db, self.master.current):
+            name = f"insights-notes:{document['_id']}"
+            try:
+                key = self.master.unwrap(document["note_key"], name)
+            except crypto.KeyUnavailable:
+                log.warning("note_key_unreadable")
+                continue
+            new = self.master.wrap(key, name)
+            await store.replace_note_key(db, document["_id"], document["note_key"], new)
+
+    async def insights(self, _query: InsightsQuery, request: Request) -> Insights:
+        """Flags, health, strengths and recommendations as this member may see them."""
+        rid, member = await self._member(request)
+        db, now, rules = self.runtime.db, self.clock(), self.settings.rules
+        view = await store.load_view(db, rid, now)
+        state = await store.load_state(db, rid)
+        visible = evaluation.visible_flags(state, member)
+        responses = await store.flag_responses(
+            db, rid, [f for f in visible if f["member_id"] is None]
+        )
+        key = await self._note_key(rid) if responses else None
+        flags = []
+        for f in visible:
+            given = responses.get(f["code"], []) if f["member_id"] is None else []
+            answered = {r["member_id"] for r in given}
+            flags.append(Flag(
+                code=f["code"], title=f.get("title", ""), summary=f.get("summary", ""),
+                text_key=f.get("text_key", f"insights.flag.{f['code']}"),
+                severity=f["severity"], rule_version=f["rule_version"],
+                basis=f.get("basis", "both_members"), raised_at=f["raised_at"],
+                evidence=f["evidence"], suggestion=f["suggestion"],
+                responses=[FlagResponse(member_id=r["member_id"], answer=r["answer"],
+                                        note=self._open_note(key, r), at=r["at"])
+                           for r in given],
+                can_respond=evaluation.may_answer({**f, "responses": answered}, member),
+            ))  # fmt: skip
         health = Health(**state.health) if state.health else Health()
+        answered_ids = await store.answered_recommendations(db, rid, member)
+        shown = evaluation.recommendations(view, state, member, rules, answered_ids)
+        await store.mark_shown(db, rid, state)  # the daily texts may now move on
         return Insights(
             flags=flags,
             health=health,
-            strengths=evaluation.strengths(view, member),
-            recommendations=[
-                Recommendation(**r)
-                for r in evaluation.recommendations(view, state, member, self.settings.rules)
-            ],
+            strengths=[Strength(**s) for s in evaluation.strengths(view, member, rules)],
+            recommendations=[Recommendation(**r) for r in shown],
         )
+
+    async def respond_to_flag(self, cmd: RespondToFlag, request: Request) -> Done:
+        """A member's answer to a relationship-wide flag: once per member and raising."""
+        rid, member = await self._member(request)
+        db = self.runtime.db
+        state = await store.load_state(db, rid)
+        flag = state.flags.get(cmd.code.value)
+        if flag is None or flag["member_id"] is not None:
+            raise NotFound("this flag is not up in this relationship", code="flag_not_found")
+        if not evaluation.may_answer(flag, member):
+            raise Conflict(
+                "the flag rests on your own reports; the other member(s) may answer it",
+                code="flag_response_not_yours",
+            )
+        at = self.clock()
+        note = None
+        raising = store.raising_of(rid, flag)
+        if cmd.note is not None:
+            note = crypto.encrypt_text(await self._note_key(rid), cmd.note, f"{raising}:{member}")
+        if not await store.respond_to_flag(db, rid, flag, member, cmd.answer.value, note, at):
+            raise Conflict("you already answered this flag", code="flag_already_answered")
+        return Done()
+
+    async def answer_recommendation(self, cmd: AnswerRecommendation, request: Request) -> Done:
+        """Dismissed ones never come back; done ones count as exercises."""
+        rid, member = await self._member(request)
+        db, now = self.runtime.db, self.clock()
+        view = await store.load_view(db, rid, now)
+        state = await store.load_state(db, rid)
+        answered = await store.answered_recommendations(db, rid, member)
+        if cmd.recommendation_id not in answered and cmd.recommendation_id not in (
+            evaluation.recommendation_ids(view, state, member, self.settings.rules)
+        ):
+            raise NotFound("no such recommendation for you", code="recommendation_not_found")
+        exercise = domain.exercise_done(rid, view.today) if cmd.answer == "done" else []
+
+        async def work(session: Session) -> None:
+            new = await store.answer_recommendation(
+                db, session, rid, member, cmd.recommendation_id, cmd.answer, now
+            )
+            if new and exercise:
+                await store.apply(db, session, exercise)
+                await store.request_evaluation(db, session, rid, now)
+
+        await self.runtime.transact(work)
+        return Done()
 
 
 class MemberInsights(BaseModel):
@@ -135,6 +289,8 @@ class MemberInsights(BaseModel):
 
     flags: list[dict[str, Any]]
     days: list[dict[str, Any]]
+    flag_responses: list[dict[str, Any]] = []
+    recommendation_answers: list[dict[str, Any]] = []
 
 
 def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:
@@ -144,6 +300,11 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
     runtime.consume("scheduler", "aggregates", handlers.on_event)
     runtime.respond("qry", "insights", InsightsQuery, handlers.insights)
     runtime.respond("qry", "member_export", InsightsQuery, handlers.member_export)
+    runtime.respond("cmd", "respond_to_flag", RespondToFlag, handlers.respond_to_flag)
+    runtime.respond(
+        "cmd", "answer_recommendation", AnswerRecommendation, handlers.answer_recommendation
+    )
+    runtime.consume("gateway", "zones", handlers.on_member_event)
 
     async def erase_member(session: Session, erased: MemberErased) -> None:
         await store.erase_member(runtime.db, session, erased.member_id, erased.relationship_ids)
@@ -155,6 +316,7 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
+        await handlers.rewrap_note_keys()
         rt.spawn(repeat(handlers.evaluate_due, handlers.settings.tick_seconds, "insights_tick"))
 
     runtime.on_startup(start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shared.settings import BaseServiceSettings
 
@@ -14,6 +14,7 @@ class _Rule(BaseModel):
 
 
 class BidsTurnedAway(_Rule):
+    window_days: int = 30  # answers older than this no longer count, so the flag can clear
     last_answered: int = 20
     min_toward_ratio: float = 0.5
     min_answered: int = 10  # too few answers say nothing yet
@@ -61,6 +62,28 @@ class ScreensCrowding(_Rule):
 class Burnout(_Rule):
     days: int = 7
     exercises_per_day: float = 2.0
+    min_connection_fall: float = 1.0  # points on the 10-point scale, week over week
+    min_checkins_per_week: int = 3
+
+
+class Health(_Rule):
+    window_days: int = 7
+    min_sample: int = 3  # check-ins scoring a pillar in a window before it has a score
+
+
+class Starters(_Rule):
+    hold_deep_hours: int = 48  # after a conflict of intensity 4+ or a mood of 1
+    hard_conflict_intensity: int = 4
+
+
+class Needs(_Rule):
+    window_days: int = 14
+    min_named: int = 3  # a need named this often is a pattern worth noticing
+
+
+class Gratitude(_Rule):
+    window_days: int = 14
+    min_shared: int = 3
 
 
 class Rules(BaseModel):
@@ -79,13 +102,23 @@ class Rules(BaseModel):
     boundary_breached_repeatedly: BoundaryBreaches = BoundaryBreaches()
     screens_crowding_presence: ScreensCrowding = ScreensCrowding()
     intimacy_burnout: Burnout = Burnout()
-    persistent_flag_days: int = Field(default=14, description="Then suggest outside support.")
+    health: Health = Health()
+    starters: Starters = Starters()
+    needs: Needs = Needs()
+    gratitude: Gratitude = Gratitude()
+    persistent_flag_days: int = Field(
+        default=14, description="A serious flag held this long suggests outside support."
+    )
 
 
 class InsightsSettings(BaseServiceSettings):
     service_name: ClassVar[str] = "insights"
 
     port: int = 8103
+    master_keys: SecretStr | None = Field(
+        default=None, description="As the checkin service's: wraps the key of notes on flags."
+    )
+    master_key_id: str | None = Field(default=None, description="The current master key id.")
     rules: Rules = Rules()
     reevaluate_every_seconds: float = Field(
         default=3600, gt=0, description="Time-based re-evaluation of each active relationship."

@@ -1,10 +1,13 @@
 """The only module of the insights service that touches MongoDB.
 
-Aggregates: `days` (relationship counters per UTC day), `member_days` (a member's
-own counters per day), `bids` and `assessments` (one small document each, set by
-the events that know their fields), `relationships` (first day, last event, next
-evaluation), `state` (flags up, health, current starter). Loading a view reads a
-bounded number of documents whatever the history's length.
+Aggregates: `days` (relationship counters per day in the relationship's zone),
+`member_days` (a member's own counters per day in their zone), `bids`,
+`assessments`, `conflict_reports`, `occurrences` and `rituals` (one small document
+each, set by the events that know their fields), `relationships` (first day, last
+event, creator, next evaluation), `zones` (members' time zones), `state` (flags
+up, health, current starter). Members' own answers live apart from the state the
+evaluation rewrites: `flag_responses`, `recommendation_answers`. Loading a view
+reads a bounded number of documents whatever the history's length.
 """
 
 from __future__ import annotations
@@ -13,26 +16,36 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
 
 from services.insights.domain import (
     ANSWER_ORDER,
     ASSESSMENTS,
     BIDS,
+    CONFLICT_REPORTS,
     DAYS,
     HISTORY_DAYS,
     KEEP_ANSWERS,
     MEMBER_DAYS,
+    OCCURRENCES,
     RELATIONSHIPS,
+    RITUALS,
+    ZONES,
     Contribution,
     View,
+    Zones,
     build_view,
+    relationship_zone,
 )
 from services.insights.evaluation import State
 from shared.membership import MEMBERSHIPS
 from shared.mongo import Database, Document, Session, claim_next
 
 STATE = "state"
+FLAG_RESPONSES = "flag_responses"
+RECOMMENDATION_ANSWERS = "recommendation_answers"
 MEMBER_HISTORY_DAYS = 60  # the longest streak shown, and the self-report windows
+CONFLICT_DAYS = 60  # longer than any conflict window
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -46,6 +59,47 @@ async def ensure_indexes(db: Database) -> None:
         [("relationship_id", ASCENDING), ("member_id", ASCENDING), ("at", DESCENDING)]
     )
     await db[RELATIONSHIPS].create_index("next_eval_at")
+    await db[CONFLICT_REPORTS].create_index([("relationship_id", ASCENDING), ("at", DESCENDING)])
+    await db[OCCURRENCES].create_index([("relationship_id", ASCENDING), ("at", DESCENDING)])
+    await db[RITUALS].create_index("relationship_id")
+    await db[FLAG_RESPONSES].create_index("relationship_id")
+    await db[FLAG_RESPONSES].create_index("member_id")
+    await db[RECOMMENDATION_ANSWERS].create_index([("relationship_id", 1), ("member_id", 1)])
+    await db[RECOMMENDATION_ANSWERS].create_index("member_id")
+
+
+# -- time zones ----------------------------------------------------------------------------
+
+
+async def save_zone(db: Database, session: Session, member_id: str, timezone: str) -> None:
+    await db[ZONES].update_one(
+        {"_id": member_id}, {"$set": {"timezone": timezone}}, upsert=True, session=session
+    )
+
+
+async def save_creator(db: Database, session: Session, relationship_id: str, member: str) -> None:
+    await db[RELATIONSHIPS].update_one(
+        {"_id": relationship_id}, {"$set": {"created_by": member}}, upsert=True, session=session
+    )
+
+
+async def load_zones(
+    db: Database,
+    relationship_id: str,
+    members: list[str] | None = None,
+    session: Session | None = None,
+) -> Zones:
+    """Members' zones and the relationship's (its creator's while a member)."""
+    if members is None:
+        membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
+        members = list(membership["members"]) if membership else []
+    found = await db[ZONES].find({"_id": {"$in": members}}, session=session).to_list()
+    zones = {d["_id"]: d["timezone"] for d in found}
+    relationship = await db[RELATIONSHIPS].find_one(
+        {"_id": relationship_id}, {"created_by": 1}, session=session
+    )
+    creator = relationship.get("created_by") if relationship else None
+    return Zones(zones, relationship_zone(members, creator, zones))
 
 
 async def apply(db: Database, session: Session, found: list[Contribution]) -> None:
@@ -74,9 +128,12 @@ async def load_view(
     db: Database, relationship_id: str, now: datetime, session: Session | None = None
 ) -> View:
     """Fetch the bounded set of documents the rules read, and build the view from them."""
-    today = now.astimezone(UTC).date()
-    since = (today - timedelta(days=HISTORY_DAYS)).isoformat()
-    member_since = (today - timedelta(days=MEMBER_HISTORY_DAYS)).isoformat()
+    membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
+    members = list(membership["members"]) if membership else []
+    zones = await load_zones(db, relationship_id, members, session)
+    today = now.astimezone(UTC).date() + timedelta(days=1)  # the latest local day anywhere
+    since = (today - timedelta(days=HISTORY_DAYS + 1)).isoformat()
+    member_since = (today - timedelta(days=MEMBER_HISTORY_DAYS + 1)).isoformat()
     mine = {"relationship_id": relationship_id}
     days = await db[DAYS].find({**mine, "day": {"$gte": since}}, session=session).to_list()
     member_days = (
@@ -95,10 +152,13 @@ async def load_view(
         .to_list()
     )
     relationship = await db[RELATIONSHIPS].find_one({"_id": relationship_id}, session=session)
-    membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
+    recent = {**mine, "at": {"$gte": now - timedelta(days=CONFLICT_DAYS)}}
+    reports = await db[CONFLICT_REPORTS].find(recent, session=session).to_list()
+    occurrences = await db[OCCURRENCES].find(recent, session=session).to_list()
+    rituals = await db[RITUALS].find(mine, session=session).to_list()
     return build_view(
-        relationship_id, now, list(membership["members"]) if membership else [], relationship,
-        days, member_days, recent_bids, assessments,
+        relationship_id, now, members, relationship, days, member_days, recent_bids,
+        assessments, reports, occurrences, rituals, zones,
     )  # fmt: skip
 
 
@@ -106,21 +166,153 @@ async def load_state(db: Database, relationship_id: str, session: Session | None
     document = await db[STATE].find_one({"_id": relationship_id}, session=session)
     if document is None:
         return State()
+    shown = document.get("shown", {})
+    texts = {}
+    for name in ("starter", "ritual"):
+        current = document.get(name)
+        if current is not None:  # shown is marked apart, so an evaluation never undoes it
+            current = {**current, "shown": shown.get(name) == current["id"]}
+        texts[name] = current
     return State(
         flags=document.get("flags", {}),
         health=document.get("health", {}),
-        starter=document.get("starter"),
+        starter=texts["starter"],
+        ritual=texts["ritual"],
         starters_used=document.get("starters_used", {}),
+        rituals_used=document.get("rituals_used", {}),
     )
 
 
 async def save_state(db: Database, session: Session, relationship_id: str, state: State) -> None:
-    await db[STATE].replace_one(
+    """The evaluation's own fields; members' marks (shown, keys) are left as they are."""
+    await db[STATE].update_one(
         {"_id": relationship_id},
-        {"flags": state.flags, "health": state.health, "starter": state.starter,
-         "starters_used": state.starters_used},
+        {"$set": {"flags": state.flags, "health": state.health, "starter": state.starter,
+                  "ritual": state.ritual, "starters_used": state.starters_used,
+                  "rituals_used": state.rituals_used}},
         upsert=True, session=session,
     )  # fmt: skip
+
+
+async def mark_shown(db: Database, relationship_id: str, state: State) -> None:
+    """A starter or ritual a member has been shown may give way to the next one."""
+    marks = {
+        f"shown.{name}": text["id"]
+        for name, text in (("starter", state.starter), ("ritual", state.ritual))
+        if text is not None and not text.get("shown")
+    }
+    if marks:
+        await db[STATE].update_one({"_id": relationship_id}, {"$set": marks})
+
+
+# -- members' answers -------------------------------------------------------------------
+
+
+async def answered_recommendations(db: Database, relationship_id: str, member: str) -> set[str]:
+    found = (
+        await db[RECOMMENDATION_ANSWERS]
+        .find({"relationship_id": relationship_id, "member_id": member}, {"recommendation_id": 1})
+        .to_list()
+    )
+    return {d["recommendation_id"] for d in found}
+
+
+async def answer_recommendation(
+    db: Database,
+    session: Session,
+    relationship_id: str,
+    member: str,
+    recommendation_id: str,
+    answer: str,
+    at: datetime,
+) -> bool:
+    """Record a member's answer once; False when they had already answered it."""
+    result = await db[RECOMMENDATION_ANSWERS].update_one(
+        {"_id": f"{relationship_id}:{member}:{recommendation_id}"},
+        {"$setOnInsert": {"relationship_id": relationship_id, "member_id": member,
+                          "recommendation_id": recommendation_id, "answer": answer, "at": at}},
+        upsert=True, session=session,
+    )  # fmt: skip
+    return result.upserted_id is not None
+
+
+def _raising(relationship_id: str, code: str, raised_at: datetime) -> str:
+    return f"{relationship_id}:{code}:{raised_at.astimezone(UTC).isoformat()}"
+
+
+def raising_of(relationship_id: str, flag: dict[str, Any]) -> str:
+    """One raising of a flag: answers belong to it, a flag raised again starts afresh."""
+    return _raising(relationship_id, flag["code"], _utc(flag["raised_at"]))
+
+
+async def flag_responses(
+    db: Database, relationship_id: str, flags: list[dict[str, Any]]
+) -> dict[str, list[Document]]:
+    """The answers given to each flag's current raising, by flag code."""
+    raisings = {raising_of(relationship_id, f): f["code"] for f in flags}
+    found = (
+        await db[FLAG_RESPONSES]
+        .find({"raising": {"$in": list(raisings)}}, sort=[("at", ASCENDING)])
+        .to_list()
+    )
+    by_code: dict[str, list[Document]] = {}
+    for d in found:
+        by_code.setdefault(raisings[d["raising"]], []).append(d)
+    return by_code
+
+
+async def respond_to_flag(
+    db: Database,
+    relationship_id: str,
+    flag: dict[str, Any],
+    member: str,
+    answer: str,
+    note: str | None,
+    at: datetime,
+) -> bool:
+    """Record a member's answer to one raising of a flag; False when they already answered."""
+    raising = raising_of(relationship_id, flag)
+    try:
+        await db[FLAG_RESPONSES].insert_one({
+            "_id": f"{raising}:{member}", "raising": raising, "relationship_id": relationship_id,
+            "code": flag["code"], "member_id": member, "answer": answer, "note": note, "at": at,
+        })  # fmt: skip
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def note_key(db: Database, relationship_id: str) -> dict[str, str] | None:
+    document = await db[STATE].find_one({"_id": relationship_id}, {"note_key": 1})
+    return document.get("note_key") if document else None
+
+
+async def keys_wrapped_by_others(db: Database, current: str) -> list[Document]:
+    return (
+        await db[STATE]
+        .find({"note_key": {"$exists": True}, "note_key.master": {"$ne": current}}, {"note_key": 1})
+        .to_list()
+    )
+
+
+async def replace_note_key(
+    db: Database, relationship_id: str, old: dict[str, str], new: dict[str, str]
+) -> None:
+    await db[STATE].update_one(
+        {"_id": relationship_id, "note_key": old}, {"$set": {"note_key": new}}
+    )
+
+
+async def save_note_key(db: Database, relationship_id: str, wrapped: dict[str, str]) -> None:
+    """Set once: a concurrent first note keeps whichever key landed first."""
+    await db[STATE].update_one(
+        {"_id": relationship_id, "note_key": {"$exists": False}},
+        {"$set": {"note_key": wrapped}},
+    )
 
 
 async def request_evaluation(
@@ -154,6 +346,10 @@ async def erase_member(
     carry no member and stay."""
     await db[MEMBER_DAYS].delete_many({"member_id": member_id}, session=session)
     await db[ASSESSMENTS].delete_many({"member_id": member_id}, session=session)
+    await db[FLAG_RESPONSES].delete_many({"member_id": member_id}, session=session)
+    await db[RECOMMENDATION_ANSWERS].delete_many({"member_id": member_id}, session=session)
+    await db[CONFLICT_REPORTS].delete_many({"member_id": member_id}, session=session)
+    await db[ZONES].delete_one({"_id": member_id}, session=session)
     for relationship_id in relationship_ids:
         state = await db[STATE].find_one({"_id": relationship_id}, session=session)
         if state is None:
@@ -167,10 +363,19 @@ async def erase_member(
 
 
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
-    for name in (DAYS, MEMBER_DAYS, BIDS, ASSESSMENTS):
+    for name in (DAYS, MEMBER_DAYS, BIDS, ASSESSMENTS, CONFLICT_REPORTS, OCCURRENCES, RITUALS,
+                 FLAG_RESPONSES, RECOMMENDATION_ANSWERS):  # fmt: skip
         await db[name].delete_many({"relationship_id": relationship_id}, session=session)
     await db[RELATIONSHIPS].delete_one({"_id": relationship_id}, session=session)
     await db[STATE].delete_one({"_id": relationship_id}, session=session)
+
+
+async def member_flag_responses(db: Database, member_id: str) -> list[Document]:
+    return await db[FLAG_RESPONSES].find({"member_id": member_id}).to_list()
+
+
+async def member_recommendation_answers(db: Database, member_id: str) -> list[Document]:
+    return await db[RECOMMENDATION_ANSWERS].find({"member_id": member_id}, {"_id": 0}).to_list()
 
 
 async def member_records(db: Database, member_id: str) -> tuple[list[Document], list[Document]]:

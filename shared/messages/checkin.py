@@ -196,6 +196,22 @@ class ConflictLogged(_Checkin):
 
 
 @register
+class ConflictPerspectiveAdded(_Checkin):
+    """Another member's view of the same conflict; rules count the conflict once."""
+
+    event_type = "conflict.perspective_added"
+
+    conflict_id: EntityId
+    author_id: MemberId = Field(description="The member giving their perspective.")
+    intensity: Intensity
+    shut_down: bool = False
+    sarcasm_or_contempt: bool = False
+    avoided_eye_contact: bool = False
+    conflict_occurred_at: AwareDatetime = Field(description="When the conflict itself happened.")
+    occurred_at: AwareDatetime
+
+
+@register
 class RepairLogged(_Checkin):
     event_type = "repair.logged"
 

@@ -111,6 +111,16 @@ class LogConflict(_Fact):
     visibility: Visibility = Visibility.PRIVATE
 
 
+class AddPerspective(_Command):
+    """Your own view of a conflict another member logged: once per member."""
+
+    conflict_id: EntityId
+    intensity: Intensity
+    shut_down: bool = False
+    sarcasm_or_contempt: bool = False
+    avoided_eye_contact: bool = False
+
+
 class LogRepair(_Fact):
     conflict_id: EntityId
     felt: RepairFeeling

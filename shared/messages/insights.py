@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import AwareDatetime, Field
 
 from shared.messages.base import EventData, register
-from shared.messages.vocabulary import FlagCode, MemberId, Pillar, RecommendationKind, Severity
+from shared.messages.vocabulary import (
+    Basis,
+    FlagCode,
+    MemberId,
+    Pillar,
+    RecommendationKind,
+    Severity,
+)
 
 
 class _Insights(EventData):
@@ -27,6 +34,11 @@ class FlagRaised(_Insights):
     evidence: dict[str, Any]
     suggestion: str = Field(max_length=1000)
     raised_at: AwareDatetime
+    title: str = Field(default="", max_length=200)
+    summary: str = Field(default="", max_length=1000)
+    basis: Basis | None = Field(
+        default=None, description="one_member: built only from one member's reports."
+    )
 
 
 @register
@@ -49,6 +61,10 @@ class HealthUpdated(_Insights):
     physical: float | None = Field(default=None, ge=0, le=100)
     overall: float | None = Field(default=None, ge=0, le=100)
     trend: dict[Pillar | str, float] = Field(default_factory=dict)
+    sample_size: dict[str, int] = Field(
+        default_factory=dict, description="Shared check-ins scoring each pillar in the window."
+    )
+    time_zone: str | None = Field(default=None, description="The zone the days are counted in.")
     as_of: AwareDatetime
 
 
@@ -61,6 +77,7 @@ class RecommendationMade(_Insights):
     pillar: Pillar | None = None
     member_id: MemberId | None = None
     text: str = Field(max_length=1000)
+    text_key: str | None = Field(default=None, max_length=100)
     made_at: AwareDatetime
 
 

@@ -161,6 +161,19 @@ class RecommendationKind(StrEnum):
     COOL_DOWN_BREAK = "cool_down_break"
     OUTSIDE_SUPPORT = "outside_support"
     NVC_REFRAME = "nvc_reframe"
+    SHARE_A_NEED = "share_a_need"
+
+
+class Basis(StrEnum):
+    """Whose reports a flag rests on: one member's word about something shared, or more."""
+
+    ONE_MEMBER = "one_member"
+    BOTH_MEMBERS = "both_members"
+
+
+class FlagAnswer(StrEnum):
+    AGREE = "agree"
+    SEE_IT_DIFFERENTLY = "see_it_differently"
 
 
 class ProgramStage(StrEnum):

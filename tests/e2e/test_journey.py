@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.support.api import couple, sign_up
+from tests.support.waiting import eventually
 
 
 async def test_two_people_build_a_week_together(http):
@@ -36,8 +37,19 @@ async def test_two_people_build_a_week_together(http):
     assert agreed["status"] == "active"
     await kim.ok("POST", f"{base}/boundaries/{boundary['id']}/breaches", {"note": "one call"})
     conflict = await sam.ok("POST", f"{base}/conflicts", {"topic": "holidays", "intensity": 3,
-                            "avoided_eye_contact": True, "visibility": "shared"})  # fmt: skip
+                            "avoided_eye_contact": True, "sarcasm_or_contempt": True,
+                            "visibility": "shared"})  # fmt: skip
+    # Kim tells the same fight from her side, once; Sam's own view is the conflict itself.
+    seen = await kim.ok("POST", f"{base}/conflicts/{conflict['id']}/perspective",
+                        {"intensity": 4, "shut_down": True})  # fmt: skip
+    assert seen["perspectives"][kim.id]["intensity"] == 4 and seen["topic"] == "holidays"
+    again = await kim.post(f"{base}/conflicts/{conflict['id']}/perspective", {"intensity": 2})
+    assert again.status_code == 409, again.text
+    own = await sam.post(f"{base}/conflicts/{conflict['id']}/perspective", {"intensity": 2})
+    assert (own.status_code, own.headers["content-type"]) == (403, "application/problem+json")
     await kim.ok("POST", f"{base}/conflicts/{conflict['id']}/repair", {"felt": "connected"})
+    await sam.ok("POST", f"{base}/conflicts", {"topic": "chores", "intensity": 2,
+                 "sarcasm_or_contempt": True, "visibility": "shared"})  # fmt: skip
     assessment = await kim.ok("POST", f"{base}/assessments", {"answers": [True] * 8 + [False] * 2})
     assert (assessment["score"], assessment["band"]) == (8, "room_to_grow")
     ritual = await sam.ok("POST", f"{base}/rituals", {"title": "Sunday walk",
@@ -71,8 +83,47 @@ async def test_two_people_build_a_week_together(http):
     assert [i["starts_at"] for i in schedule["items"] if i["kind"] == "ritual"] == [
         "2026-11-29T10:00:00+01:00", "2026-12-06T10:00:00+01:00"
     ]  # fmt: skip
-    insights = await kim.ok("GET", f"{base}/insights")
+
+    async def contempt_flag() -> dict | None:
+        seen = await kim.ok("GET", f"{base}/insights")
+        return seen if [f["code"] for f in seen["flags"]] == ["contempt"] else None
+
+    insights = await eventually(contempt_flag, timeout=30)
     assert set(insights) == {"flags", "health", "strengths", "recommendations"}
+    [flag] = insights["flags"]
+    # Two conflicts, not three reports; sarcasm only in Sam's accounts: his word alone.
+    assert flag["evidence"] == {"count": 2, "window_days": 30, "threshold": 2}
+    assert (flag["basis"], flag["rule_version"], flag["can_respond"]) == ("one_member", 2, True)
+    assert flag["title"] and flag["summary"] and flag["text_key"] == "insights.flag.contempt"
+    health = insights["health"]
+    assert health["sample_size"] == {"emotional": 1, "intellectual": 1, "physical": 1,
+                                     "overall": 1}  # fmt: skip
+    assert health["emotional"] is None and health["trend"] == {}  # one check-in says nothing yet
+    assert health["time_zone"] == "Europe/Berlin" and health["as_of"]
+    recommendations = {r["kind"]: r for r in insights["recommendations"]}
+    starter = recommendations["conversation_starter"]
+    assert starter["id"] and starter["text_key"].startswith("insights.starter-")
+    note = {"answer": "see_it_differently", "note": "I was teasing, and I hear it stung"}
+    answered = await kim.post(f"{base}/insights/flags/contempt/response", note)
+    assert answered.status_code == 204, answered.text
+    assert (await kim.post(f"{base}/insights/flags/contempt/response", note)).status_code == 409
+    assert (await sam.post(f"{base}/insights/flags/contempt/response", note)).status_code == 409
+    for member in (sam, kim):
+        [shown] = (await member.ok("GET", f"{base}/insights"))["flags"]
+        assert [(r["member_id"], r["note"]) for r in shown["responses"]] == [(kim.id, note["note"])]
+    ritual_id = recommendations["ritual_to_try"]["id"]
+    assert (
+        await kim.post(f"{base}/insights/recommendations/{ritual_id}/dismiss")
+    ).status_code == 204
+    assert (
+        await kim.post(f"{base}/insights/recommendations/{starter['id']}/done")
+    ).status_code == 204
+    left = {r["id"] for r in (await kim.ok("GET", f"{base}/insights"))["recommendations"]}
+    assert ritual_id not in left and starter["id"] not in left
+    unknown = await kim.post(f"{base}/insights/recommendations/nothing-here/done")
+    assert (
+        unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+    )
 
     me = await kim.ok("PATCH", "/v1/me", {"quiet_hours": {"start": "22:00", "end": "07:00"},
                       "checkin_reminder_time": "20:30"})  # fmt: skip

@@ -47,6 +47,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "conflict_id": "cf1", "author_id": A, "topic": "chores", "intensity": 3,
         "shut_down": True, "occurred_at": T,
     },
+    "conflict.perspective_added": {
+        "conflict_id": "cf1", "author_id": B, "intensity": 4, "sarcasm_or_contempt": True,
+        "conflict_occurred_at": T, "occurred_at": T,
+    },
     "repair.logged": {
         "repair_id": "r1", "conflict_id": "cf1", "author_id": B, "felt": "relieved",
         "occurred_at": T,

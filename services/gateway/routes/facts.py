@@ -17,9 +17,11 @@ from services.gateway.schemas import (
     EntriesOut,
     EntryOut,
     OutcomeIn,
+    PerspectiveIn,
     RepairIn,
 )
 from shared.messages.checkin_rpc import (
+    AddPerspective,
     AnswerBid,
     BoundaryRef,
     CompleteAssessment,
@@ -138,6 +140,17 @@ async def report_breach(
 @post_fact("/conflicts", "Log a conflict")
 async def log_conflict(body: LogConflict, ctx: Membership, request: Request) -> EntryOut:
     return await forward(ctx, request, "log_conflict", body)
+
+
+@post_fact(
+    "/conflicts/{conflict_id}/perspective",
+    "Add your own view of a conflict another member logged (once; rules count it once)",
+)
+async def add_perspective(
+    conflict_id: EntryId, body: PerspectiveIn, ctx: Membership, request: Request
+) -> EntryOut:
+    payload = AddPerspective(conflict_id=conflict_id, **body.model_dump(exclude_unset=True))
+    return await forward(ctx, request, "add_perspective", payload)
 
 
 @post_fact("/conflicts/{conflict_id}/repair", "Log the repair of a conflict")

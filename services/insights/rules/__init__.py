@@ -13,7 +13,10 @@ from typing import Any
 
 from services.insights.domain import View
 from services.insights.settings import Rules
+from shared.messages.flag_evidence import EVIDENCE
 from shared.messages.vocabulary import FlagCode, Severity
+
+ONE_MEMBER, BOTH_MEMBERS = "one_member", "both_members"
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,14 @@ class Finding:
     code: FlagCode
     member_id: str | None  # None: the whole relationship may see it
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Who reported what the flag rests on; a flag from one member's word says so.
+    reporters: frozenset[str] = frozenset()
+
+    @property
+    def basis(self) -> str:
+        if self.member_id is not None or len(self.reporters) == 1:
+            return ONE_MEMBER
+        return BOTH_MEMBERS
 
     @property
     def key(self) -> str:
@@ -37,10 +48,23 @@ class Rule:
     severity: Severity
     suggestion: str
     evaluate: Evaluate
+    title: str = ""
+    summary: str = ""  # what the pattern is, in one plain sentence
+
+    @property
+    def evidence(self) -> dict[str, str]:
+        """What each field of this rule's evidence holds (documented in the API schema)."""
+        return EVIDENCE[self.code]
+
+    @property
+    def text_key(self) -> str:
+        return f"insights.flag.{self.code.value}"
 
 
-def relationship_finding(code: FlagCode, holds: bool, **evidence: Any) -> list[Finding]:
-    return [Finding(code, None, evidence)] if holds else []
+def relationship_finding(
+    code: FlagCode, holds: bool, reporters: frozenset[str] = frozenset(), **evidence: Any
+) -> list[Finding]:
+    return [Finding(code, None, evidence, reporters)] if holds else []
 
 
 def all_rules() -> list[Rule]:

@@ -37,5 +37,6 @@ RULES = [
     Rule(FlagCode.AFFECTION_DROP, 1, Severity.WARNING,
          "Everyday affection has dropped compared with your usual. Small touches count: a hug "
          "when someone comes home, holding hands on a walk, a hand on a shoulder.",
-         affection_drop),
+         affection_drop, "Less everyday affection",
+         "Non-sexual touch lately is well below your own usual."),
 ]  # fmt: skip

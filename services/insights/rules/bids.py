@@ -10,15 +10,19 @@ from services.insights.settings import Rules
 from shared.messages.vocabulary import FlagCode, Severity
 
 
-def last_answered(view: View, count: int) -> list[str]:
-    answered = [b for b in view.bids if b.answered_at is not None and b.response]
+def last_answered(view: View, count: int, window_days: int) -> list[str]:
+    """The newest `count` answers given within the window, newest first."""
+    since = view.now - timedelta(days=window_days)
+    answered = [
+        b for b in view.bids if b.answered_at is not None and b.response and b.answered_at >= since
+    ]
     answered.sort(key=lambda b: b.answered_at, reverse=True)  # type: ignore[arg-type,return-value]
     return [str(b.response) for b in answered[:count]]
 
 
 def turned_away(view: View, rules: Rules) -> list[Finding]:
     t = rules.bids_turned_away
-    responses = last_answered(view, t.last_answered)
+    responses = last_answered(view, t.last_answered, t.window_days)
     if len(responses) < t.min_answered:
         return []
     toward = responses.count("toward")
@@ -26,7 +30,7 @@ def turned_away(view: View, rules: Rules) -> list[Finding]:
     return relationship_finding(
         FlagCode.BIDS_TURNED_AWAY, ratio < t.min_toward_ratio,
         answered=len(responses), toward=toward, ratio=round(ratio, 2),
-        threshold=t.min_toward_ratio,
+        window_days=t.window_days, threshold=t.min_toward_ratio,
     )  # fmt: skip
 
 
@@ -48,12 +52,14 @@ def unanswered(view: View, rules: Rules) -> list[Finding]:
 
 
 RULES = [
-    Rule(FlagCode.BIDS_TURNED_AWAY, 1, Severity.WARNING,
+    Rule(FlagCode.BIDS_TURNED_AWAY, 2, Severity.WARNING,
          "Many reaches for connection lately went unmet. Try noticing one small bid a day - a "
          "comment, a look, a question - and answer it with a moment of real attention.",
-         turned_away),
+         turned_away, "Reaching out, often unmet",
+         "Fewer than half of your recent answered bids for connection were turned toward."),
     Rule(FlagCode.UNANSWERED_BIDS, 1, Severity.WARNING,
          "Several invitations to connect waited more than a day. A quick 'I saw this, I'll get "
          "back to you tonight' keeps the door open when you cannot answer right away.",
-         unanswered),
+         unanswered, "Bids left waiting",
+         "Several recent bids for connection waited more than a day for an answer."),
 ]  # fmt: skip

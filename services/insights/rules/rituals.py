@@ -1,6 +1,14 @@
-"""Rituals skipped or missed more often than kept."""
+"""Rituals skipped or missed more often than kept.
+
+An occurrence is one thing whatever arrives about it: completed (even if recorded
+after its window, which replaces "missed"), skipped when a member said so, or
+missed only for a ritual whose outcomes the relationship records at all (a couple
+who never records outcomes has not missed every walk).
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from services.insights.domain import View
 from services.insights.rules import Finding, Rule, relationship_finding
@@ -9,8 +17,16 @@ from shared.messages.vocabulary import FlagCode, Severity
 
 
 def ritual_counts(view: View, days: int) -> tuple[int, int]:
-    kept = int(view.total("rituals_completed", days))
-    not_kept = int(view.total("rituals_skipped", days) + view.total("rituals_missed", days))
+    """Occurrences kept and not kept in the last `days` days."""
+    since = view.now - timedelta(days=days)
+    kept = not_kept = 0
+    for o in view.occurrences:
+        if o.at < since or o.at > view.now:
+            continue
+        if o.completed:
+            kept += 1
+        elif o.skipped or (o.missed and o.ritual_id in view.rituals_with_outcomes):
+            not_kept += 1
     return kept, not_kept
 
 
@@ -29,8 +45,9 @@ def avoiding_time(view: View, rules: Rules) -> list[Finding]:
 
 
 RULES = [
-    Rule(FlagCode.AVOIDING_TIME_TOGETHER, 1, Severity.WARNING,
+    Rule(FlagCode.AVOIDING_TIME_TOGETHER, 2, Severity.WARNING,
          "Half or more of your rituals were skipped lately. Maybe they no longer fit: pick one "
          "that is small enough to keep even on a busy week, and let the others rest.",
-         avoiding_time),
+         avoiding_time, "Rituals left aside",
+         "Half or more of your recent ritual times were skipped or missed."),
 ]  # fmt: skip

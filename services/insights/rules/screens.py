@@ -33,5 +33,6 @@ RULES = [
     Rule(FlagCode.SCREENS_CROWDING_PRESENCE, 1, Severity.INFO,
          "Screens are taking a growing share of your days while time together shrinks. A "
          "device-free hour - dinner, a walk - is an easy place to win some of it back.",
-         screens_crowding),
+         screens_crowding, "Screens crowding out time together",
+         "Screen time rose week after week while time face to face fell."),
 ]  # fmt: skip

@@ -27,9 +27,11 @@ RULES = [
     Rule(FlagCode.WITHHOLDING, 1, Severity.INFO,
          "You noted holding something back a few times. Only you see this. If it feels safe, "
          "try sharing a small piece of it, starting with 'I have been wanting to tell you...'.",
-         _self_report(FlagCode.WITHHOLDING, "held_back", "withholding")),
+         _self_report(FlagCode.WITHHOLDING, "held_back", "withholding"),
+         "Holding something back", "You noted holding back something important a few times."),
     Rule(FlagCode.CONFIDING_ELSEWHERE, 1, Severity.INFO,
          "You turned to someone else with important things a few times. Only you see this. "
          "Friends matter; consider what would make it easier to bring some of it home too.",
-         _self_report(FlagCode.CONFIDING_ELSEWHERE, "confided_elsewhere", "confiding_elsewhere")),
+         _self_report(FlagCode.CONFIDING_ELSEWHERE, "confided_elsewhere", "confiding_elsewhere"),
+         "Confiding elsewhere", "You noted turning to someone else with important things."),
 ]  # fmt: skip

@@ -54,8 +54,9 @@ async def test_a_redelivered_event_changes_nothing(make_settings, nats_client, m
 
         await eventually(done, timeout=20)
         day = await runtime.db.days.find_one({"_id": f"rel9:{T0.date().isoformat()}"})
-    assert day["conflict_shut_down"] == 1
-    assert day["conflicts"] == 1
+        reports = await runtime.db.conflict_reports.find({"relationship_id": "rel9"}).to_list()
+    assert day["conflict_reports"] == 1
+    assert [(r["conflict_id"], r["shut_down"]) for r in reports] == [("c1", True)]
 
 
 async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it(
@@ -73,7 +74,7 @@ async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it
             await publish_event(producer.broker, ns, conflict(n, T0 - timedelta(days=1)))
 
         async def applied() -> bool:
-            return await first.db.days.count_documents({"conflict_shut_down": 3}) == 1
+            return await first.db.conflict_reports.count_documents({"shut_down": True}) == 3
 
         await eventually(applied, timeout=20)
         clock[0] = T0 + timedelta(seconds=5)  # past the short evaluation delay

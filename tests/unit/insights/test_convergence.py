@@ -28,12 +28,14 @@ from shared.messages.checkin import (
     BoundaryBreached,
     CheckinLogged,
     ConflictLogged,
+    ConflictPerspectiveAdded,
     RepairLogged,
     RitualCompleted,
     RitualSkipped,
     TimeLogged,
     TouchLogged,
 )
+from shared.messages.scheduler import RitualMissed
 from tests.unit.insights.views import NOW
 
 MEMBERS = ["a", "b"]
@@ -70,6 +72,8 @@ def outcome(events: list[DecodedEvent]) -> tuple[Store, dict[str, Any], dict[str
         "r1", NOW, MEMBERS, store.get("relationships", {}).get("r1"),
         list(store.get("days", {}).values()), list(store.get("member_days", {}).values()),
         list(store.get("bids", {}).values()), list(store.get("assessments", {}).values()),
+        list(store.get("conflict_reports", {}).values()),
+        list(store.get("occurrences", {}).values()), list(store.get("rituals", {}).values()),
     )  # fmt: skip
     state, _ = evaluation.evaluate(view, State(), Rules())
     flags = {k: v["evidence"] for k, v in state.flags.items()}
@@ -129,6 +133,12 @@ def one_event(draw: st.DrawFn) -> list[DecodedEvent]:
             shut_down=draw(st.booleans()), sarcasm_or_contempt=draw(st.booleans()),
             avoided_eye_contact=draw(st.booleans()), occurred_at=at,
         )  # fmt: skip
+    elif kind == 4 and draw(st.booleans()):
+        data = ConflictPerspectiveAdded(
+            conflict_id=n, author_id=who,  # once per member and conflict, as checkin enforces
+            intensity=draw(st.integers(1, 5)), sarcasm_or_contempt=draw(st.booleans()),
+            conflict_occurred_at=at, occurred_at=at,
+        )  # fmt: skip
     elif kind == 4:
         felt = draw(st.sampled_from(["connected", "relieved"]))
         data = RepairLogged(repair_id=n, conflict_id="c", author_id=who, felt=felt, occurred_at=at)
@@ -141,6 +151,8 @@ def one_event(draw: st.DrawFn) -> list[DecodedEvent]:
                                 reported_by=who, occurred_at=at)  # fmt: skip
     elif kind == 7:
         data = RitualCompleted(ritual_id="r", occurrence=at, member_id=who, occurred_at=at)
+    elif kind == 8 and draw(st.booleans()):
+        data = RitualMissed(ritual_id="r", occurrence=at)
     elif kind == 8:
         data = RitualSkipped(ritual_id="r", occurrence=at, member_id=who, occurred_at=at)
     else:

@@ -10,7 +10,7 @@ from services.insights.evaluation import State
 from services.insights.settings import Rules
 from shared.messages.insights import FlagCleared, FlagRaised, HealthUpdated, RecommendationMade
 from shared.messages.vocabulary import Pillar
-from tests.unit.insights.views import NOW, answered, view
+from tests.unit.insights.views import NOW, answered, occurrence, view
 
 RULES = Rules()
 
@@ -46,10 +46,12 @@ def test_health_per_pillar_with_week_over_week_trend():
            for d in range(7)},
         **{d: {"emotional_sum": 3, "emotional_n": 1} for d in range(7, 14)},
     })  # fmt: skip
-    health = evaluation.health(v)
+    health = evaluation.health(v, RULES)
     assert (health["emotional"], health["physical"], health["intellectual"]) == (100.0, 25.0, None)
     assert health["overall"] == 62.5
     assert health["trend"] == {"emotional": 50.0}
+    assert health["sample_size"] == {"emotional": 7, "intellectual": 0, "physical": 7,
+                                     "overall": 0}  # fmt: skip
     _, out = evaluation.evaluate(v, State(), RULES)
     assert any(isinstance(o.data, HealthUpdated) for o in out)
 
@@ -61,6 +63,7 @@ def test_the_starter_comes_from_the_weakest_pillar_and_none_repeats_until_the_po
         "physical_sum": 1,
         "physical_n": 1,
     }
+    weak_physical = {k: v * 3 for k, v in weak_physical.items()}  # a sample big enough to score
     state, seen = State(), []
     for day in range(len(starters.STARTERS[Pillar.PHYSICAL]) + 1):
         v = view()
@@ -70,7 +73,8 @@ def test_the_starter_comes_from_the_weakest_pillar_and_none_repeats_until_the_po
         made = [o.data for o in out if isinstance(o.data, RecommendationMade)]
         assert len(made) == 1 and made[0].pillar == Pillar.PHYSICAL
         seen.append(state.starter["id"])
-    pool = [s[0] for s in starters.STARTERS[Pillar.PHYSICAL]]
+        state.starter["shown"] = True  # a member looked at it
+    pool = [s.id for s in starters.STARTERS[Pillar.PHYSICAL]]
     assert seen[: len(pool)] == pool  # every one once before any repeats
     assert seen[len(pool)] == pool[0]
 
@@ -84,12 +88,13 @@ def test_strengths_streak_turning_toward_and_rituals_kept():
     v = view(
         member_days={"a": {d: {"checkins": 1} for d in range(1, 6)}},
         bids=answered(["toward"] * 9 + ["away"]),
-        days={3: {"rituals_completed": 3, "rituals_skipped": 1}},
+        occurrences=[occurrence(d, completed=True) for d in (1, 8, 15)]
+        + [occurrence(22, skipped=True)],
     )
-    codes = {s["code"]: s for s in evaluation.strengths(v, "a")}
+    codes = {s["code"]: s for s in evaluation.strengths(v, "a", RULES)}
     assert codes["checkin_streak"]["days"] == 5
     assert "turning_toward" in codes and "rituals_kept" in codes
-    assert "checkin_streak" not in {s["code"] for s in evaluation.strengths(v, "b")}
+    assert "checkin_streak" not in {s["code"] for s in evaluation.strengths(v, "b", RULES)}
 
 
 def test_recommendations_follow_flags_and_the_reframe_is_for_its_author_only():
@@ -101,6 +106,8 @@ def test_recommendations_follow_flags_and_the_reframe_is_for_its_author_only():
     state, _ = evaluation.evaluate(v, State(), RULES)
     state.flags["intimacy_burnout"] = {"code": "intimacy_burnout", "member_id": None,
                                        "raised_at": NOW - timedelta(days=15)}  # fmt: skip
+    state.flags["contempt"] = {"code": "contempt", "member_id": None, "severity": "serious",
+                               "raised_at": NOW - timedelta(days=15)}  # fmt: skip
     for_a = {r["kind"] for r in evaluation.recommendations(v, state, "a", RULES)}
     for_b = {r["kind"] for r in evaluation.recommendations(v, state, "b", RULES)}
     assert {"conversation_starter", "ritual_to_try", "pause", "cool_down_break",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.insights.domain import Bid
+from services.insights.domain import Bid, ConflictSeen, Report
 from services.insights.rules import (
     affection,
     bids,
@@ -18,7 +18,7 @@ from services.insights.rules import (
     self_reports,
 )
 from services.insights.settings import Rules
-from tests.unit.insights.views import NOW, answered, spread, view
+from tests.unit.insights.views import NOW, answered, conflict, occurrence, spread, view
 
 RULES = Rules()
 
@@ -59,20 +59,29 @@ def test_a_bid_answered_after_more_than_a_day_counts_as_left_open():
 
 
 @pytest.mark.parametrize(
-    ("code", "counter", "threshold"),
+    ("code", "mark", "threshold"),
     [
-        ("stonewalling", "conflict_shut_down", 3),
-        ("contempt", "conflict_contempt", 2),
-        ("eye_contact_avoidance", "conflict_eye_contact", 3),
-        ("relief_not_connection", "repair_relieved", 3),
+        ("stonewalling", "shut_down", 3),
+        ("contempt", "sarcasm_or_contempt", 2),
+        ("eye_contact_avoidance", "avoided_eye_contact", 3),
     ],
 )
-def test_conflict_patterns_within_thirty_days(code, counter, threshold):
+def test_conflict_patterns_within_thirty_days(code, mark, threshold):
+    def marked(days_ago: float) -> ConflictSeen:
+        return conflict(days_ago, Report("a", 3, **{mark: True}))
+
     for count, expected in ((threshold - 1, False), (threshold, True), (threshold + 1, True)):
-        v = view(days={i: {counter: 1} for i in range(count)})
+        v = view(conflicts=[marked(i) for i in range(count)])
         assert holds(conflicts, v, code) is expected, (code, count)
-    outside = view(days={29: {counter: threshold - 1}, 30: {counter: 5}})
+    outside = view(conflicts=[marked(29.5)] * (threshold - 1) + [marked(30.5)] * 5)
     assert not holds(conflicts, outside, code)  # the window has moved on: it clears
+
+
+def test_relief_not_connection_three_repairs_in_thirty_days():
+    for count, expected in ((2, False), (3, True)):
+        v = view(days={i: {"repair_relieved": 1} for i in range(count)})
+        assert holds(conflicts, v, "relief_not_connection") is expected
+    assert not holds(conflicts, view(days={30: {"repair_relieved": 5}}), "relief_not_connection")
 
 
 def touches(recent: float, baseline: float) -> dict[int, dict[str, float]]:
@@ -101,12 +110,17 @@ def test_affection_drop_needs_four_weeks_of_history_first():
     [(2, 2, True), (3, 2, False), (1, 3, True), (1, 2, False)],  # 1+2 = 3 occurrences: too few
 )
 def test_avoiding_time_together_half_or_more_skipped_over_four_weeks(kept, skipped, expected):
-    v = view(days={1: {"rituals_completed": kept, "rituals_skipped": skipped}})
+    seen = [occurrence(i + 1, completed=True) for i in range(kept)]
+    seen += [occurrence(i + 10, skipped=True) for i in range(skipped)]
+    v = view(occurrences=seen, rituals_with_outcomes=frozenset({"walk"}))
     assert holds(rituals, v, "avoiding_time_together") is expected
 
 
-def test_missed_occurrences_count_as_not_kept():
-    v = view(days={2: {"rituals_completed": 2, "rituals_missed": 2}})
+def test_missed_occurrences_count_as_not_kept_where_outcomes_are_recorded():
+    seen = [occurrence(d, completed=True) for d in (1, 8)] + [
+        occurrence(d, missed=True) for d in (15, 22)
+    ]
+    v = view(occurrences=seen, rituals_with_outcomes=frozenset({"walk"}))
     assert holds(rituals, v, "avoiding_time_together")
 
 
@@ -169,7 +183,7 @@ def week_of(exercises: float, connection: float, offset: int) -> dict[int, dict[
 
 @pytest.mark.parametrize(
     ("exercises", "now_connection", "expected"),
-    [(2.0, 6, True), (1.9, 6, False), (2.5, 7, False), (3.0, 8, False)],
+    [(2.0, 6, True), (1.9, 6, False), (2.5, 7, False), (3.0, 8, False), (3.0, 6.5, False)],
 )
 def test_burnout_two_exercises_a_day_while_connection_falls(exercises, now_connection, expected):
     v = view(days={**week_of(1, 7, 7), **week_of(exercises, now_connection, 0)})

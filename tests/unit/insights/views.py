@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.insights.domain import Assessment, Bid, View
+from services.insights.domain import (
+    Assessment,
+    Bid,
+    ConflictSeen,
+    Occurrence,
+    Report,
+    View,
+    Zones,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -16,6 +24,10 @@ def view(
     bids: list[Bid] | None = None,
     first_day_ago: int | None = 0,
     assessments: dict[str, Assessment] | None = None,
+    conflicts: list[ConflictSeen] | None = None,
+    occurrences: list[Occurrence] | None = None,
+    rituals_with_outcomes: frozenset[str] = frozenset(),
+    zones: Zones | None = None,
 ) -> View:
     return View(
         relationship_id="r1",
@@ -29,7 +41,20 @@ def view(
         },
         bids=bids or [],
         assessments=assessments or {},
+        conflicts=conflicts or [],
+        occurrences=occurrences or [],
+        rituals_with_outcomes=rituals_with_outcomes,
+        zones=zones or Zones(),
     )
+
+
+def conflict(days_ago: float, *reports: Report, cid: str | None = None) -> ConflictSeen:
+    at = NOW - timedelta(days=days_ago)
+    return ConflictSeen(cid or f"c{days_ago}-{len(reports)}", at, tuple(reports))
+
+
+def occurrence(days_ago: float, ritual: str = "walk", **outcome: bool) -> Occurrence:
+    return Occurrence(ritual, NOW - timedelta(days=days_ago), **outcome)
 
 
 def answered(responses: list[str]) -> list[Bid]:
