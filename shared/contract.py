@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from shared.messages.checkin_rpc import (
+    AddPerspective,
     AnswerBid,
     BoundaryRef,
     CompleteAssessment,
@@ -31,7 +32,15 @@ from shared.messages.checkin_rpc import (
     ReportBreach,
     TimelineQuery,
 )
-from shared.messages.views_rpc import Insights, InsightsQuery, Schedule, ScheduleQuery
+from shared.messages.views_rpc import (
+    AnswerRecommendation,
+    Done,
+    Insights,
+    InsightsQuery,
+    RespondToFlag,
+    Schedule,
+    ScheduleQuery,
+)
 from shared.rpc import Empty, Kind, Pong
 from shared.subjects import SERVICES
 
@@ -69,6 +78,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _checkin_command("retire_boundary", BoundaryRef, "Retire a boundary."),
     _checkin_command("report_breach", ReportBreach, "Report a breach of a boundary."),
     _checkin_command("log_conflict", LogConflict, "Log a conflict."),
+    _checkin_command("add_perspective", AddPerspective, "Add a member's view of a conflict."),
     _checkin_command("log_repair", LogRepair, "Close a conflict with a repair."),
     _checkin_command("complete_assessment", CompleteAssessment, "Answer the self-assessment."),
     _checkin_command("create_ritual", CreateRitual, "Create a recurring ritual."),
@@ -83,6 +93,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("cmd", "scheduler", "stop_program", Empty, Empty, "Stop the trust program."),
     Operation("qry", "scheduler", "member_export", Empty, Anything, "The caller's schedules."),
     Operation("qry", "insights", "insights", InsightsQuery, Insights, "Insights for the caller."),
+    Operation("cmd", "insights", "respond_to_flag", RespondToFlag, Done, "Answer a flag."),
+    Operation("cmd", "insights", "answer_recommendation", AnswerRecommendation, Done,
+              "Dismiss a recommendation, or mark it done."),
     Operation("qry", "insights", "member_export", InsightsQuery, Anything, "Caller's insights."),
 )  # fmt: skip
 
