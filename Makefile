@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BROWSER := $(VENV)/.browser
+AXE    := tests/browser/node_modules/.installed
 
 .PHONY: run test test-fast lint bench clean
 
@@ -23,10 +24,15 @@ $(BROWSER): $(STAMP)
 	  echo "Chromium could not be installed: the dashboard's browser test will be skipped"
 	@touch $(BROWSER)
 
+# axe-core (npm), injected into the web app by its browser test; skipped without npm.
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/browser && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
+	  else echo "npm is not installed: the web app's accessibility checks will be skipped"; fi
+
 run: $(STAMP)
 	$(PY) -m deploy.embedded $(if $(DEMO),--demo)
 
-test: $(STAMP) $(BROWSER)
+test: $(STAMP) $(BROWSER) $(AXE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Skips the slow fault-injection and load tests (CI runs them).

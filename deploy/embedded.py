@@ -272,6 +272,7 @@ def embedded_system(run_dir: Path, gateway_port: int = 8000) -> Iterator[dict[st
         yield {
             "api": api,
             "docs": f"{api}/docs",
+            "app": f"{api}/app/",
             "ops": f"{api}/ops?token={env['ATTUNE_OPS_TOKEN']}",
             "nats": env["ATTUNE_NATS_URL"],
             "mongo": env["ATTUNE_MONGO_URL"],
@@ -300,7 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         with embedded_system(args.data_dir, args.port) as where:
-            print(f"Attune is running.\n  API:  {where['api']}\n  docs: {where['docs']}")
+            print(f"Attune is running.\n  app:  {where['app']}")
+            print(f"  API:  {where['api']}\n  docs: {where['docs']}")
             print(f"  ops dashboard: {where['ops']}")
             users = args.data_dir / "nats-users.json"
             print(f"  NATS: {where['nats']} (a user per service, see {users})")

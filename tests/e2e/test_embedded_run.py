@@ -49,7 +49,7 @@ def start_launcher(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], di
             break
     text = "".join(output)
     assert "Attune is running." in text, text
-    where = dict(re.findall(r"^\s+(API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)$", text, re.M))
+    where = dict(re.findall(r"^\s+(app|API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)$", text, re.M))
     return launcher, where
 
 
@@ -70,6 +70,8 @@ def test_make_run_starts_from_nothing_turns_ready_stops_cleanly_and_keeps_data(t
             assert response.status == 200
         with urllib.request.urlopen(where["docs"], timeout=5) as response:  # noqa: S310
             assert response.status == 200
+        with urllib.request.urlopen(where["app"], timeout=5) as response:  # noqa: S310
+            assert response.status == 200 and b"Attune" in response.read()
         with MongoClient(where["MongoDB (SecantusDB)"]) as client:
             client.smoke.notes.insert_one({"_id": "kept", "at": time.time()})
     finally:
