@@ -24,7 +24,8 @@ function breachForm(ctx, boundary) {
 function actions(ctx, boundary) {
   const id = encodeURIComponent(boundary.id);
   const status = boundary.status || "proposed";
-  const accepted = boundary.accepted_by?.includes(ctx.me.id);
+  const accepted = Array.isArray(boundary.awaiting)
+    ? !boundary.awaiting.includes(ctx.me.id) : boundary.accepted_by?.includes(ctx.me.id);
   const parts = [];
   if (status === "proposed" && !accepted) {
     parts.push(button("Accept", async () => {
