@@ -45,7 +45,7 @@ function queueNote() {
 
 export async function render(ctx) {
   const partnerNames = ctx.others.map((m) => m.display_name).join(" and ") || "your partner";
-  const connection = h("input", { type: "range", id: "connection", name: "connection", min: 1, max: 10, value: 5, step: 1 });
+  const connection = h("input", { type: "range", id: "checkin-connection", name: "connection", min: 1, max: 10, value: 5, step: 1 });
   const shown = h("output", { for: connection.id }, "5");
   connection.addEventListener("input", () => { shown.textContent = connection.value; });
   const visibility = choices("Who sees this", "visibility", [
@@ -58,7 +58,7 @@ export async function render(ctx) {
   const checkin = formFor(ctx, [
     choices("Mood", "mood", MOODS),
     h("div", { class: "field" },
-      h("label", { for: "connection" }, "How connected do you feel? (1 to 10) "),
+      h("label", { for: "checkin-connection" }, "How connected do you feel? (1 to 10) "),
       connection, " ", shown,
       h("p", { class: "error", dataset: { errorFor: "connection" } })),
     h("details", {}, h("summary", {}, "Pillars (optional)"),
