@@ -322,7 +322,8 @@ async def test_a_checkin_written_offline_is_sent_once_when_the_connection_return
     entries = (await http.get(f"/v1/relationships/{rid}/timeline", headers=headers)).json()["entries"]
     notes = sorted(e.get("note") for e in entries if e["entry_type"] == "checkin")
     assert notes == ["answer lost on the way", "written on the train"]
-    assert len(keys) == 3
+    # Every attempt at the same check-in carried its one key; the server kept one of each.
+    assert len(set(keys)) == 2 and len(keys) >= 3
     assert await ana.page.evaluate(f"localStorage.getItem('attune.outbox.' + {json.dumps(entries[0]['author_id'])})") == "[]"
     await ana.context.close()
 
