@@ -49,7 +49,8 @@ def start_launcher(data_dir: Path, port: int) -> tuple[subprocess.Popen[str], di
             break
     text = "".join(output)
     assert "Attune is running." in text, text
-    where = dict(re.findall(r"^\s+(app|API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)$", text, re.M))
+    names = r"app|API|docs|NATS|MongoDB \(SecantusDB\)"
+    where = dict(re.findall(rf"^\s+({names}):\s+(\S+)$", text, re.M))
     return launcher, where
 
 

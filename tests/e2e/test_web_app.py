@@ -7,6 +7,7 @@ Screenshots and the accessibility table go to $ATTUNE_SCREENSHOTS when it is set
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -25,8 +26,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AXE = Path(__file__).resolve().parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(os.environ["ATTUNE_SCREENSHOTS"]) if os.environ.get("ATTUNE_SCREENSHOTS") else None
 PHONE = {"width": 360, "height": 740}
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 SHARED_NOTE = "we laughed at dinner"
 PRIVATE_NOTE = "a private worry I keep to myself"
 PASSWORD = "a long enough phrase"
@@ -87,10 +90,13 @@ class Member:
             assert not serious, (name, serious)
         if SHOTS is not None and shot is not None:
             SHOTS.mkdir(parents=True, exist_ok=True)
+            await self.page.evaluate("window.scrollTo(0, 0)")
             await self.page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=False)
 
     async def token(self) -> str:
-        return str(await self.page.evaluate("JSON.parse(localStorage.getItem('attune.session')).token"))
+        return str(
+            await self.page.evaluate("JSON.parse(localStorage.getItem('attune.session')).token")
+        )
 
     def csp_violations(self) -> list[str]:
         return [e for e in self.errors if "Content Security Policy" in e or "pageerror" in e]
@@ -118,6 +124,8 @@ async def check_in(member: Member, mood: str, note: str, shared: bool) -> None:
     else:
         await form.get_by_role("button", name="Save privately").click()
     await expect(page.locator("#status")).to_contain_text("Check-in")
+    # Whatever was chosen last time, the next check-in starts private again.
+    await expect(form.get_by_label("Only me (private)")).to_be_checked()
 
 
 async def test_the_app_is_served_with_a_self_only_policy_and_revalidated(http: httpx.AsyncClient):
@@ -261,7 +269,7 @@ async def test_two_members_live_the_journey_in_the_browser(browser, system, http
     async with kim.page.expect_download() as waiting:
         await kim.page.get_by_role("button", name="Download everything about me").click()
     download = await waiting.value
-    exported = json.loads(Path(await download.path()).read_text())
+    exported = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
     assert exported["member"]["email"] == f"kim-{tag}@example.org"
     kim_token = await kim.token()
     await kim.page.get_by_role("button", name="Delete my account").click()
@@ -319,12 +327,19 @@ async def test_a_checkin_written_offline_is_sent_once_when_the_connection_return
     await expect(ana.page.locator("main h1")).to_be_visible()
 
     headers = {"Authorization": f"Bearer {token}"}
-    entries = (await http.get(f"/v1/relationships/{rid}/timeline", headers=headers)).json()["entries"]
+    entries = (await http.get(f"/v1/relationships/{rid}/timeline", headers=headers)).json()[
+        "entries"
+    ]
     notes = sorted(e.get("note") for e in entries if e["entry_type"] == "checkin")
     assert notes == ["answer lost on the way", "written on the train"]
     # Every attempt at the same check-in carried its one key; the server kept one of each.
     assert len(set(keys)) == 2 and len(keys) >= 3
-    assert await ana.page.evaluate(f"localStorage.getItem('attune.outbox.' + {json.dumps(entries[0]['author_id'])})") == "[]"
+    assert (
+        await ana.page.evaluate(
+            f"localStorage.getItem('attune.outbox.' + {json.dumps(entries[0]['author_id'])})"
+        )
+        == "[]"
+    )
     await ana.context.close()
 
 

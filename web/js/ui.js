@@ -14,6 +14,13 @@ export function h(tag, attrs = {}, ...children) {
       el.className = value;
     } else if (name === "for") {
       el.htmlFor = value;
+    } else if (name === "checked" || name === "selected") {
+      // The default too, so a form reset returns to it (private stays the default).
+      el[name] = true;
+      el[name === "checked" ? "defaultChecked" : "defaultSelected"] = true;
+    } else if (name === "value" && tag !== "output") {
+      el.setAttribute("value", String(value));
+      el.value = String(value);
     } else if (name === "dataset") {
       Object.assign(el.dataset, value);
     } else if (name in el && typeof value !== "string") {
@@ -155,8 +162,10 @@ export function sentence(text) {
 export function say(text) {
   const status = document.getElementById("status");
   status.textContent = "";
+  clearTimeout(say.timer);
   // A fresh text node is announced again even when the words repeat.
   setTimeout(() => { status.textContent = text; }, 30);
+  say.timer = setTimeout(() => { status.textContent = ""; }, 8000);
 }
 
 export function section(title, ...children) {
