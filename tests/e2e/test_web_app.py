@@ -75,10 +75,14 @@ class Member:
 
     async def go(self, screen: str) -> None:
         await self.page.goto(f"{self.api}/app/#/{screen}")
-        await expect(self.page.locator("main h1")).to_be_visible()
+        # Only the hash changes: wait for this screen, not the one still showing.
+        await expect(self.page.locator(f'main[data-screen="{screen}"] h1')).to_be_visible()
 
     async def screen(self, name: str, shot: str | None = None) -> None:
-        """Check the screen with axe-core; no serious or critical violation is allowed."""
+        """Check the screen with axe-core (no serious or critical violation) and that it fits
+        a 360 px phone without sideways scrolling."""
+        wide = await self.page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"], (name, wide)
         if AXE.is_file():
             found = await self.page.evaluate(
                 """async () => (await axe.run(document, {resultTypes: ['violations']}))

@@ -135,6 +135,7 @@ async function render() {
   if (!session.token()) {
     nav(null);
     main.replaceChildren(await auth.render(context(), args));
+    main.dataset.screen = "welcome";
     document.title = "Attune: welcome";
     return;
   }
@@ -153,6 +154,7 @@ async function render() {
     if (ticket !== state.rendering) return;
     nav(name);
     main.replaceChildren(content);
+    main.dataset.screen = name;
     document.title = `Attune: ${screen.title}`;
     const heading = main.querySelector("h1");
     if (heading && document.activeElement === document.body) heading.setAttribute("tabindex", "-1");

@@ -38,6 +38,10 @@ export async function render(ctx) {
           ctx.refresh();
         }, { title: hint, dataset: { answer: response } }))))));
 
+  ctx.onLive((event) => {
+    // A bid made or answered elsewhere: show the new state, unless a form is being filled in.
+    if (event.type.startsWith("bid.") && !document.activeElement?.closest("form")) ctx.refresh();
+  });
   const count = toMe.length;
   return h("div", { class: "screen" },
     h("h1", {}, "Bids for connection"),
