@@ -18,10 +18,12 @@ import * as assessment from "./screens/assessment.js";
 import * as rituals from "./screens/rituals.js";
 import * as dates from "./screens/dates.js";
 import * as insights from "./screens/insights.js";
+import * as reviews from "./screens/reviews.js";
 import * as settings from "./screens/settings.js";
 
 const SCREENS = {
-  today, timeline, bids, together, boundaries, conflicts, assessment, rituals, dates, insights, us, settings,
+  today, timeline, bids, together, boundaries, conflicts, assessment, rituals, dates, insights, reviews, us,
+  settings,
 };
 const NEEDS_RELATIONSHIP = new Set(Object.keys(SCREENS).filter((n) => !["us", "settings"].includes(n)));
 
@@ -105,7 +107,7 @@ function nav(active) {
   const links = [
     ["today", "Today"], ["timeline", "Timeline"], ["bids", "Bids"], ["together", "Touch & time"],
     ["boundaries", "Boundaries"], ["conflicts", "Conflicts"], ["assessment", "Check-up"],
-    ["rituals", "Rituals"], ["dates", "Dates"], ["insights", "Insights"], ["us", "Us"], ["settings", "Settings"],
+    ["rituals", "Rituals"], ["dates", "Dates"], ["insights", "Insights"], ["reviews", "Reviews"], ["us", "Us"], ["settings", "Settings"],
   ].filter(([name]) => relationship || !NEEDS_RELATIONSHIP.has(name));
   el.replaceChildren(h("ul", {}, links.map(([name, text]) =>
     h("li", {}, h("a", { href: `#/${name}`, "aria-current": name === active ? "page" : undefined }, text)))));
