@@ -193,6 +193,9 @@ async def test_two_members_live_the_journey_in_the_browser(browser, system, http
     await kim.page.evaluate("window.stillTheSamePage = true")
     await check_in(sam, "Good", SHARED_NOTE, shared=True)
     await sam.screen("today", "03-today")
+    await reachable_by_keyboard(
+        sam, ["mood", "connection", "needs", "note", "visibility", "submit"]
+    )
     await expect(kim.page.locator("#timeline")).to_contain_text(SHARED_NOTE, timeout=15000)
     assert await kim.page.evaluate("window.stillTheSamePage === true")
     await check_in(sam, "Low", PRIVATE_NOTE, shared=False)
@@ -269,6 +272,12 @@ async def test_two_members_live_the_journey_in_the_browser(browser, system, http
         await expect(kim.page.locator("#status")).to_contain_text("Date accepted")
 
     await sam.go("settings")
+    settings = sam.page.locator("form[data-form=settings]")
+    await settings.get_by_label("Daily check-in reminder").fill("20:30")
+    await settings.get_by_role("button", name="Save settings").click()
+    await expect(sam.page.locator("#status")).to_contain_text("Settings saved")
+    me = (await http.get("/v1/me", headers={"Authorization": f"Bearer {await sam.token()}"})).json()
+    assert me["checkin_reminder_time"] == "20:30"
     await sam.screen("settings", "13-settings")
 
     # Kim exports everything about herself, then deletes the account.
@@ -353,6 +362,20 @@ async def test_a_checkin_written_offline_is_sent_once_when_the_connection_return
         == "[]"
     )
     await ana.context.close()
+
+
+async def reachable_by_keyboard(member: Member, names: list[str]) -> None:
+    """Tab through the page: every named control (and the submit button) takes the focus."""
+    await member.page.locator("body").focus()
+    seen: set[str] = set()
+    for _ in range(60):
+        await member.page.keyboard.press("Tab")
+        seen.add(
+            await member.page.evaluate(
+                "document.activeElement.name || document.activeElement.type || ''"
+            )
+        )
+    assert set(names) <= seen, seen
 
 
 async def check_in_expecting_queue(member: Member, note: str) -> None:
