@@ -27,7 +27,7 @@ function summary(entry) {
     case "bid": return `${words(entry.kind)}, ${words(entry.channel).toLowerCase()}${entry.response ? `: turned ${entry.response}` : ""}`;
     case "touch": return `${words(entry.kind)}${entry.minutes ? `, ${entry.minutes} minutes` : ""}`;
     case "time_log": return `${entry.face_to_face_minutes} minutes face to face, ${entry.screen_minutes} on screens`;
-    case "boundary": return `${entry.rule || words(entry.kind)} (${words(entry.status || "proposed").toLowerCase()})`;
+    case "boundary": return entry.rule || words(entry.kind);
     case "breach": return "A boundary was crossed";
     case "conflict": return `${entry.topic || "A conflict"}, intensity ${entry.intensity} of 5`;
     case "repair": return `Afterwards: ${entry.felt}`;

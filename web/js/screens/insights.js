@@ -8,8 +8,11 @@ export const title = "insights";
 
 const PILLARS = [["emotional", "Emotional"], ["intellectual", "Intellectual"], ["physical", "Physical"], ["overall", "Overall"]];
 
-function score(value) {
-  return value === null || value === undefined ? "not enough data yet" : `${Math.round(value * 10) / 10} of 5`;
+// Health is 0 to 100 over the last 7 days of shared check-ins; the trend is the change on the week before.
+function score(value, change) {
+  if (value === null || value === undefined) return "not enough data yet";
+  const trend = change ? `, ${change > 0 ? "up" : "down"} ${Math.abs(Math.round(change))} on last week` : "";
+  return `${Math.round(value)} of 100${trend}`;
 }
 
 function flagCard(ctx, flag) {
@@ -61,7 +64,7 @@ export async function render(ctx) {
       : note("Nothing worrying stands out right now.")),
     section("Health by pillar", h("dl", { class: "health" }, PILLARS.map(([key, label]) => [
       h("dt", {}, label),
-      h("dd", {}, score(health[key]),
+      h("dd", {}, score(health[key], health.trend?.[key]),
         samples !== undefined && samples !== null
           ? ` (from ${typeof samples === "object" ? samples[key] ?? 0 : samples} check-ins)` : ""),
     ]))),
