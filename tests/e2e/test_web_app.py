@@ -179,6 +179,9 @@ async def test_two_members_live_the_journey_in_the_browser(browser, system, http
 
     await kim.page.goto(link)
     await expect(kim.page.get_by_text("You have an invitation")).to_be_visible()
+    await sign_up(kim, "Kim", f"sam-{tag}@example.org")
+    email_error = kim.page.locator('form[data-form=signup] [data-error-for="email"]')
+    await expect(email_error).to_contain_text("log in instead")
     await sign_up(kim, "Kim", f"kim-{tag}@example.org")
     await expect(kim.page.get_by_role("heading", name="Join your partner")).to_be_visible()
     await kim.page.locator("form[data-form=join]").get_by_role("button", name="Join").click()

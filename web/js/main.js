@@ -159,7 +159,8 @@ async function render() {
     main.dataset.screen = name;
     document.title = `Attune: ${screen.title}`;
     const heading = main.querySelector("h1");
-    if (heading && document.activeElement === document.body) heading.setAttribute("tabindex", "-1");
+    // Focusable by script, so a screen change takes a keyboard or screen-reader user to its title.
+    if (heading) heading.setAttribute("tabindex", "-1");
   } catch (error) {
     if (error instanceof ApiProblem && error.status === 401) return;
     if (error?.name !== "Offline") throw error;

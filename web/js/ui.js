@@ -82,8 +82,24 @@ export function select(name, options, value) {
     options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
 }
 
+/** A button whose action's refusal is told as a sentence, and which can't be pressed twice at once. */
 export function button(text, onclick, extra = {}) {
-  return h("button", { type: "button", onclick, ...extra }, text);
+  const el = h("button", { type: "button", ...extra }, text);
+  // Busy rather than disabled: disabling would throw a keyboard user's focus away.
+  el.addEventListener("click", async (event) => {
+    if (el.getAttribute("aria-busy") === "true") return;
+    el.setAttribute("aria-busy", "true");
+    try {
+      await onclick(event);
+    } catch (error) {
+      if (error?.name === "Offline") say("You seem to be offline. Try again when you are connected.");
+      else if (error?.problem) say(sentence(error.problem.detail || error.message));
+      else throw error;
+    } finally {
+      el.removeAttribute("aria-busy");
+    }
+  });
+  return el;
 }
 
 /** A form whose submit runs `onsubmit(form)`, showing problems next to their fields. */
@@ -95,14 +111,15 @@ export function form(name, children, onsubmit, submitText) {
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(el);
-    const submit = el.querySelector("button[type=submit]");
-    submit.disabled = true;
+    // One submission at a time (busy, not disabled, so the focus stays where it was).
+    if (el.getAttribute("aria-busy") === "true") return;
+    el.setAttribute("aria-busy", "true");
     try {
       await onsubmit(el);
     } catch (error) {
       showError(el, error);
     } finally {
-      submit.disabled = false;
+      el.removeAttribute("aria-busy");
     }
   });
   return el;
@@ -112,6 +129,9 @@ export function clearErrors(el) {
   for (const slot of el.querySelectorAll("[data-error-for]")) slot.textContent = "";
   for (const bad of el.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
 }
+
+// Refusals that name no field but plainly concern one.
+const FIELD_OF_CODE = { email_taken: "email", invalid_credentials: "password", invite_not_found: "code" };
 
 /** Every error as a sentence beside the field it names, or at the top of the form. */
 export function showError(el, error) {
@@ -125,7 +145,7 @@ export function showError(el, error) {
   const problem = error.problem;
   const listed = problem.errors && problem.errors.length
     ? problem.errors
-    : [{ field: problem.field || "", message: problem.detail }];
+    : [{ field: problem.field || FIELD_OF_CODE[problem.code] || "", message: problem.detail }];
   for (const item of listed) {
     const slot = slotFor(el, item.field || "");
     const text = sentence(item.message || problem.detail || problem.title);
