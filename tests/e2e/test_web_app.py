@@ -21,6 +21,8 @@ import pytest
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
+# Sign-up hashes a password and the machine may be busy: wait for outcomes, generously.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AXE = Path(__file__).resolve().parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"

@@ -83,8 +83,9 @@ function startLive(rid) {
   if (!rid) return;
   state.stopLive = follow(rid, (event) => {
     if (event.type.startsWith("relationship.") || event.type.startsWith("member.")) {
-      // Someone joined or left: the member list changed.
-      load().then(render).catch(() => {});
+      // Someone joined or left: the member list changed. Redraw unless the member is writing.
+      load().then(() => (document.querySelector("main form[data-dirty]") ? nav(route().name) : render()))
+        .catch(() => {});
       return;
     }
     for (const listener of state.liveListeners) listener(event);

@@ -108,6 +108,8 @@ export function form(name, children, onsubmit, submitText) {
     h("p", { class: "error form-error", role: "alert", dataset: { errorFor: "" } }),
     children,
     h("button", { type: "submit", class: "primary" }, submitText));
+  // A form being filled in is never wiped by a live refresh (see main.js).
+  el.addEventListener("input", () => { el.dataset.dirty = "true"; });
   el.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(el);
@@ -116,6 +118,7 @@ export function form(name, children, onsubmit, submitText) {
     el.setAttribute("aria-busy", "true");
     try {
       await onsubmit(el);
+      delete el.dataset.dirty;
     } catch (error) {
       showError(el, error);
     } finally {
