@@ -60,7 +60,7 @@ export async function render(ctx) {
           ? h("div", { class: "actions" }, outcome(ctx, item, "completed", "We did it"), outcome(ctx, item, "skipped", "Skipped"))
           : null)))
       : note("Nothing scheduled in the next week.")),
-    section("Your rituals", rituals.entries.length ? h("ul", { class: "plain" },
+    section("Your rituals", rituals.entries.length ? h("ul", { class: "plain", id: "rituals" },
       rituals.entries.map((r) => h("li", {}, `${r.title}: ${(REPEATS.find(([v]) => v === r.rrule) || [0, r.rrule])[1]}`)))
       : note("No rituals yet.")),
     section("Start a ritual", create));
