@@ -7,6 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BROWSER := $(VENV)/.browser
 CONTRACT_TOOLS := tools/contract/node_modules/.installed
+AXE    := tests/browser/node_modules/.installed
 
 .PHONY: run test test-fast lint bench clean
 
@@ -30,10 +31,15 @@ $(CONTRACT_TOOLS): tools/contract/package-lock.json
 	@command -v npm >/dev/null 2>&1 && (cd tools/contract && npm ci --no-audit --no-fund --loglevel=error) && touch $@ || \
 	  echo "npm is missing: the contract validators' tests will be skipped"
 
+# axe-core (npm), injected into the web app by its browser test; skipped without npm.
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/browser && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
+	  else echo "npm is not installed: the web app's accessibility checks will be skipped"; fi
+
 run: $(STAMP)
 	$(PY) -m deploy.embedded $(if $(DEMO),--demo) $(if $(CLUSTER),--cluster $(CLUSTER))
 
-test: $(STAMP) $(BROWSER) $(CONTRACT_TOOLS)
+test: $(STAMP) $(BROWSER) $(CONTRACT_TOOLS) $(AXE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Skips the slow fault-injection and load tests (CI runs them).

@@ -297,6 +297,7 @@ def embedded_system(
         yield {
             "api": api,
             "docs": f"{api}/docs",
+            "app": f"{api}/app/",
             "ops": f"{api}/ops?token={env['ATTUNE_OPS_TOKEN']}",
             "nats": env["ATTUNE_NATS_URL"],
             "mongo": env["ATTUNE_MONGO_URL"],
@@ -331,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         with embedded_system(args.data_dir, args.port, args.cluster) as where:
-            print(f"Attune is running.\n  API:  {where['api']}\n  docs: {where['docs']}")
+            print(f"Attune is running.\n  app:  {where['app']}")
+            print(f"  API:  {where['api']}\n  docs: {where['docs']}")
             print(f"  ops dashboard: {where['ops']}")
             users = args.data_dir / "nats-users.json"
             topology = f"a {args.cluster}-node JetStream cluster, " if args.cluster > 1 else ""

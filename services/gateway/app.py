@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.gateway import openapi, store
+from services.gateway import openapi, store, web
 from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, JsonBody, Metrics
 from services.gateway.ops import events as ops_events
@@ -94,6 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ops.router,
     ):
         app.include_router(router)
+    web.mount(app, settings.web_dir)
     openapi.install(app)
     # Added innermost first: metrics see everything; the body limit, then the JSON check, run
     # before idempotency, so a refused body never holds a key.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr
@@ -30,6 +31,9 @@ class GatewaySettings(BaseServiceSettings):
         gt=0,
         description="A request that held its Idempotency-Key this long died half way; "
         "a retry may take the key over.",
+    )
+    web_dir: Path | None = Field(
+        default=None, description="The web app's files, served at /app/ (default: web/)."
     )
     stream_heartbeat_seconds: float = Field(default=15, gt=0)
     webhook_key: SecretStr | None = Field(

@@ -55,7 +55,8 @@ def start_launcher(
             break
     text = "".join(output)
     assert "Attune is running." in text, text
-    where = dict(re.findall(r"^\s+(API|docs|NATS|MongoDB \(SecantusDB\)):\s+(\S+)", text, re.M))
+    names = r"app|API|docs|NATS|MongoDB \(SecantusDB\)"
+    where = dict(re.findall(rf"^\s+({names}):\s+(\S+)", text, re.M))
     return launcher, where
 
 
@@ -76,6 +77,8 @@ def test_make_run_starts_from_nothing_turns_ready_stops_cleanly_and_keeps_data(t
             assert response.status == 200
         with urllib.request.urlopen(where["docs"], timeout=5) as response:  # noqa: S310
             assert response.status == 200
+        with urllib.request.urlopen(where["app"], timeout=5) as response:  # noqa: S310
+            assert response.status == 200 and b"Attune" in response.read()
         with MongoClient(where["MongoDB (SecantusDB)"]) as client:
             client.smoke.notes.insert_one({"_id": "kept", "at": time.time()})
     finally:
