@@ -29,6 +29,9 @@ log = get_logger(__name__)
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Attune-Dlq-Reason"
 DLQ_SUBJECT_HEADER = "Attune-Dlq-Subject"
+DLQ_CONSUMER_HEADER = "Attune-Dlq-Consumer"
+# The dead message's own Nats-Msg-Id, so a redrive can publish it back under the same id.
+DLQ_MSG_ID_HEADER = "Attune-Dlq-Msg-Id"
 
 
 def create_broker(settings: BaseServiceSettings, client_name: str | None = None) -> NatsBroker:

@@ -44,6 +44,7 @@ from shared.nats import (
     wait_for_stream,
 )
 from shared.outbox import Outbox, OutboxRelay
+from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Empty, Handler, Kind, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import stream_name
@@ -103,6 +104,8 @@ class ServiceRuntime:
         self.started = False
         self.started_at = time.monotonic()
         self.respond("qry", "ping", Empty, self._pong)
+        if owns_events:
+            self.respond("cmd", REDRIVE_COMMAND, RedriveDeadLetter, self._redrive)
 
     # -- resources, available once started ------------------------------------------------
     @property
@@ -272,6 +275,12 @@ class ServiceRuntime:
     async def _pong(self, _payload: Empty, _request: Request) -> Pong:
         return Pong(service=self.name, ready=await self.ready(), version=VERSION,
                     uptime_seconds=round(time.monotonic() - self.started_at, 1))  # fmt: skip
+
+    async def _redrive(self, payload: RedriveDeadLetter, _request: Request) -> Redriven:
+        return await redrive(
+            self.broker.connection, self.settings.namespace, self.name,
+            payload.service, payload.sequence,
+        )  # fmt: skip
 
     def asgi(self) -> Starlette:
         """A small HTTP face: liveness, readiness and Prometheus metrics."""

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.gateway import openapi, store
 from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, JsonBody, Metrics
+from services.gateway.ops import dead_letter_routes
 from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import (
@@ -88,6 +89,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         programs.router,
         webhooks.router,
         ops.router,
+        dead_letter_routes.router,
     ):
         app.include_router(router)
     openapi.install(app)
