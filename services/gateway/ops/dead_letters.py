@@ -30,6 +30,7 @@ from shared.subjects import SERVICES, dead_letter_stream_name, parse_event_subje
 # Enough for any queue an operator reads on a page; the counts say when there were more.
 SCAN_LIMIT = 10_000
 FETCH_BATCH = 500
+GROUP_SEQUENCES = 100  # the oldest ones of a group, to show or redrive one by one
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,15 @@ async def groups(connection: Client, namespace: str) -> list[dict[str, Any]]:
                     "first_seen": letter.dead_lettered_at,
                     "last_seen": letter.dead_lettered_at,
                     "consumers": set(),
+                    "sequences": [],
                 },
             )
             group["count"] += 1
             group["first_seen"] = min(group["first_seen"], letter.dead_lettered_at)
             group["last_seen"] = max(group["last_seen"], letter.dead_lettered_at)
             group["consumers"].add(letter.consumer)
+            if len(group["sequences"]) < GROUP_SEQUENCES:
+                group["sequences"].append(letter.sequence)
     return [
         {
             **g,
