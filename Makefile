@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BROWSER := $(VENV)/.browser
+PROMTOOL := $(VENV)/.promtool
 
 .PHONY: run test test-fast lint bench clean
 
@@ -23,14 +24,21 @@ $(BROWSER): $(STAMP)
 	  echo "Chromium could not be installed: the dashboard's browser test will be skipped"
 	@touch $(BROWSER)
 
+# promtool for the alert rules' tests (Debian's prometheus package, as root).
+$(PROMTOOL): $(STAMP)
+	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus) >/dev/null 2>&1; } || \
+	  echo "promtool could not be installed: the alert rules' tests will be skipped"
+	@touch $(PROMTOOL)
+
 run: $(STAMP)
 	$(PY) -m deploy.embedded $(if $(DEMO),--demo)
 
-test: $(STAMP) $(BROWSER)
+test: $(STAMP) $(BROWSER) $(PROMTOOL)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Skips the slow fault-injection and load tests (CI runs them).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(PROMTOOL)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -142,6 +142,18 @@ class OutboxRelay:
     async def pending_count(self) -> int:
         return await self._outbox.count_documents({"status": "pending"})
 
+    async def oldest_pending_age(self, now: datetime) -> float:
+        """Seconds the oldest unpublished event has waited; 0 when none waits."""
+        oldest = await self._outbox.find_one(
+            {"status": "pending"}, projection={"created_at": 1}, sort=[("seq", ASCENDING)]
+        )
+        if oldest is None:
+            return 0.0
+        created: datetime = oldest["created_at"]
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return max((now - created).total_seconds(), 0.0)
+
     async def run(self) -> None:
         """Loop until `stop`; back off while NATS or MongoDB is away."""
         failures = 0

@@ -31,6 +31,7 @@ from shared.consumer import (
     ensure_processed_index,
     subscribe_events,
 )
+from shared.gauges import Durable, sample_forever
 from shared.logging import configure_logging, failure, get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
 from shared.messages.base import DecodedEvent
@@ -205,6 +206,15 @@ class ServiceRuntime:
             self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
         if self.relay is not None:
             self._watch(asyncio.create_task(self.relay.run()))
+        durables = [
+            Durable(stream_name(settings.namespace, owner), f"{self.name}-{purpose}-{owner}")
+            for owner, purpose, _ in self._pending_consumers
+        ]
+        self.spawn(
+            sample_forever(
+                connection, durables, self.relay, self.ready, settings.gauge_sample_seconds
+            )
+        )
         self.started = True
         log.info("service_started", consumers=sorted(self._consumed_owners))
 

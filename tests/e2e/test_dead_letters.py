@@ -121,3 +121,15 @@ async def test_a_poison_message_is_listed_inspected_redriven_and_purged(
                                      params={"reason": reason})  # fmt: skip
         assert response.status_code == 200 and response.json()["removed"] >= 1
     assert await groups_with(http, reason) == []
+
+
+async def test_services_export_the_figures_the_alert_rules_use(http, system: System):
+    async def scraped() -> str | None:
+        text = (await http.get(f"{system.urls('insights')[0]}/metrics")).text
+        wanted = ('attune_consumer_pending_messages{consumer="insights-aggregates-checkin"}',
+                  'attune_consumer_ack_pending_messages{consumer="insights-aggregates-checkin"}',
+                  "attune_ready 1.0", "attune_outbox_pending_events ",
+                  "attune_outbox_oldest_pending_seconds ")  # fmt: skip
+        return text if all(w in text for w in wanted) else None
+
+    await eventually(scraped, timeout=30)

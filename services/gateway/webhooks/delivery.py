@@ -27,6 +27,7 @@ from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
 from shared.logging import failure, get_logger
 from shared.messages.base import DecodedEvent
+from shared.metrics import WEBHOOK_ENDPOINTS_DISABLED
 from shared.mongo import Document, Session
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime
@@ -204,6 +205,7 @@ class Deliveries:
         changes: dict[str, Any] = {"failing_in_a_row": failing}
         if failing >= self.settings.webhook_disable_after:
             last = outcome.get("status_code") or outcome.get("error")
+            WEBHOOK_ENDPOINTS_DISABLED.inc()
             changes.update(
                 disabled=True,
                 disabled_reason=(
