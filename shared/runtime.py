@@ -24,6 +24,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared import telemetry
 from shared.consumer import (
     DeadLetters,
     EventHandler,
@@ -192,6 +193,7 @@ class ServiceRuntime:
                 self._publish_raw,
                 poll_seconds=settings.outbox_poll_seconds,
                 lease_seconds=settings.outbox_lease_seconds,
+                tracer=telemetry.tracer(self.name),
             )
             self._outbox.attach(self.relay.wake)
         # Indexes (and the collections under them) before any consumer or responder runs:
@@ -256,6 +258,7 @@ class ServiceRuntime:
         if self._mongo is not None:
             await self._mongo.close()
             self._mongo = None
+        telemetry.flush(self.name)
         log.info("service_stopped")
 
     async def _publish_raw(self, event_id: str, subject: str, body: bytes) -> None:
@@ -263,7 +266,8 @@ class ServiceRuntime:
 
     async def transact(self, work: Callable[[Session], Awaitable[T]]) -> T:
         """Run `work` (facts plus outbox events) in one transaction, then wake the relay."""
-        result = await in_transaction(self.mongo, work)
+        with telemetry.tracer(self.name).start_as_current_span(f"{self.name} write"):
+            result = await in_transaction(self.mongo, work)
         if self._outbox is not None:
             self._outbox.committed()
         return result

@@ -26,6 +26,7 @@ from services.gateway.routes import (
 )
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks.delivery import Deliveries, start_dispatching, webhook_key
+from shared import telemetry
 from shared.rpc import RpcClient
 from shared.runtime import ServiceRuntime
 
@@ -104,4 +105,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
     app.add_middleware(Metrics)
+    telemetry.instrument_app(app, settings.service_name)  # outermost: the request's own span
     return app
