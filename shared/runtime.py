@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from faststream.nats import NatsBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
@@ -80,6 +80,7 @@ class Pong(BaseModel):
     ready: bool
     version: str = "dev"
     uptime_seconds: float = 0.0
+    outbox_pending: int | None = None  # events written and not yet published
 
 
 class ServiceRuntime:
@@ -287,8 +288,12 @@ class ServiceRuntime:
         return all((await self.checks()).values())
 
     async def _pong(self, _payload: Empty, _request: Request) -> Pong:
+        # The last sampled figure (shared/gauges.py): a ping never waits on MongoDB.
+        sampled = REGISTRY.get_sample_value("attune_outbox_pending_events")
+        pending = int(sampled) if self.relay is not None and sampled is not None else None
         return Pong(service=self.name, ready=await self.ready(), version=VERSION,
-                    uptime_seconds=round(time.monotonic() - self.started_at, 1))  # fmt: skip
+                    uptime_seconds=round(time.monotonic() - self.started_at, 1),
+                    outbox_pending=pending)  # fmt: skip
 
     async def _redrive(self, payload: RedriveDeadLetter, _request: Request) -> Redriven:
         return await redrive(

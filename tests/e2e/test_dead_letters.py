@@ -58,7 +58,8 @@ async def test_a_poison_message_is_listed_inspected_redriven_and_purged(
     marker = f"bodyonly{uuid.uuid4().hex}"
     relationship = f"r_{uuid.uuid4().hex[:12]}"
     subject = f"{system.namespace}.checkin.evt.{relationship}.bid.made"
-    reason = f"bid.made events do not belong on {subject}"
+    # The relationship in the subject is starred in the reason (one group per cause).
+    reason = f"bid.made events do not belong on {system.namespace}.checkin.evt.*.bid.made"
     message_id = f"poison-{uuid.uuid4().hex}"
     await nats_client.jetstream().publish(
         subject, misplaced_bid(marker), headers={MSG_ID_HEADER: message_id}
@@ -78,6 +79,7 @@ async def test_a_poison_message_is_listed_inspected_redriven_and_purged(
     assert letter.status_code == 200
     shown = letter.json()
     assert shown["subject"] == subject and shown["reason"] == reason
+    assert relationship not in str(await groups_with(http, reason))
     assert shown["message_id"] == message_id and shown["owner"] == "checkin"
     assert marker not in letter.text  # metadata and reason only, never the body
 

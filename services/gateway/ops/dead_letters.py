@@ -8,6 +8,7 @@ removes the dead letter, so a second redrive finds nothing left to do.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +60,15 @@ class DeadLetter:
         }
 
 
+# A reason may name the subject it came on; its relationship id would split one cause into a
+# group per relationship (and is no operator's business on a dashboard): it becomes `*`.
+_RELATIONSHIP_IN_SUBJECT = re.compile(r"(\.evt\.)[A-Za-z0-9_-]{1,64}\.")
+
+
+def grouping_reason(reason: str) -> str:
+    return _RELATIONSHIP_IN_SUBJECT.sub(r"\1*.", reason)
+
+
 def known_service(service: str) -> str:
     if service not in SERVICES:
         raise NotFound(f"there is no service called {service!r}", code="unknown_service")
@@ -77,7 +87,7 @@ def _letter(
         service=service,
         sequence=sequence,
         consumer=headers.get(DLQ_CONSUMER_HEADER, "unknown"),
-        reason=headers.get(DLQ_REASON_HEADER, "no reason given"),
+        reason=grouping_reason(headers.get(DLQ_REASON_HEADER, "no reason given")),
         subject=subject,
         event_type=event_type,
         owner=owner,
@@ -103,11 +113,12 @@ async def scan(connection: Client, namespace: str, service: str) -> list[DeadLet
             headers_only=True,
             ack_policy=AckPolicy.NONE,
             deliver_policy=DeliverPolicy.ALL,
-            inactive_threshold=30,
+            inactive_threshold=10,
             mem_storage=True,
         ),
     )
     letters: list[DeadLetter] = []
+    consumer = (await subscription.consumer_info()).name
     try:
         wanted = min(info.state.messages, SCAN_LIMIT)
         while len(letters) < wanted:
@@ -128,6 +139,7 @@ async def scan(connection: Client, namespace: str, service: str) -> list[DeadLet
     finally:
         with contextlib.suppress(Exception):
             await subscription.unsubscribe()
+            await js.delete_consumer(stream, consumer)  # not left for the dashboard to list
     return letters
 
 
