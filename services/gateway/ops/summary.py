@@ -94,6 +94,8 @@ def _http() -> dict[str, Any]:
     for metric in REGISTRY.collect():
         if metric.name == "attune_http_requests":
             for sample in metric.samples:
+                if sample.labels.get("route") == "/readyz":
+                    continue  # 503 by design while a dependency is away, not a failed request
                 if sample.name.endswith("_total"):
                     total += sample.value
                     if sample.labels.get("status", "").startswith("5"):
