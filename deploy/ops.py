@@ -73,7 +73,7 @@ def request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
         return "POST", f"{base}/{args.service}/redrive", {"json": body}
     if args.sequence is not None:
         return "DELETE", f"{base}/{args.service}/{args.sequence}", {}
-    params = {} if args.all else {"reason": args.reason}
+    params = {"all": "true"} if args.all else {"reason": args.reason}
     return "DELETE", f"{base}/{args.service}", {"params": params}
 
 

@@ -111,6 +111,9 @@ async def test_a_poison_message_is_listed_inspected_redriven_and_purged(
         assert response.status_code == 422, (bad, response.text)
     unknown = await http.get("/ops/dead-letters/billing/1", headers=OPS)
     assert unknown.status_code == 404
+    for params in ({}, {"reason": reason, "all": "true"}):  # never a whole queue by accident
+        refused = await http.delete("/ops/dead-letters/insights", headers=OPS, params=params)
+        assert refused.status_code == 422, (params, refused.text)
 
     # Purge: by reason over HTTP for every service that holds it, one of them from the CLI.
     services = {g["service"] for g in await groups_with(http, reason)}

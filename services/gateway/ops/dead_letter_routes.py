@@ -11,6 +11,7 @@ from services.gateway.deps import rpc_of, runtime_of
 from services.gateway.ops import dead_letters
 from services.gateway.routes.errors import problems
 from services.gateway.routes.ops import require_operator
+from shared.problems import InvalidInput
 
 # The token is checked before anything else is read, so a stranger learns nothing from a 422.
 router = APIRouter(
@@ -94,14 +95,20 @@ async def purge_one(request: Request, service: str, sequence: int) -> dict[str, 
 @router.delete(
     "/{service}",
     responses=problems(401, 404, 422),
-    summary="Remove a service's dead letters with a reason, or all of them",
+    summary="Remove a service's dead letters with a reason, or all of them (all=true)",
 )
 async def purge(
-    request: Request, service: str, reason: Annotated[str | None, Query(max_length=1000)] = None
+    request: Request,
+    service: str,
+    reason: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    everything: Annotated[bool, Query(alias="all")] = False,
 ) -> dict[str, int]:
     runtime = runtime_of(request)
     connection, namespace = runtime.broker.connection, runtime.settings.namespace
     service = dead_letters.known_service(service)
+    if (reason is None) == (not everything):
+        # Emptying a whole queue is never the default of a request that forgot its reason.
+        raise InvalidInput("give either a reason or all=true", field="reason")
     if reason is None:
         return {"removed": await dead_letters.purge_all(connection, namespace, service)}
     letters = await dead_letters.select(connection, namespace, service, reason, None)
