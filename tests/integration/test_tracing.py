@@ -60,7 +60,7 @@ async def test_one_checkin_is_one_trace_across_gateway_checkin_insights_and_webh
     ]
     app = create_app(make_settings(GatewaySettings, webhook_allow_loopback_http=True))
     async with running(*backends), http(app) as client:
-        await eventually(lambda: client.get("/readyz"), timeout=30)
+        await eventually(lambda: client.get("/readyz"), timeout=60)
         rid, (ada, _bo) = await couple(client, "Ada", "Bo")
         await ada.ok("POST", f"/v1/relationships/{rid}/webhooks",
                      {"url": receiver.url, "event_types": ["checkin.logged"]})  # fmt: skip
@@ -68,7 +68,7 @@ async def test_one_checkin_is_one_trace_across_gateway_checkin_insights_and_webh
         entry = await ada.ok("POST", f"/v1/relationships/{rid}/checkins",
                              {"mood": 4, "connection": 7, "note": "private words",
                               "visibility": "shared"})  # fmt: skip
-        await eventually(lambda: receiver.received, timeout=30)
+        await eventually(lambda: receiver.received, timeout=60)
 
         def the_trace() -> list[ReadableSpan] | None:
             finished = list(spans.get_finished_spans())
@@ -85,7 +85,7 @@ async def test_one_checkin_is_one_trace_across_gateway_checkin_insights_and_webh
                                    for s in mine)  # fmt: skip
             return mine if wanted <= names and insights_applied else None
 
-        trace = await eventually(the_trace, timeout=30)
+        trace = await eventually(the_trace, timeout=60)
 
     by_service = {service(s) for s in trace}
     assert {"attune-gateway", "attune-checkin", "attune-insights"} <= by_service
