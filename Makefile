@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 BROWSER := $(VENV)/.browser
 CONTRACT_TOOLS := tools/contract/node_modules/.installed
 AXE    := tests/browser/node_modules/.installed
+PROMTOOL := $(VENV)/.promtool
 
 .PHONY: run test test-fast lint bench clean
 
@@ -26,6 +27,13 @@ $(BROWSER): $(STAMP)
 	  echo "Chromium could not be installed: the dashboard's browser test will be skipped"
 	@touch $(BROWSER)
 
+# promtool for the alert rules' tests (Debian's prometheus package, as root).
+$(PROMTOOL): $(STAMP)
+	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus) >/dev/null 2>&1; } || \
+	  echo "promtool could not be installed: the alert rules' tests will be skipped"
+	@touch $(PROMTOOL)
+
 # The AsyncAPI CLI, Redocly and Spectral (npm registry, pinned by the lock) for the contract tests.
 $(CONTRACT_TOOLS): tools/contract/package-lock.json
 	@command -v npm >/dev/null 2>&1 && (cd tools/contract && npm ci --no-audit --no-fund --loglevel=error) && touch $@ || \
@@ -39,11 +47,11 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 run: $(STAMP)
 	$(PY) -m deploy.embedded $(if $(DEMO),--demo) $(if $(CLUSTER),--cluster $(CLUSTER))
 
-test: $(STAMP) $(BROWSER) $(CONTRACT_TOOLS) $(AXE)
+test: $(STAMP) $(BROWSER) $(PROMTOOL) $(CONTRACT_TOOLS) $(AXE)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Skips the slow fault-injection and load tests (CI runs them).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(PROMTOOL)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)

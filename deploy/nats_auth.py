@@ -31,8 +31,14 @@ def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]
         "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
         "$JS.API.CONSUMER.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>",
     ]  # fmt: skip
+    dead_letter_streams = [dead_letter_stream_name(namespace, s) for s in SERVICES]
+    # An owner reads a dead letter of its own events to redrive it (shared/redrive.py).
+    publish += [f"$JS.API.STREAM.MSG.GET.{name}" for name in dead_letter_streams]
     if service == "gateway":  # the only door: it alone asks the others
         publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>"]
+        # Operators remove dead letters once redriven or judged hopeless (never event streams).
+        publish += [f"$JS.API.STREAM.{verb}.{name}" for name in dead_letter_streams
+                    for verb in ("MSG.DELETE", "PURGE")]  # fmt: skip
     subscribe = [
         "_INBOX.>",
         f"{namespace}.cmd.{service}.*",

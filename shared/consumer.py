@@ -29,7 +29,14 @@ from shared.messages.base import (
 )
 from shared.metrics import DEAD_LETTERED, EVENTS_CONSUMED
 from shared.mongo import Database, Document, Session, in_transaction
-from shared.nats import DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER, raw_body
+from shared.nats import (
+    DLQ_CONSUMER_HEADER,
+    DLQ_MSG_ID_HEADER,
+    DLQ_REASON_HEADER,
+    DLQ_SUBJECT_HEADER,
+    MSG_ID_HEADER,
+    raw_body,
+)
 from shared.settings import BaseServiceSettings
 from shared.subjects import (
     dead_letter_stream_name,
@@ -102,8 +109,11 @@ class DeadLetters:
         headers = {
             DLQ_REASON_HEADER: reason[:1000],
             DLQ_SUBJECT_HEADER: raw.subject,
-            "Attune-Dlq-Consumer": consumer,
+            DLQ_CONSUMER_HEADER: consumer,
         }
+        original_id = (raw.headers or {}).get(MSG_ID_HEADER)
+        if original_id:
+            headers[DLQ_MSG_ID_HEADER] = original_id
         if sequence is not None:
             # One dead letter per original message, however often this runs.
             headers[MSG_ID_HEADER] = f"{consumer}:{sequence}"

@@ -41,6 +41,7 @@ from shared.messages.views_rpc import (
     Schedule,
     ScheduleQuery,
 )
+from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven
 from shared.rpc import Empty, Kind, Pong
 from shared.subjects import SERVICES
 
@@ -66,6 +67,11 @@ def _checkin_command(name: str, request: type[BaseModel], summary: str) -> Opera
 OPERATIONS: tuple[Operation, ...] = (
     *(
         Operation("qry", service, "ping", Empty, Pong, f"Is {service} up and ready?")
+        for service in SERVICES
+    ),
+    *(
+        Operation("cmd", service, REDRIVE_COMMAND, RedriveDeadLetter, Redriven,
+                  f"Publish one of {service}'s dead letters again on its original subject.")
         for service in SERVICES
     ),
     _checkin_command("log_checkin", LogCheckin, "Log a daily check-in."),

@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from shared import telemetry
 from shared.envelope import Envelope
 from shared.logging import get_logger
 from shared.messages.base import subject_of
@@ -29,6 +30,9 @@ log = get_logger(__name__)
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Attune-Dlq-Reason"
 DLQ_SUBJECT_HEADER = "Attune-Dlq-Subject"
+DLQ_CONSUMER_HEADER = "Attune-Dlq-Consumer"
+# The dead message's own Nats-Msg-Id, so a redrive can publish it back under the same id.
+DLQ_MSG_ID_HEADER = "Attune-Dlq-Msg-Id"
 
 
 def create_broker(settings: BaseServiceSettings, client_name: str | None = None) -> NatsBroker:
@@ -45,6 +49,8 @@ def create_broker(settings: BaseServiceSettings, client_name: str | None = None)
         graceful_timeout=settings.shutdown_grace_seconds,
         # Per-message processing logs only at DEBUG; our handlers log what matters.
         log_level=logging.DEBUG,
+        # W3C trace context in the headers of every message (only when tracing is on).
+        middlewares=telemetry.broker_middlewares(settings.service_name),
     )
 
 

@@ -15,9 +15,11 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from opentelemetry.trace import NoOpTracer, Tracer
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from shared import telemetry
 from shared.envelope import Envelope, new_id
 from shared.logging import get_logger
 from shared.messages.base import subject_of
@@ -51,6 +53,7 @@ class Outbox:
     async def add(self, session: Session, *envelopes: Envelope) -> None:
         now = datetime.now(UTC)
         base = time.time_ns()
+        trace_context = telemetry.carrier()
         documents = [
             {
                 "_id": envelope.id,
@@ -60,6 +63,8 @@ class Outbox:
                 "status": "pending",
                 "seq": base + index,
                 "created_at": now,
+                # The request's trace continues when the relay publishes it (shared/telemetry).
+                "trace": trace_context,
             }
             for index, envelope in enumerate(envelopes)
         ]
@@ -87,6 +92,7 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         lease_seconds: float = 10.0,
         relay_id: str | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._outbox = db[OUTBOX]
         self._leases = db[LEASES]
@@ -95,6 +101,7 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._lease = timedelta(seconds=lease_seconds)
         self.relay_id = relay_id or new_id()
+        self._tracer = tracer or NoOpTracer()
         self.wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -120,14 +127,18 @@ class OutboxRelay:
             return 0
         pending = self._outbox.find(
             {"status": "pending"},
-            projection={"subject": 1, "body": 1, "type": 1},
+            projection={"subject": 1, "body": 1, "type": 1, "trace": 1},
             sort=[("seq", ASCENDING)],
             limit=self._batch_size,
         )
         sent: list[str] = []
         try:
             async for document in pending:
-                await self._publish(document["_id"], document["subject"], document["body"])
+                with telemetry.resumed(
+                    self._tracer, f"{document['type']} outbox publish", document.get("trace"),
+                    **{"messaging.message.id": document["_id"]},
+                ):  # fmt: skip
+                    await self._publish(document["_id"], document["subject"], document["body"])
                 sent.append(document["_id"])
                 OUTBOX_PUBLISHED.labels(type=document["type"]).inc()
         finally:
@@ -141,6 +152,18 @@ class OutboxRelay:
 
     async def pending_count(self) -> int:
         return await self._outbox.count_documents({"status": "pending"})
+
+    async def oldest_pending_age(self, now: datetime) -> float:
+        """Seconds the oldest unpublished event has waited; 0 when none waits."""
+        oldest = await self._outbox.find_one(
+            {"status": "pending"}, projection={"created_at": 1}, sort=[("seq", ASCENDING)]
+        )
+        if oldest is None:
+            return 0.0
+        created: datetime = oldest["created_at"]
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return max((now - created).total_seconds(), 0.0)
 
     async def run(self) -> None:
         """Loop until `stop`; back off while NATS or MongoDB is away."""

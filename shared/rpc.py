@@ -66,6 +66,7 @@ class Pong(BaseModel):
     ready: bool
     version: str = "dev"
     uptime_seconds: float = 0.0
+    outbox_pending: int | None = None  # events written and not yet published
 
 
 def subject_for(namespace: str, kind: Kind, service: str, name: str) -> str:

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 import uvicorn
 from faststream.nats import NatsBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared import telemetry
 from shared.consumer import (
     DeadLetters,
     EventHandler,
@@ -30,6 +31,7 @@ from shared.consumer import (
     ensure_processed_index,
     subscribe_events,
 )
+from shared.gauges import Durable, sample_forever
 from shared.logging import configure_logging, failure, get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
 from shared.messages.base import DecodedEvent
@@ -43,6 +45,7 @@ from shared.nats import (
     wait_for_stream,
 )
 from shared.outbox import Outbox, OutboxRelay
+from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Empty, Handler, Kind, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import stream_name
@@ -97,6 +100,8 @@ class ServiceRuntime:
         # What this service answers, so a test can hold it against the published contract.
         self.responders: list[tuple[Kind, str, type[Any]]] = []
         self.respond("qry", "ping", Empty, self._pong)
+        if owns_events:
+            self.respond("cmd", REDRIVE_COMMAND, RedriveDeadLetter, self._redrive)
 
     # -- resources, available once started ------------------------------------------------
     @property
@@ -183,6 +188,7 @@ class ServiceRuntime:
                 self._publish_raw,
                 poll_seconds=settings.outbox_poll_seconds,
                 lease_seconds=settings.outbox_lease_seconds,
+                tracer=telemetry.tracer(self.name),
             )
             self._outbox.attach(self.relay.wake)
         # Indexes (and the collections under them) before any consumer or responder runs:
@@ -197,6 +203,15 @@ class ServiceRuntime:
             self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
         if self.relay is not None:
             self._watch(asyncio.create_task(self.relay.run()))
+        durables = [
+            Durable(stream_name(settings.namespace, owner), f"{self.name}-{purpose}-{owner}")
+            for owner, purpose, _ in self._pending_consumers
+        ]
+        self.spawn(
+            sample_forever(
+                connection, durables, self.relay, self.ready, settings.gauge_sample_seconds
+            )
+        )
         self.started = True
         log.info("service_started", consumers=sorted(self._consumed_owners))
 
@@ -238,6 +253,7 @@ class ServiceRuntime:
         if self._mongo is not None:
             await self._mongo.close()
             self._mongo = None
+        telemetry.flush(self.name)
         log.info("service_stopped")
 
     async def _publish_raw(self, event_id: str, subject: str, body: bytes) -> None:
@@ -245,7 +261,8 @@ class ServiceRuntime:
 
     async def transact(self, work: Callable[[Session], Awaitable[T]]) -> T:
         """Run `work` (facts plus outbox events) in one transaction, then wake the relay."""
-        result = await in_transaction(self.mongo, work)
+        with telemetry.tracer(self.name).start_as_current_span(f"{self.name} write"):
+            result = await in_transaction(self.mongo, work)
         if self._outbox is not None:
             self._outbox.committed()
         return result
@@ -265,8 +282,18 @@ class ServiceRuntime:
         return all((await self.checks()).values())
 
     async def _pong(self, _payload: Empty, _request: Request) -> Pong:
+        # The last sampled figure (shared/gauges.py): a ping never waits on MongoDB.
+        sampled = REGISTRY.get_sample_value("attune_outbox_pending_events")
+        pending = int(sampled) if self.relay is not None and sampled is not None else None
         return Pong(service=self.name, ready=await self.ready(), version=VERSION,
-                    uptime_seconds=round(time.monotonic() - self.started_at, 1))  # fmt: skip
+                    uptime_seconds=round(time.monotonic() - self.started_at, 1),
+                    outbox_pending=pending)  # fmt: skip
+
+    async def _redrive(self, payload: RedriveDeadLetter, _request: Request) -> Redriven:
+        return await redrive(
+            self.broker.connection, self.settings.namespace, self.name,
+            payload.service, payload.sequence,
+        )  # fmt: skip
 
     def asgi(self) -> Starlette:
         """A small HTTP face: liveness, readiness and Prometheus metrics."""

@@ -51,6 +51,9 @@ class BaseServiceSettings(BaseSettings):
     )
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     outbox_lease_seconds: float = Field(default=10, gt=0)
+    gauge_sample_seconds: float = Field(
+        default=5, gt=0, description="How often consumer lag and outbox depth are sampled."
+    )
     shutdown_grace_seconds: float = Field(default=10, gt=0)
 
     @property

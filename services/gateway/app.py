@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from services.gateway import openapi, store, web
 from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, JsonBody, Metrics
+from services.gateway.ops import dead_letter_routes
 from services.gateway.ops import events as ops_events
+from services.gateway.ops.lag_history import LagHistory
 from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import (
     accounts,
@@ -27,6 +29,7 @@ from services.gateway.routes import (
 )
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks.delivery import Deliveries, start_dispatching, webhook_key
+from shared import telemetry
 from shared.rpc import RpcClient
 from shared.runtime import ServiceRuntime
 
@@ -46,6 +49,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     webhook_key(settings)  # refuse to start in production without one
     runtime = ServiceRuntime(settings)
     ops_events.wire(runtime)
+    lag_history = LagHistory()
+
+    async def sample_lag(rt: ServiceRuntime) -> None:
+        rt.spawn(lag_history.run(rt.broker.connection, settings.namespace))
+
+    runtime.on_startup(sample_lag)
     deliveries = Deliveries(runtime, settings)
     deliveries.wire()
     start_dispatching(runtime, deliveries)
@@ -74,6 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.deliveries = deliveries
+    app.state.lag_history = lag_history
     app.state.rpc = RpcClient(runtime.broker, settings.namespace, settings.request_timeout_seconds)
     app.state.member_limits = TokenBucket(settings.rate_per_second, settings.rate_burst)
     app.state.anonymous_limits = TokenBucket(
@@ -92,6 +102,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         programs.router,
         webhooks.router,
         ops.router,
+        dead_letter_routes.router,
     ):
         app.include_router(router)
     web.mount(app, settings.web_dir)
@@ -107,4 +118,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Correlation)
     app.add_middleware(Metrics)
+    telemetry.instrument_app(app, settings.service_name)  # outermost: the request's own span
     return app

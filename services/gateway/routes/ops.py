@@ -39,4 +39,4 @@ async def page(request: Request) -> HTMLResponse:
 @router.get("/summary", responses=problems(401), summary="The dashboard's figures as JSON")
 async def figures(request: Request) -> dict[str, Any]:
     require_operator(request)
-    return await summary(runtime_of(request), rpc_of(request))
+    return await summary(runtime_of(request), rpc_of(request), request.app.state.lag_history)

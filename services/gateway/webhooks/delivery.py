@@ -22,11 +22,12 @@ from services.gateway import store
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import signing
 from services.gateway.webhooks.urls import check_url
-from shared import crypto
+from shared import crypto, telemetry
 from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
 from shared.logging import failure, get_logger
 from shared.messages.base import DecodedEvent
+from shared.metrics import WEBHOOK_ENDPOINTS_DISABLED
 from shared.mongo import Document, Session
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime
@@ -67,6 +68,7 @@ class Deliveries:
         self.settings = settings
         self.owner = new_id()
         self.wake = asyncio.Event()  # new deliveries in this process: send now, not next tick
+        self.tracer = telemetry.tracer(settings.service_name)
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_event(self, event: DecodedEvent) -> None:
@@ -84,7 +86,8 @@ class Deliveries:
         found = [
             {"_id": f"{w['_id']}-{envelope.id}", "webhook_id": w["_id"], "event_id": envelope.id,
              "type": envelope.type, "order": order, "status": "pending", "attempts": [],
-             "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now}
+             "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now,
+             "trace": telemetry.carrier()}
             for w in hooks
         ]  # fmt: skip
 
@@ -149,6 +152,13 @@ class Deliveries:
 
     async def _attempt(self, http: httpx.AsyncClient, due: Document, now: datetime) -> bool:
         """Send one delivery and record the attempt; True when the receiver took it."""
+        with telemetry.resumed(
+            self.tracer, f"{due['type']} webhook delivery", due.get("trace"),
+            **{"messaging.message.id": due["event_id"]},
+        ):  # fmt: skip
+            return await self._send(http, due, now)
+
+    async def _send(self, http: httpx.AsyncClient, due: Document, now: datetime) -> bool:
         db = self.runtime.db
         hook = await db[store.WEBHOOKS].find_one({"_id": due["webhook_id"]})
         if hook is None:
@@ -204,6 +214,7 @@ class Deliveries:
         changes: dict[str, Any] = {"failing_in_a_row": failing}
         if failing >= self.settings.webhook_disable_after:
             last = outcome.get("status_code") or outcome.get("error")
+            WEBHOOK_ENDPOINTS_DISABLED.inc()
             changes.update(
                 disabled=True,
                 disabled_reason=(

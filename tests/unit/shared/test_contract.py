@@ -18,7 +18,12 @@ def _wired() -> set[tuple[str, str, str, Any]]:
     for factory in (checkin_runtime, scheduler_runtime, insights_runtime):
         runtime = factory()
         wired |= {(kind, runtime.name, name, model) for kind, name, model in runtime.responders}
-    wired |= {("qry", "gateway", "ping", op.request) for op in OPERATIONS if op.name == "ping"}
+    # The gateway runs in FastAPI, not from a service factory: it answers what every runtime does.
+    wired |= {
+        (op.kind, "gateway", op.name, op.request)
+        for op in OPERATIONS
+        if op.service == "gateway" and op.name in ("ping", "redrive_dead_letter")
+    }
     return wired
 
 
