@@ -15,11 +15,13 @@ from services.gateway.ops import events as ops_events
 from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import (
     accounts,
+    dates,
     facts,
     health,
     ops,
     programs,
     relationships,
+    reviews,
     stream,
     webhooks,
 )
@@ -86,6 +88,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         facts.views,
         stream.router,
         programs.router,
+        dates.router,
+        reviews.router,
         webhooks.router,
         ops.router,
     ):
