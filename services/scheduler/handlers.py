@@ -210,19 +210,22 @@ class SchedulerHandlers:
         data, rid, envelope = event.data, event.envelope.relationship_id, event.envelope
         if rid is None or envelope.visibility is not Visibility.SHARED:
             return  # a private entry never reaches a review
+        # Each happening counts in the month it happened (apps may sync late).
         entry: Document = {"_id": event.id, "relationship_id": rid, "at": envelope.time}
         if isinstance(data, RitualCompleted | RitualSkipped):
             outcome = "completed" if isinstance(data, RitualCompleted) else "skipped"
-            entry |= {"kind": "ritual_outcome", "ref": data.ritual_id, "outcome": outcome}
+            entry |= {"kind": "ritual_outcome", "ref": data.ritual_id, "outcome": outcome,
+                      "at": data.occurred_at}  # fmt: skip
         elif isinstance(data, BoundaryActivated):
             entry |= {"kind": "boundary_agreed", "ref": data.boundary_id,
                       "boundary_kind": data.kind.value}  # fmt: skip
-        elif isinstance(data, FlagRaised | FlagCleared) and data.member_id is None:
-            kind = "flag_raised" if isinstance(data, FlagRaised) else "flag_cleared"
-            entry |= {"kind": kind, "code": str(data.code)}
+        elif isinstance(data, FlagRaised) and data.member_id is None:
+            entry |= {"kind": "flag_raised", "code": str(data.code), "at": data.raised_at}
+        elif isinstance(data, FlagCleared) and data.member_id is None:
+            entry |= {"kind": "flag_cleared", "code": str(data.code), "at": data.cleared_at}
         elif isinstance(data, HealthUpdated):
             values = data.model_dump(include={"emotional", "intellectual", "physical", "overall"})
-            entry |= {"kind": "health", "values": values}
+            entry |= {"kind": "health", "values": values, "at": data.as_of}
         else:
             return
         db = self.runtime.db
