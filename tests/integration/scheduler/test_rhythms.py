@@ -165,7 +165,8 @@ async def test_the_review_fires_outside_everyones_quiet_hours_without_private_en
                               member_id=L, evidence={"count": 3}, suggestion="talk",
                               raised_at=occurrence)  # fmt: skip
         shared_flag = FlagRaised(code="stonewalling", rule_version=1, severity="warning",
-                                 evidence={"count": 3}, suggestion="pause", raised_at=occurrence)  # fmt: skip
+                                 evidence={"count": 3}, suggestion="pause",
+                                 raised_at=occurrence)  # fmt: skip
         world.clock.moment = T0 + timedelta(days=1)
         await world.publish("checkin", kept, RID, actor=B)
         await world.publish("checkin", skipped, RID, private=True, actor=L)
@@ -204,7 +205,8 @@ async def test_a_ritual_nudge_due_inside_quiet_hours_is_delivered_at_their_end(
         # 06:00 in Berlin (quiet until 07:00) is 21:00 the evening before in LA (not yet quiet).
         ritual = RitualCreated(ritual_id="coffee", created_by=B, title="Coffee call",
                                rrule="FREQ=DAILY", timezone=BERLIN,
-                               starts_at=datetime(2026, 11, 2, 6, 0), duration_minutes=120)  # fmt: skip
+                               starts_at=datetime(2026, 11, 2, 6, 0),
+                               duration_minutes=120)  # fmt: skip
         await world.publish("checkin", ritual, RID, actor=B)
         await until_scheduled(runtime, "ritual:coffee")
         start = datetime(2026, 11, 2, 6, 0, tzinfo=zone(BERLIN))
