@@ -69,7 +69,7 @@ async def published(world: World, nats_client, expected: int, event_type: str) -
         events = [e for e in await world.scheduler_events(nats_client) if e["type"] == event_type]
         return events if len(events) >= expected else None
 
-    return await eventually(found, timeout=20)  # type: ignore[no-any-return]
+    return await eventually(found, timeout=20)
 
 
 async def nudges(world: World, nats_client, kind: str) -> list[dict]:
