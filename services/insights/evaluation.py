@@ -69,6 +69,11 @@ def weakest_pillar(current: dict[str, Any], today_index: int) -> Pillar:
     return list(Pillar)[today_index % 3]  # nothing known yet: take turns
 
 
+def starters_paused(flags: dict[str, dict[str, Any]]) -> bool:
+    """While intimacy burnout shows, no new daily starter: fewer nudges, not more."""
+    return FlagCode.INTIMACY_BURNOUT.value in flags
+
+
 def evaluate(view: View, prior: State, rules: Rules) -> tuple[State, list[Outgoing]]:
     findings: dict[str, Finding] = {}
     for rule in all_rules():
@@ -109,7 +114,8 @@ def evaluate(view: View, prior: State, rules: Rules) -> tuple[State, list[Outgoi
 
     starter, used = prior.starter, dict(prior.starters_used)
     today = view.today.isoformat()
-    if starter is None or starter["day"] != today:
+    fresh_day = starter is None or starter["day"] != today
+    if fresh_day and not starters_paused(flags):
         pillar = weakest_pillar(current, view.today.toordinal())
         starter_id, text, used[pillar.value] = starters.next_starter(
             pillar, used.get(pillar.value, [])
