@@ -147,3 +147,12 @@ async def test_a_non_member_and_a_foreign_entry_are_both_not_found(rpc, alice):
     elsewhere = Member(rpc, "bo", "other-rel", ["alice", "bo"])
     with pytest.raises(NotFound):
         await elsewhere.cmd("answer_bid", bid_id=bid.id, response="toward")
+
+
+async def test_touch_with_someone_must_name_another_member(alice, bo):
+    entry = await alice.cmd("log_touch", kind="hug", sexual=False, with_member_id="bo")
+    assert entry.fields["with_member_id"] == "bo"
+    with pytest.raises(InvalidInput, match="not a member"):
+        await alice.cmd("log_touch", kind="hug", sexual=False, with_member_id="stranger")
+    with pytest.raises(InvalidInput, match="someone else"):
+        await alice.cmd("log_touch", kind="hug", sexual=False, with_member_id="alice")
