@@ -265,6 +265,17 @@ async def erase_member(db: Database, session: Session, member_id: str) -> None:
     # Their sealed plans become unreadable everywhere (crypto-shredding).
     await db[KEYS].delete_many({"member_id": member_id}, session=session)
     await db[SCHEDULES].delete_many({"kind": "nudge", "member_id": member_id}, session=session)
+    # Their id leaves the dates and the program they answered (the rest stays the others').
+    answered = f"answers.{member_id}"
+    await db[DATES].update_many({answered: {"$exists": True}}, {"$unset": {answered: ""}},
+                                session=session)  # fmt: skip
+    await db[DATES].update_many({"proposed_by": member_id}, {"$set": {"proposed_by": None}},
+                                session=session)  # fmt: skip
+    await db[PROGRAMS].update_many(
+        {"accepted_by": member_id}, {"$pull": {"accepted_by": member_id}}, session=session
+    )
+    await db[PROGRAMS].update_many({"proposed_by": member_id}, {"$set": {"proposed_by": None}},
+                                   session=session)  # fmt: skip
     await db[SCHEDULES].delete_one({"_id": f"reminder:{member_id}"}, session=session)
     await db[CHECKINS].delete_many({"_id": {"$regex": f"^{member_id}:"}}, session=session)
 
