@@ -92,6 +92,9 @@ log = get_logger(__name__)
 MemberDay = tuple[str, str, tuple[str, str] | None]  # member, time zone, quiet hours
 
 
+MAX_DATE_AHEAD = timedelta(days=731)
+
+
 def stamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -446,6 +449,8 @@ class SchedulerHandlers:
             return await self._date_view(existing, members)  # a retried command
         if cmd.starts_at <= now:
             raise InvalidInput("a date must start in the future", field="starts_at")
+        if cmd.starts_at > now + MAX_DATE_AHEAD:
+            raise InvalidInput("a date starts within the next two years", field="starts_at")
         starts = cmd.starts_at.astimezone(UTC)
         plan = await self.sealer.seal(rid, actor, date_id, cmd.plan) if cmd.plan else None
         doc: Document = {

@@ -14,6 +14,13 @@ from shared.zones import zone
 _FOURTEEN_DAYS = timedelta(days=14)
 
 
+def _plausible_year(value: datetime) -> datetime:
+    # Far-off years say nothing about a date and overflow arithmetic near datetime.max.
+    if not 2000 <= value.year <= 2200:
+        raise ValueError("give a time between the years 2000 and 2200")
+    return value
+
+
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +42,11 @@ class ProposeDate(_Command):
     def _known_zone(cls, value: str) -> str:
         zone(value)  # raises ValueError for an unknown zone
         return value
+
+    @field_validator("starts_at")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        return _plausible_year(value)
 
 
 class DateRef(_Command):
@@ -72,6 +84,11 @@ class SuggestionsQuery(_Command):
     duration_minutes: int = Field(ge=15, le=8 * 60)
     start: AwareDatetime
     end: AwareDatetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        return _plausible_year(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> SuggestionsQuery:

@@ -74,7 +74,9 @@ async def test_bad_date_input_is_a_problem_not_a_crash(http):
             "kind": "call"}  # fmt: skip
     for bad in ({**good, "kind": "dinner"}, {**good, "timezone": "Mars/Olympus"},
                 {**good, "duration_minutes": 0}, {**good, "starts_at": "2020-01-01T10:00:00Z"},
-                {**good, "starts_at": "2030-01-01T10:00:00"}):  # fmt: skip
+                {**good, "starts_at": "2030-01-01T10:00:00"},
+                {**good, "starts_at": "2031-01-01T10:00:00Z"},
+                {**good, "starts_at": "9999-12-31T23:59:00-14:00"}):  # fmt: skip
         response = await ana.post(base, bad)
         assert response.status_code == 422, (bad, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")

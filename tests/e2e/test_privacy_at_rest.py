@@ -55,7 +55,7 @@ async def log_every_kind(person: Person, partner: Person, rid: str) -> dict[str,
     }
     await person.ok("POST", f"{base}/rituals/{ritual['id']}/outcomes", outcome)
     await person.ok("POST", f"{base}/dates", {
-        "starts_at": "2030-01-05T19:00:00+01:00", "timezone": "Europe/Berlin",
+        "starts_at": "2028-01-05T19:00:00+01:00", "timezone": "Europe/Berlin",
         "duration_minutes": 60, "kind": "video", "plan": texts["plan"]})  # fmt: skip
     return texts
 
@@ -109,7 +109,7 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(http, system,
     await cy.ok("PATCH", "/v1/me", {"checkin_reminder_time": "20:00"})
     plan = mark()
     date = await cy.ok("POST", f"{base}/dates", {
-        "starts_at": "2030-01-05T19:00:00+01:00", "timezone": "Europe/Berlin",
+        "starts_at": "2028-01-05T19:00:00+01:00", "timezone": "Europe/Berlin",
         "duration_minutes": 60, "kind": "call", "plan": plan})  # fmt: skip
     assert date["plan"] == plan
     client: AsyncMongoClient = AsyncMongoClient(servers.mongo_url, tz_aware=True)
