@@ -126,6 +126,7 @@ class MemberSchedules(BaseModel):
 
     settings: dict[str, Any] | None
     reminder: dict[str, Any] | None
+    dates: list[dict[str, Any]] = []  # the dates they proposed or answered, plans readable
 
 
 class SchedulerHandlers:
@@ -842,7 +843,12 @@ class SchedulerHandlers:
         db = self.runtime.db
         settings = await store.member_settings(db, member)
         reminder = await store.schedule(db, f"reminder:{member}")
-        return MemberSchedules(settings=settings, reminder=reminder)
+        dates = []
+        for found in await store.dates_of_member(db, member):
+            view = await self._date_view(found, frozenset(found["answers"]))
+            dates.append({"relationship_id": found["relationship_id"],
+                          **view.model_dump(mode="json")})  # fmt: skip
+        return MemberSchedules(settings=settings, reminder=reminder, dates=dates)
 
     async def schedule(self, query: ScheduleQuery, request: Request) -> Schedule:
         rid, members = await self._authorized(request)

@@ -202,6 +202,11 @@ async def dates_of(
     return await db[DATES].find(query).sort("starts_at", ASCENDING).to_list(500)
 
 
+async def dates_of_member(db: Database, member_id: str) -> list[Document]:
+    query = {"$or": [{"proposed_by": member_id}, {f"answers.{member_id}": {"$exists": True}}]}
+    return await db[DATES].find(query).sort("starts_at", ASCENDING).to_list(1000)
+
+
 async def program(
     db: Database, relationship_id: str, session: Session | None = None
 ) -> Document | None:

@@ -153,7 +153,7 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(http, system,
 
 async def test_export_holds_every_kind_of_record_i_made_and_none_of_my_partners_private_ones(http):
     rid, (eli, fay) = await couple(http, "Eli", "Fay")
-    await log_every_kind(eli, fay, rid)
+    texts = await log_every_kind(eli, fay, rid)
     private = await fay.ok("POST", f"/v1/relationships/{rid}/checkins",
                            {"mood": 1, "connection": 2, "note": mark()})  # fmt: skip
     export = await eli.ok("GET", "/v1/me/export")
@@ -163,6 +163,7 @@ async def test_export_holds_every_kind_of_record_i_made_and_none_of_my_partners_
     assert private["id"] not in json.dumps(export)
     assert export["member"]["email"] == eli.email
     assert set(export) >= {"insights", "schedules", "relationships"}
+    assert [d["plan"] for d in export["schedules"]["dates"]] == [texts["plan"]]
 
 
 async def test_logs_of_a_journey_hold_no_text_tokens_passwords_or_emails(http, system):
