@@ -772,7 +772,9 @@ class SchedulerHandlers:
 
     async def _fire_program(self, item: Document) -> Fired:
         index, rid, out = int(item["stage_index"]), item["relationship_id"], Fired()
-        program_id, started_at = item["program_id"], item["started_at"]
+        started_at = item["started_at"]
+        # Programs started before proposals existed carry no id of their own.
+        program_id = item.get("program_id") or f"{rid}-{stamp(started_at)}"
         if item.get("phase") == "end":
             ended = ProgramEnded(program_id=program_id, ended_at=item["occurrence"])
             out.events.append((f"program-{program_id}-ended", ended, rid, None))
