@@ -82,7 +82,7 @@ from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
 from shared.mongo import Document, Session
 from shared.nats import publish_event
-from shared.problems import Conflict, InvalidInput, NotFound
+from shared.problems import Conflict, InvalidInput, NotFound, Unavailable
 from shared.rpc import Empty, Request
 from shared.runtime import ServiceRuntime, repeat
 from shared.zones import zone
@@ -93,6 +93,7 @@ MemberDay = tuple[str, str, tuple[str, str] | None]  # member, time zone, quiet 
 
 
 MAX_DATE_AHEAD = timedelta(days=731)
+ANSWER_ATTEMPTS = 5  # members answering the same date or program at once read it again
 
 
 def stamp(moment: datetime) -> int:
@@ -359,28 +360,34 @@ class SchedulerHandlers:
         doc: Document = {"_id": rid, "program_id": derived_id(rid, request.command_id),
                          "proposed_by": actor, "accepted_by": [actor], "started_at": None,
                          "proposed_at": now}  # fmt: skip
+        if current is not None:  # a new program replaces the one that ended
+            doc["version"] = current.get("version")
         events = [self._event(ProgramProposed(program_id=doc["program_id"], proposed_by=actor),
                               rid, request, now)]  # fmt: skip
-        await self._save_program(doc, members, now, events, request)
+        if not await self._save_program(doc, members, now, events, request):
+            doc = await store.program(db, rid) or doc  # someone proposed at the same moment
         return await self._program_view(doc, members, now)
 
     async def accept_program(self, _payload: Empty, request: Request) -> ProgramView:
         rid, members = await self._authorized(request)
         actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
         assert actor is not None
-        current = await store.program(db, rid)
-        if current is None or self._program_status(current, members, now) == "ended":
-            raise NotFound("no program has been proposed", code="program_not_found")
-        if actor in current["accepted_by"] or current["started_at"] is not None:
-            return await self._program_view(current, members, now)
-        doc = {**current, "accepted_by": [*current["accepted_by"], actor]}
-        await self._save_program(doc, members, now, [], request, accepted_by=actor)
-        return await self._program_view(doc, members, now)
+        for _ in range(ANSWER_ATTEMPTS):
+            current = await store.program(db, rid)
+            if current is None or self._program_status(current, members, now) == "ended":
+                raise NotFound("no program has been proposed", code="program_not_found")
+            if actor in current["accepted_by"] or current["started_at"] is not None:
+                return await self._program_view(current, members, now)
+            doc = {**current, "accepted_by": [*current["accepted_by"], actor]}
+            if await self._save_program(doc, members, now, [], request, accepted_by=actor):
+                return await self._program_view(doc, members, now)
+        raise Unavailable("too many answers at once; try again")
 
     async def _save_program(self, doc: Document, members: frozenset[str], now: datetime,
                             events: list[Envelope], request: Request,
-                            accepted_by: str | None = None) -> None:  # fmt: skip
-        """Save the program; it starts (and its stages are scheduled) once everyone accepted."""
+                            accepted_by: str | None = None) -> bool:  # fmt: skip
+        """Save the program (False: someone changed it meanwhile); it starts, and its stages
+        are scheduled, once everyone accepted."""
         rid, db = doc["_id"], self.runtime.db
         schedule: Document | None = None
         if doc["started_at"] is None and program.status(set(doc["accepted_by"]), members,
@@ -398,13 +405,18 @@ class SchedulerHandlers:
                                        started_at=started, ends_at=ends)  # fmt: skip
             events = [*events, self._event(accepted, rid, request, now)]
 
-        async def work(session: Session) -> None:
-            await store.save_program(db, session, doc)
+        expected = doc.get("version")
+        saved = {**doc, "version": (expected or 0) + 1}
+
+        async def work(session: Session) -> bool:
+            if not await store.save_versioned(db, session, store.PROGRAMS, saved, expected):
+                return False
             if schedule is not None:
                 await store.put_schedule(db, session, schedule)
             await self.runtime.outbox.add(session, *events)
+            return True
 
-        await self.runtime.transact(work)
+        return await self.runtime.transact(work)
 
     @staticmethod
     def _program_status(doc: Document, members: frozenset[str], now: datetime) -> str:
@@ -463,7 +475,8 @@ class SchedulerHandlers:
         }  # fmt: skip
         doc["status"] = dates.status(doc["answers"], members)
         proposed = DateProposed(**self._date_facts(doc), proposed_by=actor)
-        await self._save_date(doc, [self._event(proposed, rid, request, now)], was="none")
+        if not await self._save_date(doc, [self._event(proposed, rid, request, now)], was="none"):
+            doc = await store.find_date(db, rid, date_id) or doc  # a concurrent retry won
         return await self._date_view(doc, members)
 
     async def accept_date(self, ref: DateRef, request: Request) -> DateOut:
@@ -476,28 +489,31 @@ class SchedulerHandlers:
         rid, members = await self._authorized(request)
         actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
         assert actor is not None
-        doc = await store.find_date(db, rid, ref.date_id)
-        if doc is None:
-            raise NotFound("date not found", code="date_not_found")
-        if doc["answers"].get(actor) == answer:
-            return await self._date_view(doc, members)  # the same answer again changes nothing
-        if doc["status"] == "declined":
-            raise Conflict("this date was declined; propose another one", code="date_declined")
-        if doc["ends_at"] <= now:
-            raise Conflict("this date is over", code="date_over")
-        was = doc["status"]
-        doc = {**doc, "answers": {**doc["answers"], actor: answer}}
-        doc["status"] = dates.status(doc["answers"], members)
-        facts = self._date_facts(doc)
-        data: EventData = (
-            DateAccepted(**facts, member_id=actor, confirmed=doc["status"] == "accepted")
-            if answer == "accepted" else DateDeclined(**facts, member_id=actor)
-        )  # fmt: skip
-        await self._save_date(doc, [self._event(data, rid, request, now)], was=was)
-        return await self._date_view(doc, members)
+        for _ in range(ANSWER_ATTEMPTS):
+            doc = await store.find_date(db, rid, ref.date_id)
+            if doc is None:
+                raise NotFound("date not found", code="date_not_found")
+            if doc["answers"].get(actor) == answer:
+                return await self._date_view(doc, members)  # the same answer changes nothing
+            if doc["status"] == "declined":
+                raise Conflict("this date was declined; propose another", code="date_declined")
+            if doc["ends_at"] <= now:
+                raise Conflict("this date is over", code="date_over")
+            was = doc["status"]
+            doc = {**doc, "answers": {**doc["answers"], actor: answer}}
+            doc["status"] = dates.status(doc["answers"], members)
+            facts = self._date_facts(doc)
+            data: EventData = (
+                DateAccepted(**facts, member_id=actor, confirmed=doc["status"] == "accepted")
+                if answer == "accepted" else DateDeclined(**facts, member_id=actor)
+            )  # fmt: skip
+            if await self._save_date(doc, [self._event(data, rid, request, now)], was=was):
+                return await self._date_view(doc, members)
+        raise Unavailable("too many answers at once; try again")
 
-    async def _save_date(self, doc: Document, events: list[Envelope], was: str) -> None:
-        """Save a date; once it stands, its reminder and its end are scheduled."""
+    async def _save_date(self, doc: Document, events: list[Envelope], was: str) -> bool:
+        """Save a date (False: someone changed it meanwhile); once it stands, its reminder and
+        its end are scheduled."""
         db, rid = self.runtime.db, doc["relationship_id"]
         schedule: Document | None = None
         if doc["status"] == "accepted" and was != "accepted":
@@ -507,15 +523,20 @@ class SchedulerHandlers:
                         "remind_minutes_before": doc["remind_minutes_before"],
                         "occurrence": remind, "next_fire_at": remind}  # fmt: skip
 
-        async def work(session: Session) -> None:
-            await store.save_date(db, session, doc)
+        expected = doc.get("version")
+        saved = {**doc, "version": (expected or 0) + 1}
+
+        async def work(session: Session) -> bool:
+            if not await store.save_versioned(db, session, store.DATES, saved, expected):
+                return False
             if schedule is not None:
                 await store.put_schedule(db, session, schedule)
             elif doc["status"] == "declined":
                 await store.drop_schedule(db, session, f"date:{doc['_id']}")
             await self.runtime.outbox.add(session, *events)
+            return True
 
-        await self.runtime.transact(work)
+        return await self.runtime.transact(work)
 
     @staticmethod
     def _date_facts(doc: Document) -> dict[str, Any]:

@@ -180,8 +180,21 @@ async def put_data_key(
     return kept
 
 
-async def save_date(db: Database, session: Session, date_doc: Document) -> None:
-    await db[DATES].replace_one({"_id": date_doc["_id"]}, date_doc, upsert=True, session=session)
+async def save_versioned(
+    db: Database, session: Session, collection: str, doc: Document, expected: int | None
+) -> bool:
+    """Write `doc` if nobody changed it since it was read at version `expected` (None: new).
+    Two members answering at once: one of them reads again, so no answer is lost."""
+    if expected is None:
+        result = await db[collection].update_one(
+            {"_id": doc["_id"]}, {"$setOnInsert": {k: v for k, v in doc.items() if k != "_id"}},
+            upsert=True, session=session,
+        )  # fmt: skip
+        return result.upserted_id is not None
+    replaced = await db[collection].replace_one(
+        {"_id": doc["_id"], "version": expected}, doc, session=session
+    )
+    return replaced.matched_count == 1
 
 
 async def find_date(
@@ -211,10 +224,6 @@ async def program(
     db: Database, relationship_id: str, session: Session | None = None
 ) -> Document | None:
     return await db[PROGRAMS].find_one({"_id": relationship_id}, session=session)
-
-
-async def save_program(db: Database, session: Session, doc: Document) -> None:
-    await db[PROGRAMS].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
 
 async def drop_program(db: Database, session: Session, relationship_id: str) -> None:

@@ -4,6 +4,7 @@ review's timing and privacy, nudges after quiet hours and paused during burnout.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,8 +36,9 @@ async def world(make_settings, nats_client, mongo) -> AsyncIterator[World]:
         yield built
 
 
-def request(actor: str, payload: Any = None) -> Request:
-    context = CallContext(actor_id=actor, relationship_id=RID, members=[B, L], membership_version=2)
+def request(actor: str, payload: Any = None, members: tuple[str, ...] = (B, L)) -> Request:
+    context = CallContext(actor_id=actor, relationship_id=RID, members=list(members),
+                          membership_version=len(members))  # fmt: skip
     return Request(command_id=f"cmd-{datetime.now(UTC).timestamp()}", context=context,
                    payload=payload or {})  # fmt: skip
 
@@ -259,3 +261,28 @@ async def test_during_burnout_no_ritual_nudge_or_program_prompt_goes_out_but_dat
         assert {d["data"]["kind"] for d in dated} == {"digital_date"}
         assert await nudges(world, nats_client, "ritual") == []
         assert await nudges(world, nats_client, "program") == []
+
+
+async def test_members_answering_at_once_lose_no_answer(world: World, nats_client):
+    runtime, handlers = world.make_scheduler()  # type: ignore[operator]
+    three = (B, L, "m_third")
+    async with running(runtime):
+        await far_apart(world, runtime)
+        starts = datetime(2026, 10, 28, 19, 0, tzinfo=zone(BERLIN))
+        proposal = ProposeDate(starts_at=starts, timezone=BERLIN, duration_minutes=60,
+                               kind="play")  # fmt: skip
+        date = await handlers.propose_date(proposal, request(B, members=three))
+        ref = DateRef(date_id=date.id)
+        ana, cy = request(L, members=three), request("m_third", members=three)
+        await asyncio.gather(handlers.accept_date(ref, ana), handlers.accept_date(ref, cy))
+        stored = await runtime.db.dates.find_one({"_id": date.id})
+        assert stored["status"] == "accepted" and len(stored["answers"]) == 3
+        await handlers.propose_program(Empty(), request(B, members=three))
+        ana, cy = request(L, members=three), request("m_third", members=three)
+        await asyncio.gather(handlers.accept_program(Empty(), ana),
+                             handlers.accept_program(Empty(), cy))  # fmt: skip
+        assert (
+            await handlers.program_status(Empty(), request(B, members=three))
+        ).status == "active"
+        accepted = await published(world, nats_client, 2, "date.accepted")
+        assert [a["data"]["confirmed"] for a in accepted].count(True) == 1
