@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.scheduler import dates, domain, program, reviews
 from shared.zones import zone
 
@@ -123,3 +125,20 @@ def test_a_review_tells_the_month_from_shared_happenings_only():
     assert month["boundaries_agreed"] == [{"boundary_id": "b", "kind": "tech"}]
     assert [d["date_id"] for d in month["dates_had"]] == ["d"]
     assert month["strengths"]
+
+
+@pytest.mark.parametrize(
+    "quiet", [("22:00", "07:00"), ("13:00", "15:00"), None, ("06:00", "23:30")]
+)
+def test_suggestions_are_exactly_the_slots_that_fit_everyone(quiet):
+    # The fast path (free time worked out per day) agrees with asking `fits` slot by slot.
+    members = [dates.MemberDay("b", BERLIN, quiet), dates.MemberDay("l", LA, ("21:00", "06:30"))]
+    start = datetime(2026, 10, 20, tzinfo=UTC)
+    end, hour = start + timedelta(days=14), timedelta(minutes=60)
+    fast = sorted(s.starts_at for s in dates.suggest(members, start, end, hour, limit=10**6))
+    slow, cursor = [], start
+    while cursor + hour <= end:
+        if all(dates.fits(m, cursor, cursor + hour) for m in members):
+            slow.append(cursor)
+        cursor += dates.STEP
+    assert fast == slow
