@@ -112,7 +112,7 @@ def test_recommendations_follow_flags_and_the_reframe_is_for_its_author_only():
 def test_no_daily_starter_goes_out_while_burnout_shows_and_they_resume_after():
     last_week = {d: {"exercises": 1, "checkins": 1, "connection_sum": 7} for d in range(7, 14)}
     this_week = {d: {"exercises": 3, "checkins": 1, "connection_sum": 5} for d in range(7)}
-    burning = {**last_week, **this_week}
+    burning: dict[int, dict[str, float]] = {**last_week, **this_week}
     v = view(days=burning)
     state, out = evaluation.evaluate(v, State(), RULES)
     assert "intimacy_burnout" in state.flags
