@@ -110,9 +110,11 @@ def test_recommendations_follow_flags_and_the_reframe_is_for_its_author_only():
 
 
 def test_no_daily_starter_goes_out_while_burnout_shows_and_they_resume_after():
-    last_week = {d: {"exercises": 1, "checkins": 1, "connection_sum": 7} for d in range(7, 14)}
-    this_week = {d: {"exercises": 3, "checkins": 1, "connection_sum": 5} for d in range(7)}
-    burning: dict[int, dict[str, float]] = {**last_week, **this_week}
+    def week(exercises: float, connection: float, days: range) -> dict[int, dict[str, float]]:
+        return {d: {"exercises": exercises, "checkins": 1, "connection_sum": connection}
+                for d in days}  # fmt: skip
+
+    burning = {**week(1, 7, range(7, 14)), **week(3, 5, range(7))}
     v = view(days=burning)
     state, out = evaluation.evaluate(v, State(), RULES)
     assert "intimacy_burnout" in state.flags
