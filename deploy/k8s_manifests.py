@@ -41,7 +41,7 @@ def _deployment(service: str, spec: dict[str, Any]) -> dict[str, Any]:
         _secret_env("ATTUNE_NATS_PASSWORD", f"{service}-nats-password"),
         _secret_env("ATTUNE_MONGO_URL", "mongo-url"),
     ]
-    if service in ("checkin", "insights"):  # insights seals members' notes on flags
+    if service in ("checkin", "insights", "scheduler"):  # each seals notes (flags, date plans)
         env.append(_secret_env("ATTUNE_MASTER_KEYS", "master-keys"))
     if service == "gateway":
         env.append(_secret_env("ATTUNE_OPS_TOKEN", "ops-token"))

@@ -45,6 +45,15 @@ def reads_as_criticism(note: str | None) -> bool:
 # -- bids ------------------------------------------------------------------------------
 
 
+def check_touch_partner(actor: str, partner: str | None, members: frozenset[str]) -> None:
+    if partner is None:
+        return
+    if partner == actor:
+        raise InvalidInput("touch is shared with someone else", field="with_member_id")
+    if partner not in members:
+        raise InvalidInput("that person is not a member", field="with_member_id")
+
+
 def check_bid_target(actor: str, to_member: str, members: frozenset[str]) -> None:
     if to_member == actor:
         raise InvalidInput("a bid reaches out to someone else", field="to_member_id")
@@ -164,4 +173,7 @@ def check_outcome(
     if occurrence > now + MAX_AHEAD:
         raise InvalidInput("this occurrence has not started yet", field="occurrence")
     if already_recorded:
-        raise Conflict("this occurrence already has an outcome", code="outcome_already_recorded")
+        raise Conflict(
+            "you already recorded how this occurrence went (it already has an outcome)",
+            code="outcome_already_recorded",
+        )

@@ -338,13 +338,14 @@ class CheckinHandlers:
 
     async def log_touch(self, cmd: LogTouch, request: Request) -> Entry:
         async def plan(ctx: Context) -> Plan:
+            domain.check_touch_partner(ctx.actor, cmd.with_member_id, ctx.members)
             at = domain.occurred(cmd.occurred_at, ctx.now)
             entry_id = new_id()
             fields = cmd.model_dump(mode="json", exclude={"occurred_at", "visibility"})
             doc = entry_doc(ctx, "touch", entry_id, at, cmd.visibility, fields)
             data = events.TouchLogged(
                 touch_id=entry_id, author_id=ctx.actor, kind=cmd.kind, sexual=cmd.sexual,
-                minutes=cmd.minutes, occurred_at=at,
+                minutes=cmd.minutes, occurred_at=at, with_member_id=cmd.with_member_id,
             )  # fmt: skip
             return Plan(view(doc), Writes([doc]), [event(ctx, data, cmd.visibility, entry_id)])
 
@@ -564,8 +565,9 @@ class CheckinHandlers:
             ritual = await self._load(ctx, "ritual", cmd.ritual_id)
             fields = ritual["fields"]
             occurrence = cmd.occurrence.astimezone(UTC)
-            # The id is derived from the occurrence: a second outcome cannot be written.
-            slot = f"{ritual['_id']}:{int(occurrence.timestamp())}"
+            # The id is derived from the occurrence and the member: each member records their
+            # own outcome (three or more members may not all make it), once.
+            slot = f"{ritual['_id']}:{int(occurrence.timestamp())}:{ctx.actor}"
             entry_id = "outcome-" + hashlib.sha256(slot.encode()).hexdigest()[:40]
             domain.check_outcome(
                 fields["rrule"], fields["timezone"], datetime.fromisoformat(fields["starts_at"]),

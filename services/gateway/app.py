@@ -18,12 +18,14 @@ from services.gateway.problems import install_problem_handlers
 from services.gateway.routes import (
     accounts,
     contract,
+    dates,
     facts,
     health,
     insights,
     ops,
     programs,
     relationships,
+    reviews,
     stream,
     webhooks,
 )
@@ -100,6 +102,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         insights.router,
         stream.router,
         programs.router,
+        dates.router,
+        reviews.router,
         webhooks.router,
         ops.router,
         dead_letter_routes.router,

@@ -33,6 +33,9 @@ LINKS: dict[tuple[Operation, str], dict[str, tuple[Operation, dict[str, str]]]] 
             "CreateRitual": ("POST", f"{BASE}/rituals"),
             "Timeline": ("GET", f"{BASE}/timeline"),
             "Schedule": ("GET", f"{BASE}/schedule"),
+            "ProposeDate": ("POST", f"{BASE}/dates"),
+            "Program": ("GET", f"{BASE}/program"),
+            "Reviews": ("GET", f"{BASE}/reviews"),
             "Insights": ("GET", f"{BASE}/insights"),
             "Subscribe": ("POST", f"{BASE}/webhooks"),
             "Leave": ("DELETE", f"{BASE}/members/me"),
@@ -49,6 +52,13 @@ LINKS: dict[tuple[Operation, str], dict[str, tuple[Operation, dict[str, str]]]] 
             ("POST", f"{BASE}/bids/{{bid_id}}/answer"),
             {"rid": SAME_RID, "bid_id": NEW_ID},
         ),
+    },
+    (("POST", f"{BASE}/dates"), "201"): {
+        name: (target, {"rid": SAME_RID, "date_id": NEW_ID})
+        for name, target in {
+            "AcceptDate": ("POST", f"{BASE}/dates/{{date_id}}/accept"),
+            "DeclineDate": ("POST", f"{BASE}/dates/{{date_id}}/decline"),
+        }.items()
     },
     (("POST", f"{BASE}/boundaries"), "201"): {
         name: (target, {"rid": SAME_RID, "boundary_id": NEW_ID})

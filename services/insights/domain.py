@@ -53,6 +53,12 @@ CONFLICT_REPORTS = "conflict_reports"  # one per conflict and member: the author
 OCCURRENCES = "occurrences"  # one per ritual occurrence: completed / skipped / missed
 RITUALS = "rituals"  # a ritual whose outcomes members record at all
 ZONES = "zones"  # member id -> IANA time zone, from the gateway's member events
+TOUCH_PAIR_PREFIX = "touch_pair__"  # non-sexual touch per member pair: touch_pair__<a>~<b>
+
+
+def touch_pair(author: str, partner: str) -> str:
+    first, second = sorted((author, partner))
+    return f"{TOUCH_PAIR_PREFIX}{first}~{second}"
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,10 @@ def contributions(event: DecodedEvent, zones: Zones | None = None) -> list[Contr
         answer = {"at": data.occurred_at, "bid": data.bid_id, "response": data.response.value}
         found.append(Contribution(RELATIONSHIPS, rid, push={ANSWERS: answer}))
     elif isinstance(data, TouchLogged) and shared and not data.sexual:
-        found.append(_day(rid, day(data.occurred_at), touch_nonsexual=1))
+        counters = {"touch_nonsexual": 1.0}
+        if data.with_member_id:  # with whom: affection is also read per pair of members
+            counters[touch_pair(data.author_id, data.with_member_id)] = 1
+        found.append(_day(rid, day(data.occurred_at), **counters))
     elif isinstance(data, TimeLogged) and shared:
         found.append(_day(rid, data.date, screen_minutes=data.screen_minutes,
                           face_to_face_minutes=data.face_to_face_minutes, time_logs=1))  # fmt: skip

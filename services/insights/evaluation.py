@@ -126,6 +126,11 @@ def _pick(
     return picked, used
 
 
+def starters_paused(flags: dict[str, dict[str, Any]]) -> bool:
+    """While intimacy burnout shows, no new daily starter: fewer nudges, not more."""
+    return FlagCode.INTIMACY_BURNOUT.value in flags
+
+
 def evaluate(view: View, prior: State, rules: Rules) -> tuple[State, list[Outgoing]]:
     findings: dict[str, Finding] = {}
     for rule in all_rules():
@@ -168,9 +173,15 @@ def evaluate(view: View, prior: State, rules: Rules) -> tuple[State, list[Outgoi
     held = _held_back(view, rules)
     pillar = weakest_pillar(current, view.today.toordinal())
     starters_used, rituals_used = dict(prior.starters_used), dict(prior.rituals_used)
-    starter, used = _pick(
-        prior.starter, today, starters.STARTERS[pillar], starters_used.get(pillar.value, []), held
-    )
+    starter, used = None, starters_used.get(pillar.value, [])
+    if not starters_paused(flags):  # while burnout shows, no new daily starter
+        starter, used = _pick(
+            prior.starter,
+            today,
+            starters.STARTERS[pillar],
+            starters_used.get(pillar.value, []),
+            held,
+        )
     if starter is not None:
         starter["pillar"], starters_used[pillar.value] = pillar.value, used
         text = starters.by_id(starter["id"])

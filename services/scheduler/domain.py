@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from shared.messages.vocabulary import ProgramStage
 from shared.zones import zone
 
 WEEKDAYS = {"mo": "MO", "tu": "TU", "we": "WE", "th": "TH", "fr": "FR", "sa": "SA", "su": "SU"}
@@ -23,6 +22,39 @@ def in_quiet_hours(moment: time, start: time, end: time) -> bool:
     if start < end:
         return start <= moment < end
     return moment >= start or moment < end
+
+
+def after_quiet_hours(instant: datetime, timezone: str, quiet: tuple[str, str] | None) -> datetime:
+    """When a nudge due at `instant` may reach a member: at once, or at the end of their quiet
+    hours when it falls inside them (quiet hours that wrap midnight end the next morning)."""
+    if quiet is None:
+        return instant
+    tz = zone(timezone)
+    local = instant.astimezone(tz)
+    start, end = parse_clock(quiet[0]), parse_clock(quiet[1])
+    if not in_quiet_hours(local.time(), start, end):
+        return instant
+    ends_tomorrow = start > end and local.time() >= start
+    end_day = local.date() + timedelta(days=1) if ends_tomorrow else local.date()
+    return datetime.combine(end_day, end).replace(tzinfo=tz).astimezone(instant.tzinfo)
+
+
+class NudgeKind:
+    """What a per-member nudge is about; burnout pauses the ones the system chose itself."""
+
+    RITUAL = "ritual"
+    PROGRAM = "program"
+    REVIEW = "review"
+    DATE = "digital_date"
+
+
+# While intimacy burnout shows, nudges the system chose pause (the review is still written, its
+# nudge waits); what members set themselves (dates, boundary windows) still goes out.
+PAUSED_DURING_BURNOUT = frozenset({NudgeKind.RITUAL, NudgeKind.PROGRAM, NudgeKind.REVIEW})
+
+
+def nudge_paused(kind: str, burnout: bool) -> bool:
+    return burnout and kind in PAUSED_DURING_BURNOUT
 
 
 def reminder_instant(
@@ -77,25 +109,6 @@ def window_minutes(start: str, end: str) -> int:
     begin, finish = parse_clock(start), parse_clock(end)
     minutes = (finish.hour * 60 + finish.minute) - (begin.hour * 60 + begin.minute)
     return minutes if minutes > 0 else minutes + 24 * 60
-
-
-@dataclass(frozen=True)
-class Stage:
-    stage: ProgramStage
-    starts_after: timedelta
-    prompt_codes: tuple[str, ...]
-
-
-# The trust-rebuilding program: naming the breach in week 1, seeking help and new agreements
-# in weeks 2-4, weekly check-ins and small daily wins in weeks 5-12, restoration in months 3-6.
-PROGRAM = (
-    Stage(ProgramStage.NAME_THE_BREACH, timedelta(days=0), ("trust.name.1", "trust.name.2")),
-    Stage(ProgramStage.HELP_AND_AGREEMENTS, timedelta(weeks=1),
-          ("trust.help.1", "trust.agree.1", "trust.agree.2")),
-    Stage(ProgramStage.WEEKLY_CHECKINS, timedelta(weeks=4), ("trust.weekly.1", "trust.wins.1")),
-    Stage(ProgramStage.GRADUAL_RESTORATION, timedelta(weeks=12),
-          ("trust.restore.1", "trust.restore.2")),
-)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,23 @@ are recorded as missed, never sent as a flood.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
-from services.scheduler import domain, store
+from services.scheduler import dates, domain, program, reviews, store
 from services.scheduler.clock import Clock, SystemClock
+from services.scheduler.sealing import DEVELOPMENT_MASTER_KEYS, Sealer
 from services.scheduler.settings import SchedulerSettings
-from shared import recurrence
+from shared import crypto, recurrence
 from shared.consumer import apply_once
-from shared.envelope import Visibility, new_id
+from shared.envelope import Envelope, Visibility, new_id
 from shared.erasure import handle_erasure
-from shared.membership import authorize
+from shared.logging import get_logger
+from shared.membership import authorize, members_of
 from shared.messages.base import DecodedEvent, EventData, new_event
 from shared.messages.checkin import (
     BoundaryActivated,
@@ -39,10 +42,18 @@ from shared.messages.gateway import (
     RelationshipCreated,
     RelationshipErased,
 )
-from shared.messages.insights import FlagCleared, FlagRaised
+from shared.messages.insights import FlagCleared, FlagRaised, HealthUpdated
 from shared.messages.scheduler import (
     BoundaryWindowClosed,
     BoundaryWindowOpened,
+    DateAccepted,
+    DateDeclined,
+    DateHappened,
+    DateProposed,
+    DateReminded,
+    ProgramAccepted,
+    ProgramEnded,
+    ProgramProposed,
     ProgramStageStarted,
     ReminderDue,
     ReminderKind,
@@ -51,17 +62,55 @@ from shared.messages.scheduler import (
     RitualMissed,
     SchedulerErasureConfirmed,
 )
+from shared.messages.scheduler_rpc import (
+    DateList,
+    DateOut,
+    DateRef,
+    MemberLocalTime,
+    ProgramView,
+    PromptOut,
+    ProposeDate,
+    ReviewList,
+    ReviewRef,
+    ReviewSettings,
+    ReviewSettingsOut,
+    SuggestedSlot,
+    Suggestions,
+    SuggestionsQuery,
+)
 from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
 from shared.mongo import Document, Session
 from shared.nats import publish_event
+from shared.problems import Conflict, InvalidInput, NotFound, Unavailable
 from shared.rpc import Empty, Request
 from shared.runtime import ServiceRuntime, repeat
 from shared.zones import zone
 
+log = get_logger(__name__)
+
+MemberDay = tuple[str, str, tuple[str, str] | None]  # member, time zone, quiet hours
+
+
+MAX_DATE_AHEAD = timedelta(days=731)
+ANSWER_ATTEMPTS = 5  # members answering the same date or program at once read it again
+
 
 def stamp(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def derived_id(*parts: object) -> str:
+    """A stable id from what makes something unique (a retried command or re-fire repeats it)."""
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def master_keys(settings: SchedulerSettings) -> crypto.MasterKeys:
+    if settings.master_keys is None:
+        if settings.environment == "production":
+            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
+        return crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
+    return crypto.MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)
 
 
 @dataclass
@@ -70,6 +119,7 @@ class Fired:
 
     events: list[tuple[str, EventData, str | None, str | None]] = field(default_factory=list)
     changes: dict[str, Any] | None = None  # None: the schedule is over
+    nudges: list[Document] = field(default_factory=list)  # per-member nudges it schedules
 
 
 class MemberSchedules(BaseModel):
@@ -77,6 +127,7 @@ class MemberSchedules(BaseModel):
 
     settings: dict[str, Any] | None
     reminder: dict[str, Any] | None
+    dates: list[dict[str, Any]] = []  # the dates they proposed or answered, plans readable
 
 
 class SchedulerHandlers:
@@ -87,6 +138,11 @@ class SchedulerHandlers:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.owner = new_id()
+        self.master = master_keys(settings)
+
+    @property
+    def sealer(self) -> Sealer:
+        return Sealer(self.runtime.db, self.master)
 
     @property
     def grace(self) -> timedelta:
@@ -152,6 +208,35 @@ class SchedulerHandlers:
             await self._once(
                 event, "schedules", lambda session: store.drop_schedule(db, session, window_id)
             )
+        await self._log_for_review(event)
+
+    async def _log_for_review(self, event: DecodedEvent) -> None:
+        """Keep what a monthly review may tell: shared, relationship-wide happenings only."""
+        data, rid, envelope = event.data, event.envelope.relationship_id, event.envelope
+        if rid is None or envelope.visibility is not Visibility.SHARED:
+            return  # a private entry never reaches a review
+        # Each happening counts in the month it happened (apps may sync late).
+        entry: Document = {"_id": event.id, "relationship_id": rid, "at": envelope.time}
+        if isinstance(data, RitualCompleted | RitualSkipped):
+            outcome = "completed" if isinstance(data, RitualCompleted) else "skipped"
+            entry |= {"kind": "ritual_outcome", "ref": data.ritual_id, "outcome": outcome,
+                      "at": data.occurred_at}  # fmt: skip
+        elif isinstance(data, BoundaryActivated):
+            entry |= {"kind": "boundary_agreed", "ref": data.boundary_id,
+                      "boundary_kind": data.kind.value}  # fmt: skip
+        elif isinstance(data, FlagRaised) and data.member_id is None:
+            entry |= {"kind": "flag_raised", "code": str(data.code), "at": data.raised_at}
+        elif isinstance(data, FlagCleared) and data.member_id is None:
+            entry |= {"kind": "flag_cleared", "code": str(data.code), "at": data.cleared_at}
+        elif isinstance(data, HealthUpdated):
+            values = data.model_dump(include={"emotional", "intellectual", "physical", "overall"})
+            entry |= {"kind": "health", "values": values, "at": data.as_of}
+        else:
+            return
+        db = self.runtime.db
+        await self._once(
+            event, "review-log", lambda session: store.log_for_review(db, session, entry)
+        )
 
     async def on_gateway(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
@@ -183,14 +268,18 @@ class SchedulerHandlers:
 
             await self._once(event, "member-settings", member_effect)
         elif isinstance(data, RelationshipCreated) and rid is not None:
-            hour = self.settings.review_hour_utc
-            rule = f"FREQ=MONTHLY;BYMONTHDAY={min(now.day, 28)};BYHOUR={hour};BYMINUTE=0;BYSECOND=0"
-            start_local = now.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-            first = recurrence.next_after(rule, "UTC", start_local, now)
-            doc = {"_id": f"review:{rid}", "kind": "review", "relationship_id": rid, "rule": rule,
-                   "timezone": "UTC", "start_local": start_local.isoformat(),
-                   "occurrence": first, "next_fire_at": first}  # fmt: skip
-            await self._once(event, "reviews", lambda session: store.put_schedule(db, session, doc))
+            creator = await store.member_settings(db, data.created_by)
+            timezone = creator["timezone"] if creator else "UTC"
+            local_day = now.astimezone(zone(timezone)).day
+            review = {"_id": rid, "day_of_month": min(local_day, 28),
+                      "time": self.settings.review_time, "timezone": timezone}  # fmt: skip
+            doc = self._review_schedule(rid, review, now, period_start=now)
+
+            async def review_effect(session: Session) -> None:
+                await store.save_review_settings(db, session, review)
+                await store.put_schedule(db, session, doc)
+
+            await self._once(event, "reviews", review_effect)
         elif isinstance(data, RelationshipErased) and rid is not None:
             gone = rid
             await self._once(
@@ -202,6 +291,7 @@ class SchedulerHandlers:
     async def on_insight(self, event: DecodedEvent) -> None:
         """Burnout shows: fewer nudges for the relationship until the flag clears."""
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
+        await self._log_for_review(event)
         if rid is None or not isinstance(data, FlagRaised | FlagCleared):
             return
         if data.code is not FlagCode.INTIMACY_BURNOUT or data.member_id is not None:
@@ -209,38 +299,353 @@ class SchedulerHandlers:
         on = isinstance(data, FlagRaised)
         await self._once(event, "backoff", lambda session: store.set_backoff(db, session, rid, on))
 
-    # -- programs (commands) ---------------------------------------------------------------
-    async def start_program(self, _payload: Empty, request: Request) -> Empty:
-        rid = await self._authorize(request)
+    # -- shared by the commands ------------------------------------------------------------
+    async def _authorize(self, request: Request) -> str:
+        rid, _ = await self._authorized(request)
+        return rid
+
+    async def _authorized(self, request: Request) -> tuple[str, frozenset[str]]:
+        c = request.context
+        members = await authorize(self.runtime.db, c.relationship_id, c.actor_id, c.members,
+                                  c.membership_version)  # fmt: skip
+        assert c.relationship_id is not None
+        return c.relationship_id, members
+
+    def _event(self, data: EventData, rid: str, request: Request, now: datetime) -> Envelope:
+        return new_event(
+            data, relationship_id=rid, actor_id=request.context.actor_id,
+            visibility=Visibility.SHARED, correlation_id=request.context.correlation_id,
+            causation_id=request.command_id, time=now,
+        )  # fmt: skip
+
+    async def _member_days(self, members: list[str] | frozenset[str]) -> list[MemberDay]:
+        """Each member's zone and quiet hours, as they last set them (UTC and none until then)."""
+        days: list[MemberDay] = []
+        for member in sorted(members):
+            found = await store.member_settings(self.runtime.db, member)
+            quiet = (found or {}).get("quiet_hours")
+            days.append((member, found["timezone"] if found else "UTC",
+                         (quiet["start"], quiet["end"]) if quiet else None))  # fmt: skip
+        return days
+
+    async def _nudges(
+        self, about: str, ref: str, rid: str, due: datetime, not_after: datetime | None = None
+    ) -> list[Document]:
+        """One nudge per member, moved to the end of that member's quiet hours; a nudge that would
+        then come after `not_after` (the ritual is over, the date has begun) is left out: it
+        never reaches anyone inside their quiet hours."""
+        out: list[Document] = []
+        for member, timezone, quiet in await self._member_days(
+            await members_of(self.runtime.db, rid)
+        ):
+            at = domain.after_quiet_hours(due, timezone, quiet)
+            if not_after is not None and at > not_after:
+                continue
+            out.append({
+                "_id": f"nudge:{derived_id(about, ref, stamp(due), member)}", "kind": "nudge",
+                "relationship_id": rid, "member_id": member, "about": about, "ref": ref,
+                "due_at": due, "local_date": due.astimezone(zone(timezone)).date().isoformat(),
+                "occurrence": at, "next_fire_at": at,
+            })  # fmt: skip
+        return out
+
+    # -- the trust-rebuilding program (commands and query) -----------------------------------
+    async def propose_program(self, _payload: Empty, request: Request) -> ProgramView:
+        rid, members = await self._authorized(request)
+        actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
+        assert actor is not None
+        current = await store.program(db, rid)
+        if current is not None and self._program_status(current, members, now) != "ended":
+            return await self._program_view(current, members, now)  # proposing again: no change
+        doc: Document = {"_id": rid, "program_id": derived_id(rid, request.command_id),
+                         "proposed_by": actor, "accepted_by": [actor], "started_at": None,
+                         "proposed_at": now}  # fmt: skip
+        if current is not None:  # a new program replaces the one that ended
+            doc["version"] = current.get("version")
+        events = [self._event(ProgramProposed(program_id=doc["program_id"], proposed_by=actor),
+                              rid, request, now)]  # fmt: skip
+        if not await self._save_program(doc, members, now, events, request):
+            doc = await store.program(db, rid) or doc  # someone proposed at the same moment
+        return await self._program_view(doc, members, now)
+
+    async def accept_program(self, _payload: Empty, request: Request) -> ProgramView:
+        rid, members = await self._authorized(request)
+        actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
+        assert actor is not None
+        for _ in range(ANSWER_ATTEMPTS):
+            current = await store.program(db, rid)
+            if current is None or self._program_status(current, members, now) == "ended":
+                raise NotFound("no program has been proposed", code="program_not_found")
+            if actor in current["accepted_by"] or current["started_at"] is not None:
+                return await self._program_view(current, members, now)
+            doc = {**current, "accepted_by": [*current["accepted_by"], actor]}
+            if await self._save_program(doc, members, now, [], request, accepted_by=actor):
+                return await self._program_view(doc, members, now)
+        raise Unavailable("too many answers at once; try again")
+
+    async def _save_program(self, doc: Document, members: frozenset[str], now: datetime,
+                            events: list[Envelope], request: Request,
+                            accepted_by: str | None = None) -> bool:  # fmt: skip
+        """Save the program (False: someone changed it meanwhile); it starts, and its stages
+        are scheduled, once everyone accepted."""
+        rid, db = doc["_id"], self.runtime.db
+        schedule: Document | None = None
+        if doc["started_at"] is None and program.status(set(doc["accepted_by"]), members,
+                                                        None, now) == "active":  # fmt: skip
+            doc["started_at"] = now
+            schedule = {"_id": f"program:{rid}", "kind": "program", "relationship_id": rid,
+                        "program_id": doc["program_id"], "started_at": now, "stage_index": 0,
+                        "phase": "stage", "occurrence": now, "next_fire_at": now}  # fmt: skip
+        if accepted_by is not None or schedule is not None:
+            started, ends = doc["started_at"], None
+            if started is not None:
+                ends = program.ends_at(started)
+            accepted = ProgramAccepted(program_id=doc["program_id"],
+                                       member_id=accepted_by or doc["proposed_by"],
+                                       started_at=started, ends_at=ends)  # fmt: skip
+            events = [*events, self._event(accepted, rid, request, now)]
+
+        expected = doc.get("version")
+        saved = {**doc, "version": (expected or 0) + 1}
+
+        async def work(session: Session) -> bool:
+            if not await store.save_versioned(db, session, store.PROGRAMS, saved, expected):
+                return False
+            if schedule is not None:
+                await store.put_schedule(db, session, schedule)
+            await self.runtime.outbox.add(session, *events)
+            return True
+
+        return await self.runtime.transact(work)
+
+    @staticmethod
+    def _program_status(doc: Document, members: frozenset[str], now: datetime) -> str:
+        return program.status(set(doc["accepted_by"]), members, doc["started_at"], now)
+
+    async def _program_view(self, doc: Document | None, members: frozenset[str],
+                            now: datetime) -> ProgramView:  # fmt: skip
+        if doc is None:
+            return ProgramView(status="none")
+        started = doc["started_at"]
+        view = ProgramView(status=self._program_status(doc, members, now),
+                           proposed_by=doc["proposed_by"], accepted_by=doc["accepted_by"],
+                           started_at=started,
+                           ends_at=program.ends_at(started) if started else None)  # fmt: skip
+        if started is not None and view.status == "active":
+            stage = program.STAGES[program.stage_index(started, now)]
+            view.stage, view.stage_title = stage.stage.value, stage.title
+            view.prompts = [PromptOut(text_key=p.text_key, text=p.text) for p in stage.prompts]
+        return view
+
+    async def program_status(self, _payload: Empty, request: Request) -> ProgramView:
+        rid, members = await self._authorized(request)
         now = self.clock.now()
-        doc = {
-            "_id": f"program:{rid}", "kind": "program", "relationship_id": rid,
-            "started_at": now, "stage_index": 0, "occurrence": now, "next_fire_at": now,
-        }  # fmt: skip
+        return await self._program_view(await store.program(self.runtime.db, rid), members, now)
+
+    async def stop_program(self, _payload: Empty, request: Request) -> Empty:
+        rid = await self._authorize(request)
 
         async def work(session: Session) -> None:
-            if await self.runtime.db[store.SCHEDULES].find_one(
-                {"_id": doc["_id"]}, session=session
-            ):
-                return  # already running: starting again changes nothing
-            await store.put_schedule(self.runtime.db, session, doc)
+            await store.drop_schedule(self.runtime.db, session, f"program:{rid}")
+            await store.drop_program(self.runtime.db, session, rid)
 
         await self.runtime.transact(work)
         return Empty()
 
-    async def stop_program(self, _payload: Empty, request: Request) -> Empty:
-        rid = await self._authorize(request)
-        await self.runtime.transact(
-            lambda session: store.drop_schedule(self.runtime.db, session, f"program:{rid}")
-        )
-        return Empty()
+    # -- digital dates (commands and queries) ------------------------------------------------
+    async def propose_date(self, cmd: ProposeDate, request: Request) -> DateOut:
+        rid, members = await self._authorized(request)
+        actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
+        assert actor is not None
+        date_id = derived_id("date", rid, request.command_id)
+        if (existing := await store.find_date(db, rid, date_id)) is not None:
+            return await self._date_view(existing, members)  # a retried command
+        if cmd.starts_at <= now:
+            raise InvalidInput("a date must start in the future", field="starts_at")
+        if cmd.starts_at > now + MAX_DATE_AHEAD:
+            raise InvalidInput("a date starts within the next two years", field="starts_at")
+        starts = cmd.starts_at.astimezone(UTC)
+        plan = await self.sealer.seal(rid, actor, date_id, cmd.plan) if cmd.plan else None
+        doc: Document = {
+            "_id": date_id, "relationship_id": rid, "proposed_by": actor, "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=cmd.duration_minutes),
+            "timezone": cmd.timezone, "duration_minutes": cmd.duration_minutes,
+            "kind": cmd.kind.value, "plan": plan, "answers": {actor: "accepted"},
+            "remind_minutes_before": cmd.remind_minutes_before, "created_at": now,
+        }  # fmt: skip
+        doc["status"] = dates.status(doc["answers"], members)
+        proposed = DateProposed(**self._date_facts(doc), proposed_by=actor)
+        if not await self._save_date(doc, [self._event(proposed, rid, request, now)], was="none"):
+            doc = await store.find_date(db, rid, date_id) or doc  # a concurrent retry won
+        return await self._date_view(doc, members)
 
-    async def _authorize(self, request: Request) -> str:
-        c = request.context
-        await authorize(self.runtime.db, c.relationship_id, c.actor_id, c.members,
-                        c.membership_version)  # fmt: skip
-        assert c.relationship_id is not None
-        return c.relationship_id
+    async def accept_date(self, ref: DateRef, request: Request) -> DateOut:
+        return await self._answer_date(ref, request, "accepted")
+
+    async def decline_date(self, ref: DateRef, request: Request) -> DateOut:
+        return await self._answer_date(ref, request, "declined")
+
+    async def _answer_date(self, ref: DateRef, request: Request, answer: str) -> DateOut:
+        rid, members = await self._authorized(request)
+        actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
+        assert actor is not None
+        for _ in range(ANSWER_ATTEMPTS):
+            doc = await store.find_date(db, rid, ref.date_id)
+            if doc is None:
+                raise NotFound("date not found", code="date_not_found")
+            if doc["answers"].get(actor) == answer:
+                return await self._date_view(doc, members)  # the same answer changes nothing
+            if doc["status"] == "declined":
+                raise Conflict("this date was declined; propose another", code="date_declined")
+            if doc["ends_at"] <= now:
+                raise Conflict("this date is over", code="date_over")
+            was = doc["status"]
+            doc = {**doc, "answers": {**doc["answers"], actor: answer}}
+            doc["status"] = dates.status(doc["answers"], members)
+            facts = self._date_facts(doc)
+            data: EventData = (
+                DateAccepted(**facts, member_id=actor, confirmed=doc["status"] == "accepted")
+                if answer == "accepted" else DateDeclined(**facts, member_id=actor)
+            )  # fmt: skip
+            if await self._save_date(doc, [self._event(data, rid, request, now)], was=was):
+                return await self._date_view(doc, members)
+        raise Unavailable("too many answers at once; try again")
+
+    async def _save_date(self, doc: Document, events: list[Envelope], was: str) -> bool:
+        """Save a date (False: someone changed it meanwhile); once it stands, its reminder and
+        its end are scheduled."""
+        db, rid = self.runtime.db, doc["relationship_id"]
+        schedule: Document | None = None
+        if doc["status"] == "accepted" and was != "accepted":
+            remind = doc["starts_at"] - timedelta(minutes=doc["remind_minutes_before"])
+            schedule = {"_id": f"date:{doc['_id']}", "kind": "date", "relationship_id": rid,
+                        "ref": doc["_id"], "phase": "remind", "facts": self._date_facts(doc),
+                        "remind_minutes_before": doc["remind_minutes_before"],
+                        "occurrence": remind, "next_fire_at": remind}  # fmt: skip
+
+        expected = doc.get("version")
+        saved = {**doc, "version": (expected or 0) + 1}
+
+        async def work(session: Session) -> bool:
+            if not await store.save_versioned(db, session, store.DATES, saved, expected):
+                return False
+            if schedule is not None:
+                await store.put_schedule(db, session, schedule)
+            elif doc["status"] == "declined":
+                await store.drop_schedule(db, session, f"date:{doc['_id']}")
+            await self.runtime.outbox.add(session, *events)
+            return True
+
+        return await self.runtime.transact(work)
+
+    @staticmethod
+    def _date_facts(doc: Document) -> dict[str, Any]:
+        return {"date_id": doc["_id"], "starts_at": doc["starts_at"], "timezone": doc["timezone"],
+                "duration_minutes": doc["duration_minutes"], "kind": doc["kind"]}  # fmt: skip
+
+    async def _local_times(
+        self, members: frozenset[str], start: datetime, end: datetime
+    ) -> dict[str, MemberLocalTime]:
+        return {
+            member: MemberLocalTime(timezone=timezone, starts_at=dates.local_view(start, timezone),
+                                    ends_at=dates.local_view(end, timezone))
+            for member, timezone, _ in await self._member_days(members)
+        }  # fmt: skip
+
+    async def _date_view(self, doc: Document, members: frozenset[str]) -> DateOut:
+        plan = None
+        if doc.get("plan") and doc.get("proposed_by"):
+            plan = await self.sealer.open(doc["relationship_id"], doc["proposed_by"],
+                                          doc["_id"], doc["plan"])  # fmt: skip
+        return DateOut(
+            id=doc["_id"], proposed_by=doc.get("proposed_by"), starts_at=doc["starts_at"],
+            ends_at=doc["ends_at"], timezone=doc["timezone"],
+            duration_minutes=doc["duration_minutes"], kind=doc["kind"], plan=plan,
+            status=doc["status"], answers=doc["answers"],
+            remind_minutes_before=doc["remind_minutes_before"],
+            local_times=await self._local_times(members, doc["starts_at"], doc["ends_at"]),
+        )  # fmt: skip
+
+    async def list_dates(self, _payload: Empty, request: Request) -> DateList:
+        rid, members = await self._authorized(request)
+        found = await store.dates_of(self.runtime.db, rid)
+        return DateList(dates=[await self._date_view(doc, members) for doc in found])
+
+    async def date_suggestions(self, query: SuggestionsQuery, request: Request) -> Suggestions:
+        _, members = await self._authorized(request)
+        days = [dates.MemberDay(member, timezone, quiet)
+                for member, timezone, quiet in await self._member_days(members)]  # fmt: skip
+        slots = dates.suggest(days, query.start.astimezone(UTC), query.end.astimezone(UTC),
+                              timedelta(minutes=query.duration_minutes))  # fmt: skip
+        return Suggestions(slots=[
+            SuggestedSlot(starts_at=slot.starts_at, ends_at=slot.ends_at,
+                          local_times=await self._local_times(members, slot.starts_at,
+                                                              slot.ends_at),
+                          inconvenience=slot.inconvenience)
+            for slot in slots
+        ])  # fmt: skip
+
+    # -- the monthly review (settings, content) ------------------------------------------------
+    def _review_schedule(
+        self, rid: str, settings: Document, now: datetime, period_start: datetime
+    ) -> Document:
+        rule = reviews.rule(settings["day_of_month"], settings["time"])
+        start_local = now.astimezone(zone(settings["timezone"])).replace(
+            tzinfo=None, hour=0, minute=0, second=0, microsecond=0
+        )
+        first = recurrence.next_after(rule, settings["timezone"], start_local, now)
+        return {"_id": f"review:{rid}", "kind": "review", "relationship_id": rid, "rule": rule,
+                "timezone": settings["timezone"], "start_local": start_local.isoformat(),
+                "period_start": period_start, "occurrence": first,
+                "next_fire_at": first}  # fmt: skip
+
+    async def update_review_settings(
+        self, change: ReviewSettings, request: Request
+    ) -> ReviewSettingsOut:
+        rid = await self._authorize(request)
+        db, now = self.runtime.db, self.clock.now()
+        current = await store.review_settings(db, rid) or {
+            "_id": rid, "day_of_month": min(now.day, 28), "time": self.settings.review_time,
+            "timezone": "UTC",
+        }  # fmt: skip
+        merged = {**current, **change.model_dump(exclude_none=True)}
+        existing = await store.schedule(db, f"review:{rid}")
+        period_start = existing.get("period_start", now) if existing else now
+        doc = self._review_schedule(rid, merged, now, period_start)
+
+        async def work(session: Session) -> None:
+            await store.save_review_settings(db, session, merged)
+            await store.put_schedule(db, session, doc)
+
+        await self.runtime.transact(work)
+        return await self._review_settings_out(rid, merged, doc["occurrence"])
+
+    async def _review_settings_out(
+        self, rid: str, settings: Document, occurrence: datetime | None
+    ) -> ReviewSettingsOut:
+        next_at = None
+        if occurrence is not None:
+            days = await self._member_days(await members_of(self.runtime.db, rid))
+            next_at = reviews.clear_of_everyone(occurrence, [(tz, q) for _, tz, q in days])
+        return ReviewSettingsOut(day_of_month=settings["day_of_month"], time=settings["time"],
+                                 timezone=settings["timezone"], next_at=next_at)  # fmt: skip
+
+    async def list_reviews(self, _payload: Empty, request: Request) -> ReviewList:
+        rid = await self._authorize(request)
+        found = await store.reviews_of(self.runtime.db, rid)
+        return ReviewList(reviews=[self._review_out(doc) for doc in found])
+
+    async def get_review(self, ref: ReviewRef, request: Request) -> ReviewList:
+        rid = await self._authorize(request)
+        found = await store.find_review(self.runtime.db, rid, ref.review_id)
+        if found is None:
+            raise NotFound("review not found", code="review_not_found")
+        return ReviewList(reviews=[self._review_out(found)])
+
+    @staticmethod
+    def _review_out(doc: Document) -> dict[str, Any]:
+        return {"id": doc["_id"], "period_start": doc["period_start"],
+                "period_end": doc["period_end"], **doc["content"]}  # fmt: skip
 
     # -- firing --------------------------------------------------------------------------
     async def fire_due(self, limit: int = 500) -> int:
@@ -259,6 +664,7 @@ class SchedulerHandlers:
                     visibility=Visibility.PRIVATE if member else Visibility.SHARED,
                 )  # fmt: skip
                 await publish_event(self.runtime.broker, self.settings.namespace, envelope)
+            await store.add_schedules(db, outcome.nudges)
             await store.finish(db, item["_id"], self.owner, outcome.changes)
             fired += 1
         return fired
@@ -273,7 +679,11 @@ class SchedulerHandlers:
             return self._fire_window(item, now)
         if kind == "review":
             return await self._fire_review(item, now)
-        return self._fire_program(item)
+        if kind == "nudge":
+            return await self._fire_nudge(item, now)
+        if kind == "date":
+            return await self._fire_date(item, now)
+        return await self._fire_program(item)
 
     def _next(self, item: Document, after: datetime) -> datetime | None:
         start = datetime.fromisoformat(item["start_local"])
@@ -291,6 +701,9 @@ class SchedulerHandlers:
                 out.events.append((f"ritual-due-{ritual}-{stamp(occurrence)}",
                                    RitualDue(ritual_id=ritual, occurrence=occurrence, ends_at=ends),
                                    rid, None))  # fmt: skip
+                # Each member's nudge, after their quiet hours but while the ritual still runs.
+                out.nudges = await self._nudges(domain.NudgeKind.RITUAL, ritual, rid, occurrence,
+                                                not_after=ends)  # fmt: skip
             out.changes = {"phase": "end", "next_fire_at": ends}
             return out
         if not await store.has_outcome(self.runtime.db, f"{ritual}:{stamp(occurrence)}"):
@@ -353,31 +766,97 @@ class SchedulerHandlers:
 
     async def _fire_review(self, item: Document, now: datetime) -> Fired:
         occurrence, rid, out = item["occurrence"], item["relationship_id"], Fired()
-        quiet_period = await store.backed_off(self.runtime.db, [rid])
-        if domain.firing(occurrence, now, self.grace).fire and not quiet_period:
-            out.events.append((f"review-{rid}-{stamp(occurrence)}", ReviewDue(
-                review_id=f"{rid}-{stamp(occurrence)}", due_at=occurrence), rid, None))  # fmt: skip
+        db = self.runtime.db
+        days = await self._member_days(await members_of(db, rid))
+        due = reviews.clear_of_everyone(occurrence, [(tz, quiet) for _, tz, quiet in days])
+        if due > now:  # someone's quiet hours hold it (they may have changed since planning)
+            out.changes = {"next_fire_at": due}
+            return out
+        if domain.firing(due, now, self.grace).fire:
+            review_id = f"{rid}-{stamp(occurrence)}"
+            period_start = item.get("period_start") or occurrence - timedelta(days=30)
+            content = reviews.content(
+                await store.last_health_before(db, rid, period_start),
+                await store.review_log(db, rid, period_start, due),
+            )
+            await store.save_review(db, {"_id": review_id, "relationship_id": rid,
+                                         "period_start": period_start, "period_end": due,
+                                         "content": content})  # fmt: skip
+            due_event = ReviewDue(review_id=review_id, due_at=due, period_start=period_start)
+            out.events.append((f"review-{rid}-{stamp(occurrence)}", due_event, rid, None))
+            out.nudges = await self._nudges(domain.NudgeKind.REVIEW, review_id, rid, due)
         following = self._next(item, max(occurrence, now - self.grace))
         out.changes = None if following is None else {
-            "occurrence": following, "next_fire_at": following,
+            "occurrence": following, "next_fire_at": following, "period_start": due,
         }  # fmt: skip
         return out
 
-    def _fire_program(self, item: Document) -> Fired:
+    async def _fire_program(self, item: Document) -> Fired:
         index, rid, out = int(item["stage_index"]), item["relationship_id"], Fired()
-        stage = domain.PROGRAM[index]
-        program = f"{rid}-{stamp(item['started_at'])}"
+        started_at = item["started_at"]
+        # Programs started before proposals existed carry no id of their own.
+        program_id = item.get("program_id") or f"{rid}-{stamp(started_at)}"
+        if item.get("phase") == "end":
+            ended = ProgramEnded(program_id=program_id, ended_at=item["occurrence"])
+            out.events.append((f"program-{program_id}-ended", ended, rid, None))
+            return out  # the schedule is over; the program reads as ended from now on
+        stage = program.STAGES[index]
+        begins = started_at + stage.starts_after
         started = ProgramStageStarted(
-            program_id=program, stage=stage.stage, prompt_codes=list(stage.prompt_codes),
-            starts_at=item["started_at"] + stage.starts_after,
+            program_id=program_id, stage=stage.stage, prompt_codes=list(stage.prompt_codes),
+            starts_at=begins,
         )  # fmt: skip
-        out.events.append((f"program-{program}-{index}", started, rid, None))
-        if index + 1 >= len(domain.PROGRAM):
-            out.changes = None
+        out.events.append((f"program-{program_id}-{index}", started, rid, None))
+        out.nudges = await self._nudges(domain.NudgeKind.PROGRAM, f"{program_id}-{index}", rid,
+                                        begins)  # fmt: skip
+        if index + 1 >= len(program.STAGES):
+            ends = program.ends_at(started_at)
+            out.changes = {"phase": "end", "occurrence": ends, "next_fire_at": ends}
         else:
-            following = item["started_at"] + domain.PROGRAM[index + 1].starts_after
+            following = started_at + program.STAGES[index + 1].starts_after
             out.changes = {"stage_index": index + 1, "occurrence": following,
                            "next_fire_at": following}  # fmt: skip
+        return out
+
+    async def _fire_nudge(self, item: Document, now: datetime) -> Fired:
+        """One member's nudge: it goes out unless burnout pauses its kind, it came far too late
+        (after downtime), or the member has left the relationship."""
+        rid, member, db, out = item["relationship_id"], item["member_id"], self.runtime.db, Fired()
+        paused = domain.nudge_paused(item["about"], await store.backed_off(db, [rid]))
+        still_member = member in await members_of(db, rid)
+        on_time = domain.firing(item["occurrence"], now, self.grace).fire
+        if paused or not still_member or not on_time:
+            return out
+        reminder_id = item["_id"].removeprefix("nudge:")
+        out.events.append((f"nudge-{reminder_id}", ReminderDue(
+            reminder_id=reminder_id, member_id=member, kind=ReminderKind(item["about"]),
+            local_date=date.fromisoformat(item["local_date"]), due_at=item["due_at"],
+            ref_id=item["ref"], delivered_at=now,
+        ), rid, member))  # fmt: skip
+        return out
+
+    async def _fire_date(self, item: Document, now: datetime) -> Fired:
+        rid, ref, out, db = item["relationship_id"], item["ref"], Fired(), self.runtime.db
+        current = await store.find_date(db, rid, ref)
+        if current is None or current["status"] != "accepted":
+            return out  # declined or gone meanwhile
+        facts = self._date_facts(current)
+        if item["phase"] == "remind":
+            if domain.firing(item["occurrence"], now, self.grace).fire:
+                minutes = int(item["remind_minutes_before"])
+                out.events.append((f"date-reminded-{ref}", DateReminded(
+                    **facts, minutes_before=minutes), rid, None))  # fmt: skip
+                # Dates the members set themselves still remind during burnout.
+                out.nudges = await self._nudges(domain.NudgeKind.DATE, ref, rid,
+                                                item["occurrence"],
+                                                not_after=current["starts_at"])  # fmt: skip
+            out.changes = {"phase": "happened", "occurrence": current["ends_at"],
+                           "next_fire_at": current["ends_at"]}  # fmt: skip
+            return out
+        out.events.append((f"date-happened-{ref}", DateHappened(**facts), rid, None))
+        await store.log_for_review_now(db, {"_id": f"date-happened-{ref}", "relationship_id": rid,
+                                            "at": current["ends_at"], "kind": "date_happened",
+                                            "ref": ref, "date_kind": current["kind"]})  # fmt: skip
         return out
 
     # -- queries -------------------------------------------------------------------------
@@ -387,21 +866,26 @@ class SchedulerHandlers:
         db = self.runtime.db
         settings = await store.member_settings(db, member)
         reminder = await store.schedule(db, f"reminder:{member}")
-        return MemberSchedules(settings=settings, reminder=reminder)
+        dates = []
+        for found in await store.dates_of_member(db, member):
+            view = await self._date_view(found, frozenset(found["answers"]))
+            dates.append({"relationship_id": found["relationship_id"],
+                          **view.model_dump(mode="json")})  # fmt: skip
+        return MemberSchedules(settings=settings, reminder=reminder, dates=dates)
 
     async def schedule(self, query: ScheduleQuery, request: Request) -> Schedule:
-        rid = await self._authorize(request)
+        rid, members = await self._authorized(request)
         db, member = self.runtime.db, request.context.actor_id
         assert member is not None
         viewer = await store.member_settings(db, member)
         viewer_zone = zone(viewer["timezone"]) if viewer else UTC
         items: list[ScheduleItem] = []
 
-        def add(kind: str, ref: str | None, start: datetime, end: datetime | None) -> None:
+        def add(kind: str, ref: str | None, start: datetime, end: datetime | None,
+                **extra: Any) -> None:  # fmt: skip
             local = start.astimezone(viewer_zone).isoformat()
-            items.append(
-                ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end, local_time=local)
-            )
+            items.append(ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end,
+                                      local_time=local, **extra))  # fmt: skip
 
         for ritual in await store.rituals_of(db, rid):
             start_local = datetime.fromisoformat(ritual["starts_at"])
@@ -417,6 +901,23 @@ class SchedulerHandlers:
                 window["rule"], window["timezone"], start_local, query.start, query.end
             ):
                 add("boundary_window", window["ref"], start, start + length)
+        for found in await store.dates_of(db, rid, query.start, query.end):
+            if found["status"] == "declined":
+                continue
+            local_times = await self._local_times(members, found["starts_at"], found["ends_at"])
+            add("digital_date", found["_id"], found["starts_at"], found["ends_at"],
+                status=found["status"],
+                local_times={m: t.starts_at for m, t in local_times.items()})  # fmt: skip
+        review = await store.schedule(db, f"review:{rid}")
+        if review is not None:
+            days = [(tz, quiet) for _, tz, quiet in await self._member_days(members)]
+            for nominal in recurrence.occurrences_between(
+                review["rule"], review["timezone"], datetime.fromisoformat(review["start_local"]),
+                query.start - timedelta(days=1), query.end,
+            ):  # fmt: skip
+                due = reviews.clear_of_everyone(nominal, days)
+                if query.start <= due < query.end:
+                    add("review", f"{rid}-{stamp(nominal)}", due, None)
         reminder = await store.schedule(db, f"reminder:{member}")
         if reminder is not None:
             quiet = tuple(reminder["quiet"]) if reminder.get("quiet") else None
@@ -437,8 +938,18 @@ def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandle
     runtime.consume("gateway", "schedules", handlers.on_gateway)
     runtime.consume("insights", "backoff", handlers.on_insight)
     runtime.respond("qry", "schedule", ScheduleQuery, handlers.schedule)
-    runtime.respond("cmd", "start_program", Empty, handlers.start_program)
+    runtime.respond("cmd", "propose_program", Empty, handlers.propose_program)
+    runtime.respond("cmd", "accept_program", Empty, handlers.accept_program)
     runtime.respond("cmd", "stop_program", Empty, handlers.stop_program)
+    runtime.respond("qry", "program", Empty, handlers.program_status)
+    runtime.respond("cmd", "propose_date", ProposeDate, handlers.propose_date)
+    runtime.respond("cmd", "accept_date", DateRef, handlers.accept_date)
+    runtime.respond("cmd", "decline_date", DateRef, handlers.decline_date)
+    runtime.respond("qry", "dates", Empty, handlers.list_dates)
+    runtime.respond("qry", "date_suggestions", SuggestionsQuery, handlers.date_suggestions)
+    runtime.respond("cmd", "review_settings", ReviewSettings, handlers.update_review_settings)
+    runtime.respond("qry", "reviews", Empty, handlers.list_reviews)
+    runtime.respond("qry", "review", ReviewRef, handlers.get_review)
     runtime.respond("qry", "member_export", Empty, handlers.member_export)
 
     async def erase_member(session: Session, erased: MemberErased) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.settings import BaseServiceSettings
 
@@ -18,7 +18,16 @@ class SchedulerSettings(BaseServiceSettings):
     grace_seconds: float = Field(
         default=15 * 60, ge=0, description="After downtime, what is this late still fires."
     )
-    review_hour_utc: int = Field(default=10, ge=0, le=23)
+    review_time: str = Field(
+        default="10:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="A new relationship's monthly review, local to its creator (then moved "
+        "out of every member's quiet hours).",
+    )
+    master_keys: SecretStr | None = Field(
+        default=None, description="As for the checkin service: seals date plans at rest."
+    )
+    master_key_id: str | None = Field(default=None, description="The current master key id.")
     backoff_every_days: int = Field(
         default=3, ge=2, description="During burnout, a reminder only every this many days."
     )

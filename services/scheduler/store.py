@@ -22,12 +22,23 @@ SCHEDULES = "schedules"
 OUTCOMES = "outcomes"
 CHECKINS = "member_checkins"
 BACKOFF = "backoff"
+DATES = "dates"
+PROGRAMS = "programs"
+REVIEWS = "reviews"
+REVIEW_LOG = "review_log"
+REVIEW_SETTINGS = "review_settings"
+KEYS = "data_keys"
 
 
 async def ensure_indexes(db: Database) -> None:
     await db[RITUALS].create_index("relationship_id")
     await db[SCHEDULES].create_index([("next_fire_at", ASCENDING)])
     await db[SCHEDULES].create_index("relationship_id")
+    await db[DATES].create_index([("relationship_id", ASCENDING), ("starts_at", ASCENDING)])
+    await db[REVIEWS].create_index([("relationship_id", ASCENDING), ("period_end", ASCENDING)])
+    await db[REVIEW_LOG].create_index([("relationship_id", ASCENDING), ("at", ASCENDING)])
+    await db[KEYS].create_index("member_id")
+    await db[KEYS].create_index("relationship_id")
 
 
 async def save_ritual(db: Database, session: Session, ritual: Document) -> None:
@@ -56,6 +67,13 @@ async def put_schedule(db: Database, session: Session, schedule: Document) -> No
     await db[SCHEDULES].replace_one(
         {"_id": schedule["_id"]}, schedule, upsert=True, session=session
     )
+
+
+async def add_schedules(db: Database, schedules: list[Document]) -> None:
+    """Add schedules unless they exist already (a re-fired item must not move a leased one)."""
+    for doc in schedules:
+        fields = {k: v for k, v in doc.items() if k != "_id"}
+        await db[SCHEDULES].update_one({"_id": doc["_id"]}, {"$setOnInsert": fields}, upsert=True)
 
 
 async def drop_schedule(db: Database, session: Session, schedule_id: str) -> None:
@@ -125,6 +143,10 @@ async def set_backoff(db: Database, session: Session, relationship_id: str, on: 
         )
     else:
         await db[BACKOFF].delete_one({"_id": relationship_id}, session=session)
+    for collection in (DATES, REVIEWS, REVIEW_LOG, KEYS):
+        await db[collection].delete_many({"relationship_id": relationship_id}, session=session)
+    for collection in (PROGRAMS, REVIEW_SETTINGS):
+        await db[collection].delete_one({"_id": relationship_id}, session=session)
 
 
 async def backed_off(db: Database, relationship_ids: list[str]) -> bool:
@@ -135,8 +157,139 @@ async def relationships_of_member(db: Database, member_id: str) -> list[str]:
     return [d["_id"] async for d in db[MEMBERSHIPS].find({"members": member_id}, {"_id": 1})]
 
 
+# -- digital dates, the program, reviews -----------------------------------------------------
+
+
+async def data_key(db: Database, name: str) -> dict[str, str] | None:
+    found = await db[KEYS].find_one({"_id": name})
+    return None if found is None else dict(found["wrapped"])
+
+
+async def put_data_key(
+    db: Database, name: str, relationship_id: str, member_id: str, wrapped: dict[str, str]
+) -> dict[str, str]:
+    """Store a new wrapped key unless a concurrent command stored one first; return the one kept."""
+    await db[KEYS].update_one(
+        {"_id": name},
+        {"$setOnInsert": {"relationship_id": relationship_id, "member_id": member_id,
+                          "wrapped": wrapped}},
+        upsert=True,
+    )  # fmt: skip
+    kept = await data_key(db, name)
+    assert kept is not None
+    return kept
+
+
+async def save_versioned(
+    db: Database, session: Session, collection: str, doc: Document, expected: int | None
+) -> bool:
+    """Write `doc` if nobody changed it since it was read at version `expected` (None: new).
+    Two members answering at once: one of them reads again, so no answer is lost."""
+    if expected is None:
+        result = await db[collection].update_one(
+            {"_id": doc["_id"]}, {"$setOnInsert": {k: v for k, v in doc.items() if k != "_id"}},
+            upsert=True, session=session,
+        )  # fmt: skip
+        return result.upserted_id is not None
+    replaced = await db[collection].replace_one(
+        {"_id": doc["_id"], "version": expected}, doc, session=session
+    )
+    return replaced.matched_count == 1
+
+
+async def find_date(
+    db: Database, relationship_id: str, date_id: str, session: Session | None = None
+) -> Document | None:
+    return await db[DATES].find_one(
+        {"_id": date_id, "relationship_id": relationship_id}, session=session
+    )
+
+
+async def dates_of(
+    db: Database, relationship_id: str, start: datetime | None = None, end: datetime | None = None
+) -> list[Document]:
+    query: dict[str, Any] = {"relationship_id": relationship_id}
+    if start is not None and end is not None:
+        query["starts_at"] = {"$lt": end}
+        query["ends_at"] = {"$gt": start}
+    return await db[DATES].find(query).sort("starts_at", ASCENDING).to_list(500)
+
+
+async def dates_of_member(db: Database, member_id: str) -> list[Document]:
+    query = {"$or": [{"proposed_by": member_id}, {f"answers.{member_id}": {"$exists": True}}]}
+    return await db[DATES].find(query).sort("starts_at", ASCENDING).to_list(1000)
+
+
+async def program(
+    db: Database, relationship_id: str, session: Session | None = None
+) -> Document | None:
+    return await db[PROGRAMS].find_one({"_id": relationship_id}, session=session)
+
+
+async def drop_program(db: Database, session: Session, relationship_id: str) -> None:
+    await db[PROGRAMS].delete_one({"_id": relationship_id}, session=session)
+
+
+async def review_settings(db: Database, relationship_id: str) -> Document | None:
+    return await db[REVIEW_SETTINGS].find_one({"_id": relationship_id})
+
+
+async def save_review_settings(db: Database, session: Session, doc: Document) -> None:
+    await db[REVIEW_SETTINGS].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+
+async def log_for_review(db: Database, session: Session, entry: Document) -> None:
+    """One shared happening a monthly review may tell (never anything private)."""
+    await db[REVIEW_LOG].replace_one({"_id": entry["_id"]}, entry, upsert=True, session=session)
+
+
+async def log_for_review_now(db: Database, entry: Document) -> None:
+    await db[REVIEW_LOG].replace_one({"_id": entry["_id"]}, entry, upsert=True)
+
+
+async def review_log(
+    db: Database, relationship_id: str, start: datetime, end: datetime
+) -> list[Document]:
+    query = {"relationship_id": relationship_id, "at": {"$gte": start, "$lt": end}}
+    return await db[REVIEW_LOG].find(query).sort("at", ASCENDING).to_list(5000)
+
+
+async def last_health_before(
+    db: Database, relationship_id: str, moment: datetime
+) -> Document | None:
+    query = {"relationship_id": relationship_id, "kind": "health", "at": {"$lt": moment}}
+    return await db[REVIEW_LOG].find_one(query, sort=[("at", -1)])
+
+
+async def save_review(db: Database, review: Document) -> None:
+    await db[REVIEWS].replace_one({"_id": review["_id"]}, review, upsert=True)
+
+
+async def reviews_of(db: Database, relationship_id: str) -> list[Document]:
+    query = {"relationship_id": relationship_id}
+    return await db[REVIEWS].find(query).sort("period_end", -1).to_list(120)
+
+
+async def find_review(db: Database, relationship_id: str, review_id: str) -> Document | None:
+    return await db[REVIEWS].find_one({"_id": review_id, "relationship_id": relationship_id})
+
+
 async def erase_member(db: Database, session: Session, member_id: str) -> None:
     await db[MEMBERS].delete_one({"_id": member_id}, session=session)
+    # Their sealed plans become unreadable everywhere (crypto-shredding).
+    await db[KEYS].delete_many({"member_id": member_id}, session=session)
+    await db[SCHEDULES].delete_many({"kind": "nudge", "member_id": member_id}, session=session)
+    # Their id leaves the dates and the program they answered (the rest stays the others').
+    answered = f"answers.{member_id}"
+    await db[DATES].update_many({answered: {"$exists": True}}, {"$unset": {answered: ""}},
+                                session=session)  # fmt: skip
+    await db[DATES].update_many({"proposed_by": member_id}, {"$set": {"proposed_by": None}},
+                                session=session)  # fmt: skip
+    await db[PROGRAMS].update_many(
+        {"accepted_by": member_id}, {"$pull": {"accepted_by": member_id}}, session=session
+    )
+    await db[PROGRAMS].update_many({"proposed_by": member_id}, {"$set": {"proposed_by": None}},
+                                   session=session)  # fmt: skip
     await db[SCHEDULES].delete_one({"_id": f"reminder:{member_id}"}, session=session)
     await db[CHECKINS].delete_many({"_id": {"$regex": f"^{member_id}:"}}, session=session)
 
@@ -144,3 +297,7 @@ async def erase_member(db: Database, session: Session, member_id: str) -> None:
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
     await db[RITUALS].delete_many({"relationship_id": relationship_id}, session=session)
     await db[BACKOFF].delete_one({"_id": relationship_id}, session=session)
+    for collection in (DATES, REVIEWS, REVIEW_LOG, KEYS):
+        await db[collection].delete_many({"relationship_id": relationship_id}, session=session)
+    for collection in (PROGRAMS, REVIEW_SETTINGS):
+        await db[collection].delete_one({"_id": relationship_id}, session=session)

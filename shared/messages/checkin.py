@@ -118,6 +118,7 @@ class TouchLogged(_Checkin):
     sexual: bool
     minutes: Minutes | None = None
     occurred_at: AwareDatetime
+    with_member_id: MemberId | None = Field(default=None, description="The other member.")
 
 
 @register

@@ -73,6 +73,9 @@ class LogTouch(_Fact):
     kind: TouchKind
     sexual: bool
     minutes: Minutes | None = None
+    with_member_id: MemberId | None = Field(
+        default=None, description="With whom (another member); affection is read per pair."
+    )
     visibility: Visibility = Visibility.PRIVATE
 
 

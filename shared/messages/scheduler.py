@@ -18,6 +18,17 @@ class _Scheduler(EventData):
 class ReminderKind(StrEnum):
     CHECKIN = "checkin"
     DIGITAL_DATE = "digital_date"
+    RITUAL = "ritual"
+    PROGRAM = "program"
+    REVIEW = "review"
+
+
+class DateKind(StrEnum):
+    VIDEO = "video"
+    CALL = "call"
+    WATCH_TOGETHER = "watch_together"
+    PLAY = "play"
+    OTHER = "other"
 
 
 @register
@@ -29,6 +40,12 @@ class ReminderDue(_Scheduler):
     kind: ReminderKind
     local_date: date = Field(description="The member's local date the reminder belongs to.")
     due_at: AwareDatetime
+    ref_id: str | None = Field(
+        default=None, max_length=128, description="The ritual, date, program or review nudged."
+    )
+    delivered_at: AwareDatetime | None = Field(
+        default=None, description="When it went out: later than due_at after quiet hours."
+    )
 
 
 @register
@@ -73,6 +90,7 @@ class ReviewDue(_Scheduler):
     review_id: EntityId
     period: str = Field(default="monthly", pattern=r"^(weekly|monthly|quarterly)$")
     due_at: AwareDatetime
+    period_start: AwareDatetime | None = Field(default=None, description="The month reviewed.")
 
 
 @register
@@ -83,6 +101,78 @@ class ProgramStageStarted(_Scheduler):
     stage: ProgramStage
     prompt_codes: list[str] = Field(default_factory=list, max_length=20)
     starts_at: AwareDatetime
+
+
+@register
+class ProgramProposed(_Scheduler):
+    event_type = "program.proposed"
+
+    program_id: EntityId
+    proposed_by: MemberId
+
+
+@register
+class ProgramAccepted(_Scheduler):
+    event_type = "program.accepted"
+
+    program_id: EntityId
+    member_id: MemberId
+    started_at: AwareDatetime | None = Field(
+        default=None, description="Set when this acceptance was the last one needed."
+    )
+    ends_at: AwareDatetime | None = None
+
+
+@register
+class ProgramEnded(_Scheduler):
+    event_type = "program.ended"
+
+    program_id: EntityId
+    ended_at: AwareDatetime
+
+
+class _DateFacts(_Scheduler):
+    date_id: EntityId
+    starts_at: AwareDatetime
+    timezone: str = Field(min_length=1, max_length=64)
+    duration_minutes: int = Field(ge=5, le=12 * 60)
+    kind: DateKind
+
+
+@register
+class DateProposed(_DateFacts):
+    """A digital date; its plan stays sealed in the scheduler and is never in the event."""
+
+    event_type = "date.proposed"
+
+    proposed_by: MemberId
+
+
+@register
+class DateAccepted(_DateFacts):
+    event_type = "date.accepted"
+
+    member_id: MemberId
+    confirmed: bool = Field(description="Every member has now accepted.")
+
+
+@register
+class DateDeclined(_DateFacts):
+    event_type = "date.declined"
+
+    member_id: MemberId
+
+
+@register
+class DateReminded(_DateFacts):
+    event_type = "date.reminded"
+
+    minutes_before: int = Field(ge=0)
+
+
+@register
+class DateHappened(_DateFacts):
+    event_type = "date.happened"
 
 
 @register

@@ -39,6 +39,10 @@ class ScheduleItem(BaseModel):
     starts_at: datetime
     ends_at: datetime | None = None
     local_time: str | None = Field(default=None, description="The caller's local wall time.")
+    status: str | None = Field(default=None, description="A date's status: proposed, accepted.")
+    local_times: dict[str, str] | None = Field(
+        default=None, description="A date's start in every member's local time."
+    )
 
 
 class Schedule(BaseModel):

@@ -24,7 +24,7 @@ async def log_every_kind(person: Person, partner: Person, rid: str) -> dict[str,
     """One entry of every kind, each free-text field carrying its own unique marker."""
     base = f"/v1/relationships/{rid}"
     texts = {k: mark() for k in ("note", "gratitude", "feeling", "topic", "rule", "breach",
-                                 "title", "reason")}  # fmt: skip
+                                 "title", "reason", "plan")}  # fmt: skip
     await person.ok("POST", f"{base}/checkins", {
         "mood": 3, "connection": 6, "note": texts["note"], "gratitude": texts["gratitude"],
         "feelings": [texts["feeling"]], "visibility": "shared"})  # fmt: skip
@@ -54,6 +54,9 @@ async def log_every_kind(person: Person, partner: Person, rid: str) -> dict[str,
         "reason": texts["reason"],
     }
     await person.ok("POST", f"{base}/rituals/{ritual['id']}/outcomes", outcome)
+    await person.ok("POST", f"{base}/dates", {
+        "starts_at": "2028-01-05T19:00:00+01:00", "timezone": "Europe/Berlin",
+        "duration_minutes": 60, "kind": "video", "plan": texts["plan"]})  # fmt: skip
     return texts
 
 
@@ -104,6 +107,11 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(http, system,
     theirs = await di.ok("POST", f"{base}/checkins", {"mood": 5, "connection": 9,
                                                        "visibility": "shared"})  # fmt: skip
     await cy.ok("PATCH", "/v1/me", {"checkin_reminder_time": "20:00"})
+    plan = mark()
+    date = await cy.ok("POST", f"{base}/dates", {
+        "starts_at": "2028-01-05T19:00:00+01:00", "timezone": "Europe/Berlin",
+        "duration_minutes": 60, "kind": "call", "plan": plan})  # fmt: skip
+    assert date["plan"] == plan
     client: AsyncMongoClient = AsyncMongoClient(servers.mongo_url, tz_aware=True)
     ns = system.namespace
     stored = client[f"{ns}_checkin"].outbox.find({"type": "checkin.logged"})
@@ -123,6 +131,9 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(http, system,
     assert await client[f"{ns}_checkin"].data_keys.count_documents({"member_id": cy.id}) == 0
     assert await client[f"{ns}_insights"].member_days.count_documents({"member_id": cy.id}) == 0
     assert await client[f"{ns}_scheduler"].member_settings.count_documents({"_id": cy.id}) == 0
+    assert await client[f"{ns}_scheduler"].data_keys.count_documents({"member_id": cy.id}) == 0
+    (left,) = (await di.ok("GET", f"{base}/dates"))["dates"]
+    assert left["plan"] is None and cy.id not in json.dumps(left)  # shredded, and no trace of Cy
     assert await client[f"{ns}_gateway"].members.count_documents({"_id": cy.id}) == 0
     timeline = await di.ok("GET", f"{base}/timeline")
     assert [e["id"] for e in timeline["entries"]] == [theirs["id"]]
@@ -142,7 +153,7 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(http, system,
 
 async def test_export_holds_every_kind_of_record_i_made_and_none_of_my_partners_private_ones(http):
     rid, (eli, fay) = await couple(http, "Eli", "Fay")
-    await log_every_kind(eli, fay, rid)
+    texts = await log_every_kind(eli, fay, rid)
     private = await fay.ok("POST", f"/v1/relationships/{rid}/checkins",
                            {"mood": 1, "connection": 2, "note": mark()})  # fmt: skip
     export = await eli.ok("GET", "/v1/me/export")
@@ -152,6 +163,7 @@ async def test_export_holds_every_kind_of_record_i_made_and_none_of_my_partners_
     assert private["id"] not in json.dumps(export)
     assert export["member"]["email"] == eli.email
     assert set(export) >= {"insights", "schedules", "relationships"}
+    assert [d["plan"] for d in export["schedules"]["dates"]] == [texts["plan"]]
 
 
 async def test_logs_of_a_journey_hold_no_text_tokens_passwords_or_emails(http, system):

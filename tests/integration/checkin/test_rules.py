@@ -85,7 +85,7 @@ async def test_a_private_conflict_is_invisible_to_the_partner(alice, bo):
         await bo.cmd("log_repair", conflict_id=conflict.id, felt="connected")
 
 
-async def test_ritual_outcomes_need_a_real_occurrence_and_there_is_at_most_one(alice, bo):
+async def test_ritual_outcomes_need_a_real_occurrence_and_each_member_records_one(alice, bo):
     ritual = await alice.cmd(
         "create_ritual", title="Question before bed", rrule="FREQ=DAILY",
         timezone="America/New_York", starts_at="2026-11-01T22:00:00", duration_minutes=15,
@@ -96,8 +96,11 @@ async def test_ritual_outcomes_need_a_real_occurrence_and_there_is_at_most_one(a
                      occurrence=real + timedelta(minutes=30), outcome="completed")  # fmt: skip
     await bo.cmd("record_ritual_outcome", ritual_id=ritual.id, occurrence=real, outcome="completed")
     with pytest.raises(Conflict, match="already has an outcome"):
-        await alice.cmd("record_ritual_outcome", ritual_id=ritual.id, occurrence=real,
-                        outcome="skipped")  # fmt: skip
+        await bo.cmd("record_ritual_outcome", ritual_id=ritual.id, occurrence=real,
+                     outcome="skipped")  # fmt: skip
+    # Each member records their own outcome: Alice could not make it.
+    await alice.cmd("record_ritual_outcome", ritual_id=ritual.id, occurrence=real,
+                    outcome="skipped")  # fmt: skip
 
 
 async def test_eight_yes_answers_give_room_to_grow_and_nine_are_strong(alice):
@@ -144,3 +147,12 @@ async def test_a_non_member_and_a_foreign_entry_are_both_not_found(rpc, alice):
     elsewhere = Member(rpc, "bo", "other-rel", ["alice", "bo"])
     with pytest.raises(NotFound):
         await elsewhere.cmd("answer_bid", bid_id=bid.id, response="toward")
+
+
+async def test_touch_with_someone_must_name_another_member(alice, bo):
+    entry = await alice.cmd("log_touch", kind="hug", sexual=False, with_member_id="bo")
+    assert entry.fields["with_member_id"] == "bo"
+    with pytest.raises(InvalidInput, match="not a member"):
+        await alice.cmd("log_touch", kind="hug", sexual=False, with_member_id="stranger")
+    with pytest.raises(InvalidInput, match="someone else"):
+        await alice.cmd("log_touch", kind="hug", sexual=False, with_member_id="alice")

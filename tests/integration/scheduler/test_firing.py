@@ -4,89 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.checkin.settings import CheckinSettings
-from services.gateway.settings import GatewaySettings
-from services.insights.settings import InsightsSettings
-from services.scheduler import handlers as scheduler_handlers
-from services.scheduler.settings import SchedulerSettings
-from shared.envelope import Visibility
-from shared.messages import new_event
-from shared.messages.base import EventData
 from shared.messages.checkin import RitualCreated
 from shared.messages.gateway import MemberUpdated, RelationshipCreated
 from shared.messages.insights import FlagCleared, FlagRaised
-from shared.nats import publish_event
-from shared.runtime import ServiceRuntime
-from shared.subjects import stream_name
 from tests.support.runtimes import running
-from tests.support.streams import read_subject
+from tests.support.scheduler_world import World, scheduler_world, until_scheduled
 from tests.support.waiting import eventually
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 
-@dataclass
-class FakeClock:
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-
-@dataclass
-class World:
-    producers: dict[str, ServiceRuntime]
-    make_scheduler: object
-    clock: FakeClock
-    namespace: str
-
-    async def publish(
-        self, owner: str, data: EventData, rid: str | None, private: bool = False
-    ) -> None:
-        visibility = Visibility.PRIVATE if private else Visibility.SHARED
-        envelope = new_event(data, relationship_id=rid, actor_id="m1", visibility=visibility)
-        await publish_event(self.producers[owner].broker, self.namespace, envelope)
-
-    async def scheduler_events(self, nats_client) -> list[dict]:
-        ns = self.namespace
-        return await read_subject(
-            nats_client, stream_name(ns, "scheduler"), f"{ns}.scheduler.evt.>"
-        )
-
-
 @pytest.fixture
 async def world(make_settings, nats_client, mongo) -> AsyncIterator[World]:
-    producers = {
-        "checkin": ServiceRuntime(make_settings(CheckinSettings)),
-        "gateway": ServiceRuntime(make_settings(GatewaySettings)),
-        "insights": ServiceRuntime(make_settings(InsightsSettings)),
-    }
-    clock = FakeClock(T0)
-
-    def make_scheduler() -> tuple[ServiceRuntime, scheduler_handlers.SchedulerHandlers]:
-        runtime = ServiceRuntime(make_settings(SchedulerSettings, tick_seconds=3600))
-        return runtime, scheduler_handlers.wire(runtime, clock)
-
-    async with running(*producers.values()):
-        yield World(producers, make_scheduler, clock, producers["checkin"].settings.namespace)
+    async with scheduler_world(make_settings, T0) as built:
+        yield built
 
 
 def ritual(rule: str = "FREQ=DAILY", minutes: int = 30) -> RitualCreated:
     return RitualCreated(ritual_id="walk", created_by="m1", title="Walk", rrule=rule,
                          timezone="UTC", starts_at=datetime(2026, 11, 1, 10, 0),
                          duration_minutes=minutes)  # fmt: skip
-
-
-async def until_scheduled(runtime: ServiceRuntime, schedule_id: str) -> None:
-    async def there() -> bool:
-        return await runtime.db.schedules.count_documents({"_id": schedule_id}) == 1
-
-    await eventually(there, timeout=20)
 
 
 def kinds(events: list[dict]) -> list[str]:

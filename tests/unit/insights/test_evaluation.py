@@ -114,3 +114,19 @@ def test_recommendations_follow_flags_and_the_reframe_is_for_its_author_only():
             "outside_support", "nvc_reframe"} <= for_a  # fmt: skip
     assert "nvc_reframe" not in for_b
     assert "outside_support" in for_b
+
+
+def test_no_daily_starter_goes_out_while_burnout_shows_and_they_resume_after():
+    def week(exercises: float, connection: float, days: range) -> dict[int, dict[str, float]]:
+        return {d: {"exercises": exercises, "checkins": 1, "connection_sum": connection}
+                for d in days}  # fmt: skip
+
+    burning = {**week(1, 7, range(7, 14)), **week(3, 5, range(7))}
+    v = view(days=burning)
+    state, out = evaluation.evaluate(v, State(), RULES)
+    assert "intimacy_burnout" in state.flags
+    assert not [o for o in out if isinstance(o.data, RecommendationMade)]
+    calm = view(days={d: {"exercises": 1, "checkins": 1, "connection_sum": 7} for d in range(14)})
+    state, out = evaluation.evaluate(calm, state, RULES)
+    assert "intimacy_burnout" not in state.flags
+    assert len([o for o in out if isinstance(o.data, RecommendationMade)]) == 1

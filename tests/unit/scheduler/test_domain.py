@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.scheduler import domain
+from services.scheduler import domain, program
 from shared import recurrence
 
 
@@ -97,4 +97,4 @@ def test_within_grace_fires_and_older_is_missed():
 
 
 def test_the_trust_program_has_its_four_stages_in_order():
-    assert [s.starts_after.days for s in domain.PROGRAM] == [0, 7, 28, 84]
+    assert [s.starts_after.days for s in program.STAGES] == [0, 7, 28, 84]
