@@ -20,7 +20,7 @@ from services.checkin import domain, store
 from services.checkin.keyring import Keyring
 from services.checkin.settings import CheckinSettings
 from services.checkin.store import ConcurrentChange, Update, Writes
-from shared import crypto, recurrence
+from shared import crypto, privacy, recurrence
 from shared.envelope import Envelope, Visibility, new_id
 from shared.erasure import handle_erasure
 from shared.logging import get_logger
@@ -137,6 +137,12 @@ def view(document: Document, **state: Any) -> Entry:
         recorded_at=document["recorded_at"],
         fields={**document["fields"], **document.get("state", {}), **state},
     )
+
+
+def seen_by(entry: Entry, viewer: str) -> Entry:
+    """The entry as a member other than its author may see it (author-only fields gone)."""
+    fields = privacy.entry_fields_for(entry.kind, entry.author_id, viewer, entry.fields)
+    return entry if fields is entry.fields else entry.model_copy(update={"fields": fields})
 
 
 def event(ctx: Context, data: EventData, visibility: Visibility, subject: str) -> Envelope:
@@ -569,7 +575,9 @@ class CheckinHandlers:
             self.runtime.db, ctx.relationship_id, ctx.actor, query.limit, query.cursor, query.kinds
         )
         return EntryList(
-            entries=await self._open_all([self._present(doc, ctx.members) for doc in found]),
+            entries=await self._open_all(
+                [seen_by(self._present(doc, ctx.members), ctx.actor) for doc in found]
+            ),
             next_cursor=cursor,
         )
 
@@ -578,7 +586,7 @@ class CheckinHandlers:
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "boundary", ctx.actor
         )
-        views = [self._boundary_view(doc, ctx.members) for doc in found]
+        views = [seen_by(self._boundary_view(doc, ctx.members), ctx.actor) for doc in found]
         return EntryList(entries=await self._open_all(views))
 
     async def open_bids(self, _query: NoPayload, request: Request) -> EntryList:
@@ -586,14 +594,18 @@ class CheckinHandlers:
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "bid", ctx.actor, {"state.status": "open"}
         )
-        return EntryList(entries=await self._open_all([view(doc) for doc in found]))
+        return EntryList(
+            entries=await self._open_all([seen_by(view(doc), ctx.actor) for doc in found])
+        )
 
     async def rituals(self, _query: NoPayload, request: Request) -> EntryList:
         ctx = await self._context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "ritual", ctx.actor
         )
-        return EntryList(entries=await self._open_all([view(doc) for doc in found]))
+        return EntryList(
+            entries=await self._open_all([seen_by(view(doc), ctx.actor) for doc in found])
+        )
 
     async def my_records(self, _query: NoPayload, request: Request) -> EntryList:
         """Everything the caller wrote, in every relationship (for export)."""

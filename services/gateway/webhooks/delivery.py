@@ -22,9 +22,9 @@ from services.gateway import store
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import signing
 from services.gateway.webhooks.urls import check_url
-from shared import crypto
+from shared import crypto, privacy
 from shared.consumer import apply_once
-from shared.envelope import Visibility, new_id
+from shared.envelope import new_id
 from shared.logging import failure, get_logger
 from shared.messages.base import DecodedEvent
 from shared.mongo import Document, Session
@@ -70,10 +70,11 @@ class Deliveries:
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_event(self, event: DecodedEvent) -> None:
-        envelope = event.envelope
-        rid = envelope.relationship_id
-        # Only what every member may see ever leaves: no private entries, no member-only insights.
-        if rid is None or envelope.visibility is not Visibility.SHARED:
+        rid = event.envelope.relationship_id
+        # Only what every member may see ever leaves: no private entries, no member-only
+        # insights, no author-only fields of a shared entry.
+        envelope = privacy.event_for(event.envelope, None)
+        if rid is None or envelope is None:
             return
         db = self.runtime.db
         hooks = [w for w in await store.webhooks_of(db, rid) if wants(w, envelope.type)]
