@@ -234,10 +234,12 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
                 if remaining:
                     updated = await store.change_members(
                         db, session, rid, relationship["membership_version"],
-                        {"$pull": {"members": member_id}},
+                        {"$pull": {"members": member_id},
+                         "$unset": {f"joined_at.{member_id}": ""}},
                     )  # fmt: skip
                     if updated is None:
                         return False  # membership moved meanwhile: read it again
+                    await store.forget_departed_member(db, session, rid, member_id)
                     data = MemberLeft(member_id=member_id, members=remaining,
                                       membership_version=updated["membership_version"])  # fmt: skip
                 else:

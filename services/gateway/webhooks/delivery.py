@@ -31,6 +31,7 @@ from shared.mongo import Document, Session
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
+from shared.tombstones import members_named
 
 log = get_logger(__name__)
 
@@ -85,7 +86,8 @@ class Deliveries:
         found = [
             {"_id": f"{w['_id']}-{envelope.id}", "webhook_id": w["_id"], "event_id": envelope.id,
              "type": envelope.type, "order": order, "status": "pending", "attempts": [],
-             "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now}
+             "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now,
+             "about": sorted(members_named(envelope))}
             for w in hooks
         ]  # fmt: skip
 
@@ -238,7 +240,9 @@ class Deliveries:
 
 def start_dispatching(runtime: ServiceRuntime, deliveries: Deliveries) -> None:
     async def start(rt: ServiceRuntime) -> None:
-        await store.ensure_webhook_indexes(rt.db)
+        await store.ensure_webhook_indexes(
+            rt.db, timedelta(days=deliveries.settings.webhook_delivery_ttl_days)
+        )
         rt.spawn(deliveries.run())
 
     runtime.on_startup(start)
