@@ -9,9 +9,10 @@ command plan again, so concurrent acceptances or answers stay correct.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -158,8 +159,11 @@ def event(ctx: Context, data: EventData, visibility: Visibility, subject: str) -
     )
 
 
-def fingerprint(name: str, payload: BaseModel) -> str:
-    return hashlib.sha256(f"{name}:{payload.model_dump_json()}".encode()).hexdigest()
+def fingerprint(key: bytes, name: str, payload: BaseModel) -> str:
+    """Tells a retried command from a different one under the same id. Keyed by the
+    author's data key: guessing a small payload (a mood) from it is impossible, and
+    erasure, which destroys the key, leaves nothing to match against."""
+    return hmac.new(key, f"{name}:{payload.model_dump_json()}".encode(), "sha256").hexdigest()
 
 
 class CheckinHandlers:
@@ -240,7 +244,7 @@ class CheckinHandlers:
     ) -> Entry:
         ctx = await self._context(request)
         db = self.runtime.db
-        digest = fingerprint(name, payload)
+        digest = fingerprint(ctx.key, name, payload)
         for _ in range(PLAN_ATTEMPTS):
             if (done := await store.find_command(db, request.command_id)) is not None:
                 if done["fingerprint"] != digest or done["actor"] != ctx.actor:
@@ -254,6 +258,7 @@ class CheckinHandlers:
                 "_id": request.command_id,
                 "name": name,
                 "actor": ctx.actor,
+                "relationship_id": ctx.relationship_id,
                 "fingerprint": digest,
                 "result": plan.result.model_dump(mode="json"),
                 "at": ctx.now,
@@ -670,7 +675,9 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
     handle_erasure(runtime, CheckinErasureConfirmed, erase_member, erase_relationship)
 
     async def indexes(rt: ServiceRuntime) -> None:
-        await store.ensure_indexes(rt.db)
+        settings = rt.settings
+        assert isinstance(settings, CheckinSettings)
+        await store.ensure_indexes(rt.db, timedelta(hours=settings.command_record_ttl_hours))
         await handlers.keyring.ensure_indexes()
         await handlers.keyring.rewrap()  # a new master key takes over the old keys at start
 

@@ -136,7 +136,8 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
             {"relationship_id": rid, "member_id": data.member_id},
             set={"at": data.occurred_at, "band": data.band.value, "shared": shared},
         ))  # fmt: skip
-        found.append(_day(rid, day_of(data.occurred_at), exercises=1))
+        if shared:  # a private assessment is no evidence the partner may see (burnout)
+            found.append(_day(rid, day_of(data.occurred_at), exercises=1))
     elif isinstance(data, RitualCompleted):
         found.append(_day(rid, day_of(data.occurred_at), rituals_completed=1, exercises=1))
     elif isinstance(data, RitualSkipped):
@@ -144,7 +145,9 @@ def contributions(event: DecodedEvent) -> list[Contribution]:
     elif isinstance(data, RitualMissed):
         when = data.occurrence
         found.append(_day(rid, day_of(data.occurrence), rituals_missed=1))
-    if found:
+    if found and shared:
+        # A private entry never sets when the relationship's history starts (which gates
+        # affection_drop) nor its last activity.
         moment = when or envelope.time
         first = {"first_day": day_of(moment).isoformat()}
         found.append(Contribution(RELATIONSHIPS, rid, min=first, max={"last_event_at": moment}))

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.gateway.deps import require_operator
 from services.gateway.routes.errors import problems
-from services.gateway.routes.ops import require_operator
 from shared.problems import AttuneError
 from shared.rpc import CallContext, Empty, RpcClient
 from shared.runtime import Pong, ServiceRuntime

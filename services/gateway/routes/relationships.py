@@ -30,6 +30,7 @@ from services.gateway.schemas import (
     RelationshipIn,
     RelationshipOut,
 )
+from shared import tombstones
 from shared.envelope import new_id
 from shared.messages.base import EventData, new_event
 from shared.messages.gateway import (
@@ -259,8 +260,10 @@ async def leave(ctx: Membership, request: Request) -> Response:
                 membership_version=updated["membership_version"],
             )
         else:
+            now = datetime.now(UTC)
             await store.delete_relationship(db, session, rid)
-            data = RelationshipErased(erased_at=datetime.now(UTC))
+            await tombstones.bury_relationship(db, session, rid, now)
+            data = RelationshipErased(erased_at=now)
         await runtime.outbox.add(session, new_event(data, relationship_id=rid, actor_id=member))
         return None
 
