@@ -44,6 +44,7 @@ async def ensure_indexes(db: Database, command_ttl: timedelta) -> None:
     # A command record answers retries of its command, then expires (it holds the result).
     await db[COMMANDS].create_index("at", expireAfterSeconds=int(command_ttl.total_seconds()))
     await db[COMMANDS].create_index("actor")
+    await db[COMMANDS].create_index("result.author_id")
     await db[COMMANDS].create_index("relationship_id")
     entries = db[ENTRIES]
     await entries.create_index(
@@ -158,7 +159,11 @@ async def authored_by(db: Database, member_id: str) -> list[Document]:
 
 async def erase_member(db: Database, session: Session, member_id: str) -> None:
     await db[ENTRIES].delete_many({"author_id": member_id}, session=session)
-    await db[COMMANDS].delete_many({"actor": member_id}, session=session)
+    # Their commands, and the others' commands whose result is one of their entries (an
+    # answer to their bid, an acceptance of their boundary holds a copy of it).
+    await db[COMMANDS].delete_many(
+        {"$or": [{"actor": member_id}, {"result.author_id": member_id}]}, session=session
+    )
 
 
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:

@@ -264,7 +264,9 @@ async def delete_member(db: Database, session: Session, member_id: str) -> None:
         await db[IDEMPOTENCY].delete_many({"scope": {"$in": scopes}}, session=session)
     await db[MEMBERS].delete_one({"_id": member_id}, session=session)
     await db[TOKENS].delete_many({"member_id": member_id}, session=session)
-    await db[INVITES].delete_many({"created_by": member_id}, session=session)
+    await db[INVITES].delete_many(
+        {"$or": [{"created_by": member_id}, {"used_by": member_id}]}, session=session
+    )
     await db[DELIVERIES].delete_many({"about": member_id}, session=session)
 
 
