@@ -314,12 +314,12 @@ def erased_members_things(stored: list[Stored], member_id: str) -> list[str]:
 
 CARRIES_ERASURE = re.compile(
     r'"type\\?"\s*:\s*\\?"(relationship\.member_left|relationship\.erased|member\.erased'
-    r'|[a-z]+\.erasure_confirmed)'
+    r"|[a-z]+\.erasure_confirmed)"
 )
 # The member as author, actor or subject of a record; not as the target of someone else's
 # bid or as having accepted someone else's boundary: those records are the partner's.
 NAMING = (
-    r'(?<![a-z_])(?:author_id|actor_id|actorid|actor|member_id|created_by|about|used_by|_id)'
+    r"(?<![a-z_])(?:author_id|actor_id|actorid|actor|member_id|created_by|about|used_by|_id)"
     r'\\?"?\s*[:=]\s*\\?"?(?:\[[^\]]*)?{}'
 )
 
