@@ -268,6 +268,9 @@ async def delete_member(db: Database, session: Session, member_id: str) -> None:
         {"$or": [{"created_by": member_id}, {"used_by": member_id}]}, session=session
     )
     await db[DELIVERIES].delete_many({"about": member_id}, session=session)
+    await db[RELATIONSHIPS].update_many(
+        {"created_by": member_id}, {"$unset": {"created_by": ""}}, session=session
+    )
 
 
 async def insert_erasure(db: Database, session: Session, erasure_id: str, at: datetime) -> None:

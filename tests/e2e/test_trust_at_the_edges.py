@@ -327,7 +327,7 @@ NAMING = (
 async def test_after_erasure_nothing_of_the_member_is_readable_in_any_database_or_stream(
     http, system, servers, nats_client, receivers
 ):
-    rid, (xan, wes) = await couple(http, "Xan", "Wes")  # Wes is erased, Xan stays
+    rid, (wes, xan) = await couple(http, "Wes", "Xan")  # Wes made it and is erased
     base = f"/v1/relationships/{rid}"
     receiver = receivers()
     await subscribe(xan, rid, receiver.url)
