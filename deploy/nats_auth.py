@@ -1,8 +1,9 @@
 """Least privilege on the bus: one NATS user per service, allowed only its own subjects.
 
 Each service may publish its own events and dead letters, create, update, read, delete
-from and purge only its own streams (erasure), use consumers and acknowledgements, and answer on inboxes; only the gateway may
-send commands and queries; each service receives only its own commands and queries.
+from and purge only its own streams (erasure), use consumers and acknowledgements, and
+answer on inboxes; only the gateway may send commands and queries; each service receives
+only its own commands and queries.
 `nats_config()` renders the nats-server authorization block (passwords inline for the
 embedded default, `$ENV` references for deployments).
 """
