@@ -103,6 +103,7 @@ async def test_a_service_may_erase_messages_from_its_own_stream_only(secured_nat
         for _ in range(2):
             await js.publish(event_subject(NS, "insights", "r1", "insight.flag_raised"), b"{}")
         found = await js.get_msg(own, 1, subject=f"{NS}.insights.evt.r1.>", next=True)
+        assert found.seq is not None
         assert await js.delete_msg(own, found.seq)  # its own: allowed (erasure)
         with pytest.raises(Exception):  # noqa: B017 - refused; the error type varies
             await checkin.jetstream().delete_msg(own, 2)

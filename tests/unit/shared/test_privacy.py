@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from services.insights.domain import RELATIONSHIPS, contributions
 from shared import privacy
-from shared.envelope import Visibility
+from shared.envelope import Envelope, Visibility
 from shared.messages.base import decode, new_event
 from shared.messages.checkin import AssessmentCompleted, CheckinLogged, SelfReportSignals
 from shared.messages.vocabulary import AssessmentBand
@@ -15,7 +15,7 @@ from shared.tombstones import carries_erasure, members_named
 AT = datetime(2026, 11, 20, 8, tzinfo=UTC)
 
 
-def shared_checkin(visibility: Visibility = Visibility.SHARED):  # type: ignore[no-untyped-def]
+def shared_checkin(visibility: Visibility = Visibility.SHARED) -> Envelope:
     data = CheckinLogged(
         checkin_id="c1", author_id="author", occurred_at=AT, mood=2, connection=4,
         signals=SelfReportSignals(held_back=True, confided_elsewhere=True), criticism=True,
