@@ -1,8 +1,9 @@
 """Least privilege on the bus: one NATS user per service, allowed only its own subjects.
 
-Each service may publish its own events and dead letters, create and update only its own
-streams, use consumers and acknowledgements, and answer on inboxes; only the gateway may
-send commands and queries; each service receives only its own commands and queries.
+Each service may publish its own events and dead letters, create, update, read, delete
+from and purge only its own streams (erasure), use consumers and acknowledgements, and
+answer on inboxes; only the gateway may send commands and queries; each service receives
+only its own commands and queries.
 `nats_config()` renders the nats-server authorization block (passwords inline for the
 embedded default, `$ENV` references for deployments).
 """
@@ -28,6 +29,9 @@ def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]
         owner_events(namespace, service),
         dead_letter_subject(namespace, service),
         *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams for verb in ("CREATE", "UPDATE")),
+        # Erasure: each service reads and deletes (or purges) messages on its own streams only.
+        *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams
+          for verb in ("MSG.GET", "MSG.DELETE", "PURGE")),
         "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
         "$JS.API.CONSUMER.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>",
     ]  # fmt: skip

@@ -25,6 +25,7 @@ from shared.logging import get_logger
 from shared.messages.base import subject_of
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from shared.mongo import Database, Session
+from shared.tombstones import members_named
 
 log = get_logger(__name__)
 
@@ -49,6 +50,7 @@ class Outbox:
         await self._collection.create_index(
             "sent_at", expireAfterSeconds=int(SENT_RETENTION.total_seconds())
         )
+        await self._collection.create_index("about")
 
     async def add(self, session: Session, *envelopes: Envelope) -> None:
         now = datetime.now(UTC)
@@ -60,6 +62,9 @@ class Outbox:
                 "subject": subject_of(self._namespace, envelope),
                 "body": envelope.to_json(),
                 "type": envelope.type,
+                # Whom and which relationship it is about: what an erasure looks rows up by.
+                "about": sorted(members_named(envelope)),
+                "relationship_id": envelope.relationship_id,
                 "status": "pending",
                 "seq": base + index,
                 "created_at": now,
@@ -70,6 +75,27 @@ class Outbox:
         ]
         if documents:
             await self._collection.insert_many(documents, session=session, ordered=True)
+
+    async def forget(
+        self,
+        session: Session,
+        *,
+        member_id: str | None = None,
+        relationship_id: str | None = None,
+    ) -> None:
+        """Erasure: every row about the member or the relationship goes, sent or not."""
+        if member_id is not None:
+            await self._collection.delete_many({"about": member_id}, session=session)
+            # Rows written before rows said whom they are about.
+            async for row in self._collection.find({"about": {"$exists": False}},
+                                                   session=session):  # fmt: skip
+                envelope = Envelope.model_validate_json(row["body"])
+                if member_id in members_named(envelope):
+                    await self._collection.delete_one({"_id": row["_id"]}, session=session)
+        if relationship_id is not None:
+            await self._collection.delete_many(
+                {"relationship_id": relationship_id}, session=session
+            )
 
     def attach(self, wake: asyncio.Event) -> None:
         """Let committed writes nudge the relay in this process instead of waiting a poll."""

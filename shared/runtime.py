@@ -23,7 +23,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared import telemetry
+from shared import telemetry, tombstones
 from shared.consumer import (
     DeadLetters,
     EventHandler,
@@ -232,12 +232,23 @@ class ServiceRuntime:
             self.settings,
             owner=owner,
             purpose=purpose,
-            handle=handle,
+            handle=self._unless_buried(handle),
             dead_letters=self.dead_letters,
         )
         await subscriber.start()
         self._unbound_consumers -= 1
         log.info("consumer_bound", owner=owner, purpose=purpose)
+
+    def _unless_buried(self, handle: EventHandler) -> EventHandler:
+        """Every consumer ignores events about an erased member or relationship."""
+
+        async def guarded(event: DecodedEvent) -> None:
+            if await tombstones.is_buried(self.db, event.envelope):
+                log.info("event_after_erasure_ignored", event_type=event.envelope.type)
+                return
+            await handle(event)
+
+        return guarded
 
     async def stop(self) -> None:
         self.started = False

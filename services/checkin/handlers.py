@@ -9,9 +9,10 @@ command plan again, so concurrent acceptances or answers stay correct.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from services.checkin import domain, store
 from services.checkin.keyring import Keyring
 from services.checkin.settings import CheckinSettings
 from services.checkin.store import ConcurrentChange, Update, Writes
-from shared import crypto, recurrence
+from shared import crypto, privacy, recurrence
 from shared.envelope import Envelope, Visibility, new_id
 from shared.erasure import handle_erasure
 from shared.logging import get_logger
@@ -140,6 +141,12 @@ def view(document: Document, **state: Any) -> Entry:
     )
 
 
+def seen_by(entry: Entry, viewer: str) -> Entry:
+    """The entry as a member other than its author may see it (author-only fields gone)."""
+    fields = privacy.entry_fields_for(entry.kind, entry.author_id, viewer, entry.fields)
+    return entry if fields is entry.fields else entry.model_copy(update={"fields": fields})
+
+
 def event(ctx: Context, data: EventData, visibility: Visibility, subject: str) -> Envelope:
     return new_event(
         data,
@@ -153,8 +160,11 @@ def event(ctx: Context, data: EventData, visibility: Visibility, subject: str) -
     )
 
 
-def fingerprint(name: str, payload: BaseModel) -> str:
-    return hashlib.sha256(f"{name}:{payload.model_dump_json()}".encode()).hexdigest()
+def fingerprint(key: bytes, name: str, payload: BaseModel) -> str:
+    """Tells a retried command from a different one under the same id. Keyed by the
+    author's data key: guessing a small payload (a mood) from it is impossible, and
+    erasure, which destroys the key, leaves nothing to match against."""
+    return hmac.new(key, f"{name}:{payload.model_dump_json()}".encode(), "sha256").hexdigest()
 
 
 class CheckinHandlers:
@@ -235,7 +245,7 @@ class CheckinHandlers:
     ) -> Entry:
         ctx = await self._context(request)
         db = self.runtime.db
-        digest = fingerprint(name, payload)
+        digest = fingerprint(ctx.key, name, payload)
         for _ in range(PLAN_ATTEMPTS):
             if (done := await store.find_command(db, request.command_id)) is not None:
                 if done["fingerprint"] != digest or done["actor"] != ctx.actor:
@@ -249,6 +259,7 @@ class CheckinHandlers:
                 "_id": request.command_id,
                 "name": name,
                 "actor": ctx.actor,
+                "relationship_id": ctx.relationship_id,
                 "fingerprint": digest,
                 "result": plan.result.model_dump(mode="json"),
                 "at": ctx.now,
@@ -597,7 +608,9 @@ class CheckinHandlers:
             self.runtime.db, ctx.relationship_id, ctx.actor, query.limit, query.cursor, query.kinds
         )
         return EntryList(
-            entries=await self._open_all([self._present(doc, ctx.members) for doc in found]),
+            entries=await self._open_all(
+                [seen_by(self._present(doc, ctx.members), ctx.actor) for doc in found]
+            ),
             next_cursor=cursor,
         )
 
@@ -606,7 +619,7 @@ class CheckinHandlers:
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "boundary", ctx.actor
         )
-        views = [self._boundary_view(doc, ctx.members) for doc in found]
+        views = [seen_by(self._boundary_view(doc, ctx.members), ctx.actor) for doc in found]
         return EntryList(entries=await self._open_all(views))
 
     async def open_bids(self, _query: NoPayload, request: Request) -> EntryList:
@@ -614,14 +627,18 @@ class CheckinHandlers:
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "bid", ctx.actor, {"state.status": "open"}
         )
-        return EntryList(entries=await self._open_all([view(doc) for doc in found]))
+        return EntryList(
+            entries=await self._open_all([seen_by(view(doc), ctx.actor) for doc in found])
+        )
 
     async def rituals(self, _query: NoPayload, request: Request) -> EntryList:
         ctx = await self._context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "ritual", ctx.actor
         )
-        return EntryList(entries=await self._open_all([view(doc) for doc in found]))
+        return EntryList(
+            entries=await self._open_all([seen_by(view(doc), ctx.actor) for doc in found])
+        )
 
     async def my_records(self, _query: NoPayload, request: Request) -> EntryList:
         """Everything the caller wrote, in every relationship (for export)."""
@@ -687,7 +704,9 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
     handle_erasure(runtime, CheckinErasureConfirmed, erase_member, erase_relationship)
 
     async def indexes(rt: ServiceRuntime) -> None:
-        await store.ensure_indexes(rt.db)
+        settings = rt.settings
+        assert isinstance(settings, CheckinSettings)
+        await store.ensure_indexes(rt.db, timedelta(hours=settings.command_record_ttl_hours))
         await handlers.keyring.ensure_indexes()
         await handlers.keyring.rewrap()  # a new master key takes over the old keys at start
 

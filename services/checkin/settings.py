@@ -19,3 +19,8 @@ class CheckinSettings(BaseServiceSettings):
         "unwrap (add a new one, rewrap, then remove the old one to rotate).",
     )
     master_key_id: str | None = Field(default=None, description="The current master key id.")
+    command_record_ttl_hours: float = Field(
+        default=72,
+        gt=0,
+        description="How long a command's id and result are kept to answer its retries.",
+    )

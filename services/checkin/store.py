@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import DESCENDING
@@ -40,7 +40,12 @@ class Writes:
     updates: list[Update] = field(default_factory=list)
 
 
-async def ensure_indexes(db: Database) -> None:
+async def ensure_indexes(db: Database, command_ttl: timedelta) -> None:
+    # A command record answers retries of its command, then expires (it holds the result).
+    await db[COMMANDS].create_index("at", expireAfterSeconds=int(command_ttl.total_seconds()))
+    await db[COMMANDS].create_index("actor")
+    await db[COMMANDS].create_index("result.author_id")
+    await db[COMMANDS].create_index("relationship_id")
     entries = db[ENTRIES]
     await entries.create_index(
         [("relationship_id", 1), ("occurred_at", DESCENDING), ("_id", DESCENDING)]
@@ -154,8 +159,13 @@ async def authored_by(db: Database, member_id: str) -> list[Document]:
 
 async def erase_member(db: Database, session: Session, member_id: str) -> None:
     await db[ENTRIES].delete_many({"author_id": member_id}, session=session)
-    await db[COMMANDS].delete_many({"actor": member_id}, session=session)
+    # Their commands, and the others' commands whose result is one of their entries (an
+    # answer to their bid, an acceptance of their boundary holds a copy of it).
+    await db[COMMANDS].delete_many(
+        {"$or": [{"actor": member_id}, {"result.author_id": member_id}]}, session=session
+    )
 
 
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
     await db[ENTRIES].delete_many({"relationship_id": relationship_id}, session=session)
+    await db[COMMANDS].delete_many({"relationship_id": relationship_id}, session=session)

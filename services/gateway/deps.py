@@ -7,6 +7,7 @@ problem+json (401, or 404 so a relationship's existence is never revealed).
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -155,3 +156,12 @@ def command_id(request: Request, caller: Caller) -> str:
     if not key:
         return new_id()
     return hashlib.sha256(f"{caller.token_digest}:{key}".encode()).hexdigest()
+
+
+def require_operator(request: Request) -> None:
+    expected = settings_of(request).ops_token
+    header = request.headers.get("authorization", "")
+    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    given = given or request.query_params.get("token", "")
+    if expected is None or not secrets.compare_digest(given, expected.get_secret_value()):
+        raise Unauthorized("the operator token is required", code="operator_token_required")

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import email.message
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -293,10 +294,16 @@ class Idempotency:
         scope_key = token_digest(authorization) if authorization else "anonymous"
         record_id = hashlib.sha256(f"{scope_key}:{key}".encode()).hexdigest()
         body = scope.get("state", {}).get("body", b"")
-        fingerprint = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
+        # Keyed by the caller's token, which no one keeps: the stored fingerprint of a small
+        # body (a mood, a score) cannot be matched against guesses.
+        fingerprint = hmac.new(
+            _replay_key(scope), scope["path"].encode() + b"\n" + body, hashlib.sha256
+        ).hexdigest()
         db = self.db()
         now = datetime.now(UTC)
-        existing = await store.claim_idempotency_key(db, record_id, fingerprint, now)
+        existing = await store.claim_idempotency_key(
+            db, record_id, fingerprint, now, _token_scope(authorization)
+        )
         if existing is not None:
             if existing["fingerprint"] != fingerprint:
                 await _problem(
@@ -389,6 +396,12 @@ class Idempotency:
             {"type": "http.response.start", "status": response["status"], "headers": headers}
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _token_scope(authorization: str) -> str | None:
+    """The stored digest of the caller's token (as in the tokens collection), if any."""
+    credential = authorization.split(" ", 1)[-1].strip()
+    return token_digest(credential) if credential else None
 
 
 def _replay_key(scope: Scope) -> bytes:

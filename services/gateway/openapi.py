@@ -152,7 +152,6 @@ MEMBER_SCHEME = "HTTPBearer"
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
-    ("GET", "/metrics"),
     ("GET", "/asyncapi.json"),
     ("POST", "/v1/auth/signup"),
     ("POST", "/v1/auth/token"),
@@ -174,7 +173,8 @@ PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
 def _is_operator(path: str) -> bool:
-    return path == "/ops" or path.startswith("/ops/")
+    # /metrics too: its per-route figures would show when members write.
+    return path in ("/ops", "/metrics") or path.startswith("/ops/")
 
 
 def _describe(method: str, path: str, operation: dict[str, Any]) -> str:

@@ -121,7 +121,16 @@ class RelationshipOut(BaseModel):
 
 
 class InviteOut(BaseModel):
+    id: str = Field(description="Names the invite to list or revoke it; not the code.")
     code: str = Field(description="Single use; share it with the person you invite.")
+    expires_at: datetime
+
+
+class PendingInviteOut(BaseModel):
+    """An invite not used yet; its code is shown once, when it is made, and never again."""
+
+    id: str
+    created_by: str
     expires_at: datetime
 
 

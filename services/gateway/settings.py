@@ -52,3 +52,9 @@ class GatewaySettings(BaseServiceSettings):
         default=3, ge=1, description="Deliveries failing for good in a row before disabling."
     )
     webhook_tick_seconds: float = Field(default=0.5, gt=0)
+    webhook_delivery_ttl_days: float = Field(
+        default=30, gt=0, description="Delivery records (each holds a whole event) expire."
+    )
+    stream_replay_horizon_hours: float = Field(
+        default=24, gt=0, description="How far back the live stream replays, at most."
+    )

@@ -19,6 +19,8 @@ INVITES = "invites"
 IDEMPOTENCY = "idempotency"
 EVENT_COUNTS = "event_counts"
 ERASURES = "erasures"
+WEBHOOKS = "webhooks"
+DELIVERIES = "deliveries"
 ERASURE_CONFIRMERS = ("checkin", "insights", "scheduler")
 
 
@@ -32,6 +34,7 @@ async def ensure_indexes(db: Database, idempotency_ttl: timedelta) -> None:
     await db[IDEMPOTENCY].create_index(
         "created_at", expireAfterSeconds=int(idempotency_ttl.total_seconds())
     )
+    await db[IDEMPOTENCY].create_index("scope")
 
 
 # -- members and tokens ----------------------------------------------------------------
@@ -123,10 +126,55 @@ async def change_members(
 async def delete_relationship(db: Database, session: Session, relationship_id: str) -> None:
     await db[RELATIONSHIPS].delete_one({"_id": relationship_id}, session=session)
     await db[INVITES].delete_many({"relationship_id": relationship_id}, session=session)
+    hooks = (
+        await db[WEBHOOKS]
+        .find({"relationship_id": relationship_id}, {"_id": 1}, session=session)
+        .to_list()
+    )
+    if hooks:
+        ids = [h["_id"] for h in hooks]
+        await db[DELIVERIES].delete_many({"webhook_id": {"$in": ids}}, session=session)
+        await db[WEBHOOKS].delete_many({"_id": {"$in": ids}}, session=session)
 
 
 async def insert_invite(db: Database, document: Document) -> None:
     await db[INVITES].insert_one(document)
+
+
+async def pending_invites(db: Database, relationship_id: str, now: datetime) -> list[Document]:
+    return (
+        await db[INVITES]
+        .find(
+            {"relationship_id": relationship_id, "used_by": None, "expires_at": {"$gt": now},
+             "invite_id": {"$exists": True}},
+            sort=[("expires_at", ASCENDING)],
+        )
+        .to_list()
+    )  # fmt: skip
+
+
+async def revoke_invite(db: Database, relationship_id: str, invite_id: str) -> bool:
+    revoked = await db[INVITES].delete_one(
+        {"relationship_id": relationship_id, "invite_id": invite_id, "used_by": None}
+    )
+    return revoked.deleted_count == 1
+
+
+async def forget_departed_member(
+    db: Database, session: Session, relationship_id: str, member_id: str
+) -> None:
+    """A member left: their invites are revoked, their webhooks and deliveries deleted."""
+    await db[INVITES].delete_many(
+        {"relationship_id": relationship_id, "created_by": member_id}, session=session
+    )
+    hooks = await db[WEBHOOKS].find(
+        {"relationship_id": relationship_id, "created_by": member_id}, {"_id": 1},
+        session=session,
+    ).to_list()  # fmt: skip
+    if hooks:
+        ids = [h["_id"] for h in hooks]
+        await db[DELIVERIES].delete_many({"webhook_id": {"$in": ids}}, session=session)
+        await db[WEBHOOKS].delete_many({"_id": {"$in": ids}}, session=session)
 
 
 async def claim_invite(
@@ -144,14 +192,17 @@ async def claim_invite(
 
 
 async def claim_idempotency_key(
-    db: Database, key: str, fingerprint: str, now: datetime
+    db: Database, key: str, fingerprint: str, now: datetime, scope: str | None = None
 ) -> Document | None:
-    """Claim a key for a new request; returns the existing record when it was seen before."""
+    """Claim a key for a new request; returns the existing record when it was seen before.
+
+    `scope` is the caller's token digest: what an erasure finds the member's records by."""
     for _ in range(3):
         try:
             await db[IDEMPOTENCY].insert_one(
-                {"_id": key, "fingerprint": fingerprint, "state": "pending", "created_at": now}
-            )
+                {"_id": key, "fingerprint": fingerprint, "state": "pending", "created_at": now,
+                 "scope": scope}
+            )  # fmt: skip
         except DuplicateKeyError:
             existing = await db[IDEMPOTENCY].find_one({"_id": key})
             if existing is not None:
@@ -204,9 +255,22 @@ async def event_counts(db: Database) -> dict[str, int]:
 
 
 async def delete_member(db: Database, session: Session, member_id: str) -> None:
+    """The account, its tokens and invites, its cached responses, and every webhook
+    delivery of an event about the member (deliveries to the others' endpoints too)."""
+    tokens = await db[TOKENS].find({"member_id": member_id}, {"_id": 1},
+                                   session=session).to_list()  # fmt: skip
+    scopes = [t["_id"] for t in tokens]
+    if scopes:
+        await db[IDEMPOTENCY].delete_many({"scope": {"$in": scopes}}, session=session)
     await db[MEMBERS].delete_one({"_id": member_id}, session=session)
     await db[TOKENS].delete_many({"member_id": member_id}, session=session)
-    await db[INVITES].delete_many({"created_by": member_id}, session=session)
+    await db[INVITES].delete_many(
+        {"$or": [{"created_by": member_id}, {"used_by": member_id}]}, session=session
+    )
+    await db[DELIVERIES].delete_many({"about": member_id}, session=session)
+    await db[RELATIONSHIPS].update_many(
+        {"created_by": member_id}, {"$unset": {"created_by": ""}}, session=session
+    )
 
 
 async def insert_erasure(db: Database, session: Session, erasure_id: str, at: datetime) -> None:
@@ -227,12 +291,14 @@ async def erasure(db: Database, erasure_id: str) -> Document | None:
 
 # -- webhooks ----------------------------------------------------------------------------
 
-WEBHOOKS = "webhooks"
-DELIVERIES = "deliveries"
 
-
-async def ensure_webhook_indexes(db: Database) -> None:
+async def ensure_webhook_indexes(db: Database, delivery_ttl: timedelta) -> None:
     await db[WEBHOOKS].create_index("relationship_id")
+    await db[DELIVERIES].create_index("about")
+    # A delivery record holds a whole event: it goes after a while, delivered or not.
+    await db[DELIVERIES].create_index(
+        "created_at", expireAfterSeconds=int(delivery_ttl.total_seconds())
+    )
     await db[DELIVERIES].create_index("next_attempt_at")
     await db[DELIVERIES].create_index([("webhook_id", ASCENDING), ("order", ASCENDING)])
     await db[DELIVERIES].create_index(

@@ -218,7 +218,8 @@ def contributions(event: DecodedEvent, zones: Zones | None = None) -> list[Contr
             {"relationship_id": rid, "member_id": data.member_id},
             set={"at": data.occurred_at, "band": data.band.value, "shared": shared},
         ))  # fmt: skip
-        found.append(_day(rid, day(data.occurred_at), exercises=1))
+        if shared:  # a private assessment is no evidence the partner may see (burnout)
+            found.append(_day(rid, day(data.occurred_at), exercises=1))
     elif isinstance(data, RitualCompleted):
         # A late completion replaces "missed": the occurrence is one document, completed wins.
         found.append(_occurrence(rid, data.ritual_id, data.occurrence, "completed"))
@@ -232,7 +233,9 @@ def contributions(event: DecodedEvent, zones: Zones | None = None) -> list[Contr
     elif isinstance(data, RitualMissed):
         when = data.occurrence
         found.append(_occurrence(rid, data.ritual_id, data.occurrence, "missed"))
-    if found:
+    if found and shared:
+        # A private entry never sets when the relationship's history starts (which gates
+        # affection_drop) nor its last activity.
         moment = when or envelope.time
         first = {"first_day": day(moment).isoformat()}
         found.append(Contribution(RELATIONSHIPS, rid, min=first, max={"last_event_at": moment}))

@@ -37,7 +37,7 @@ async def test_readyz_is_200_when_everything_answers(make_settings, nats_client,
         scheduler_runtime(make_settings(SchedulerSettings)),
         insights_runtime(make_settings(InsightsSettings)),
     ]
-    app = create_app(make_settings(GatewaySettings))
+    app = create_app(make_settings(GatewaySettings, ops_token="ops-token"))
     async with http(app) as client, running(*services):
 
         async def ready() -> httpx.Response | None:
@@ -45,10 +45,13 @@ async def test_readyz_is_200_when_everything_answers(make_settings, nats_client,
             return response if response.status_code == 200 else None
 
         response = await eventually(ready)  # consumers bind as the others' streams appear
-        metrics = await client.get("/metrics")
+        metrics = await client.get("/metrics", headers={"Authorization": "Bearer ops-token"})
+        anonymous = await client.get("/metrics")
     assert response.status_code == 200, response.json()
     assert all(response.json()["checks"].values())
     assert "attune_rpc_handled_total" in metrics.text
+    # Per-route request counts would show when members write: not for anyone but operators.
+    assert anonymous.status_code == 401
 
 
 async def test_unknown_paths_are_problem_json(make_settings, nats_client, mongo):

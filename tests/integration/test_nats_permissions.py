@@ -89,3 +89,29 @@ async def test_only_the_gateway_may_send_commands(secured_nats):
         for client in (checkin, scheduler, gateway):
             await client.close()
     assert received == [b"g"]
+
+
+async def test_a_service_may_erase_messages_from_its_own_stream_only(secured_nats):
+    url, passwords = secured_nats
+    errors: list[str] = []
+    insights = await connect(url, "insights", passwords["insights"], errors)
+    checkin = await connect(url, "checkin", passwords["checkin"], errors)
+    own = stream_name(NS, "insights")
+    try:
+        js = insights.jetstream()
+        await js.add_stream(StreamConfig(name=own, subjects=[f"{NS}.insights.evt.>"]))
+        for _ in range(2):
+            await js.publish(event_subject(NS, "insights", "r1", "insight.flag_raised"), b"{}")
+        found = await js.get_msg(own, 1, subject=f"{NS}.insights.evt.r1.>", next=True)
+        assert found.seq is not None
+        assert await js.delete_msg(own, found.seq)  # its own: allowed (erasure)
+        with pytest.raises(Exception):  # noqa: B017 - refused; the error type varies
+            await checkin.jetstream().delete_msg(own, 2)
+        with pytest.raises(Exception):  # noqa: B017
+            await checkin.jetstream().purge_stream(own)
+        assert await js.purge_stream(own, subject=f"{NS}.insights.evt.r1.>")
+        info = await js.stream_info(own)
+    finally:
+        await insights.close()
+        await checkin.close()
+    assert info.state.messages == 0

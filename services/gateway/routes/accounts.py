@@ -28,6 +28,7 @@ from services.gateway.schemas import (
     TokenIn,
     TokenOut,
 )
+from shared import tombstones
 from shared.envelope import Visibility, new_id
 from shared.messages.base import EventData, new_event
 from shared.messages.checkin_rpc import EntryList, NoPayload
@@ -36,6 +37,7 @@ from shared.messages.views_rpc import InsightsQuery
 from shared.mongo import Document, Session
 from shared.problems import Conflict, NotFound, Unauthorized
 from shared.rpc import CallContext, Empty
+from shared.stream_erasure import erase_member_messages
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -227,6 +229,9 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
 
         async def work(session: Session, relationships: list[Document] = relationships) -> bool:
             now = datetime.now(UTC)
+            # Before the events below are added: they name the member and must go out.
+            await runtime.outbox.forget(session, member_id=member_id)
+            await tombstones.bury_member(db, session, member_id, now)
             for relationship in relationships:
                 rid = relationship["_id"]
                 remaining = [m for m in relationship["members"] if m != member_id]
@@ -234,14 +239,17 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
                 if remaining:
                     updated = await store.change_members(
                         db, session, rid, relationship["membership_version"],
-                        {"$pull": {"members": member_id}},
+                        {"$pull": {"members": member_id},
+                         "$unset": {f"joined_at.{member_id}": ""}},
                     )  # fmt: skip
                     if updated is None:
                         return False  # membership moved meanwhile: read it again
+                    await store.forget_departed_member(db, session, rid, member_id)
                     data = MemberLeft(member_id=member_id, members=remaining,
                                       membership_version=updated["membership_version"])  # fmt: skip
                 else:
                     await store.delete_relationship(db, session, rid)
+                    await tombstones.bury_relationship(db, session, rid, now)
                     data = RelationshipErased(erased_at=now)
                 await runtime.outbox.add(session, new_event(data, relationship_id=rid,
                                                             actor_id=member_id))  # fmt: skip
@@ -254,6 +262,12 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
             return True
 
         if await runtime.transact(work):
+            # The profile events this gateway published about them (the ones carrying the
+            # erasure to the other services stay: ids only).
+            await erase_member_messages(
+                runtime.broker.connection.jetstream(), runtime.settings.namespace,
+                runtime.name, member_id, [r["_id"] for r in relationships],
+            )  # fmt: skip
             return ErasureOut(erasure_id=erasure_id, complete=False, confirmed_by=[],
                               status_url=f"/v1/erasures/{erasure_id}")  # fmt: skip
     raise Conflict("membership changed too often at once; try again", code="concurrent_change")

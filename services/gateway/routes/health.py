@@ -1,4 +1,5 @@
-"""Liveness, readiness (NATS, MongoDB and every service answering) and metrics."""
+"""Liveness, readiness (NATS, MongoDB and every service answering) and metrics (operator
+token only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.gateway.deps import require_operator
+from services.gateway.routes.errors import problems
 from shared.problems import AttuneError
 from shared.rpc import CallContext, Empty, Pong, RpcClient
 from shared.runtime import ServiceRuntime
@@ -55,6 +58,11 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
+@router.get(
+    "/metrics", response_class=Response, responses=problems(401),
+    summary="Prometheus metrics, operator token only (per-route counts would show when "
+    "members write)",
+)  # fmt: skip
+async def metrics(request: Request) -> Response:
+    require_operator(request)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

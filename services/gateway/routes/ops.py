@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.gateway.deps import rpc_of, runtime_of, settings_of
+from services.gateway.deps import require_operator, rpc_of, runtime_of
 from services.gateway.ops.summary import summary
 from services.gateway.routes.errors import problems
-from shared.problems import Unauthorized
 
 router = APIRouter(prefix="/ops", tags=["operations"])
 PAGE = (Path(__file__).resolve().parent.parent / "ops" / "page.html").read_text()
-
-
-def require_operator(request: Request) -> None:
-    expected = settings_of(request).ops_token
-    header = request.headers.get("authorization", "")
-    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    given = given or request.query_params.get("token", "")
-    if expected is None or not secrets.compare_digest(given, expected.get_secret_value()):
-        raise Unauthorized("the operator token is required", code="operator_token_required")
 
 
 @router.get("", response_class=HTMLResponse, responses=problems(401),

@@ -14,9 +14,23 @@ from fastapi import APIRouter, Path, Request, Response
 
 from services.gateway import store
 from services.gateway.auth import new_invite_code
-from services.gateway.deps import CurrentMember, Membership, db_of, runtime_of, settings_of
+from services.gateway.deps import (
+    CurrentMember,
+    EntryId,
+    Membership,
+    db_of,
+    runtime_of,
+    settings_of,
+)
 from services.gateway.routes.errors import AUTHED, WRITE
-from services.gateway.schemas import InviteOut, MemberRef, RelationshipIn, RelationshipOut
+from services.gateway.schemas import (
+    InviteOut,
+    MemberRef,
+    PendingInviteOut,
+    RelationshipIn,
+    RelationshipOut,
+)
+from shared import tombstones
 from shared.envelope import new_id
 from shared.messages.base import EventData, new_event
 from shared.messages.gateway import (
@@ -65,6 +79,7 @@ async def create_relationship(
         "name": body.name or None,
         "tags": body.tags,
         "members": [caller.member_id],
+        "joined_at": {caller.member_id: datetime.now(UTC)},  # bounds what the stream replays
         "membership_version": 1,
         "created_by": caller.member_id,
         "created_at": datetime.now(UTC),
@@ -107,19 +122,42 @@ async def get_relationship(ctx: Membership, request: Request) -> RelationshipOut
     summary="Invite someone: a single-use code that expires",
 )  # fmt: skip
 async def invite(ctx: Membership, request: Request) -> InviteOut:
-    code = new_invite_code()
+    code, invite_id = new_invite_code(), new_id()
     expires_at = datetime.now(UTC) + timedelta(hours=settings_of(request).invite_ttl_hours)
     await store.insert_invite(
         db_of(request),
         {
             "_id": invite_digest(code),
+            "invite_id": invite_id,
             "relationship_id": ctx.relationship_id,
             "created_by": ctx.member_id,
             "expires_at": expires_at,
             "used_by": None,
         },
     )
-    return InviteOut(code=code, expires_at=expires_at)
+    return InviteOut(id=invite_id, code=code, expires_at=expires_at)
+
+
+@router.get(
+    "/relationships/{rid}/invites", response_model=list[PendingInviteOut], responses=AUTHED,
+    summary="Invites not used yet (their codes are never shown again)",
+)  # fmt: skip
+async def pending_invites(ctx: Membership, request: Request) -> list[PendingInviteOut]:
+    found = await store.pending_invites(db_of(request), ctx.relationship_id, datetime.now(UTC))
+    return [
+        PendingInviteOut(id=i["invite_id"], created_by=i["created_by"], expires_at=i["expires_at"])
+        for i in found
+    ]
+
+
+@router.delete(
+    "/relationships/{rid}/invites/{invite_id}", status_code=204, responses=AUTHED,
+    summary="Revoke an invite: its code no longer lets anyone join",
+)  # fmt: skip
+async def revoke_invite(invite_id: EntryId, ctx: Membership, request: Request) -> Response:
+    if not await store.revoke_invite(db_of(request), ctx.relationship_id, invite_id):
+        raise NotFound("invite not found", code="invite_not_found")
+    return Response(status_code=204)
 
 
 async def change_membership(
@@ -167,12 +205,16 @@ async def accept_invite(
     async def join(session: Session, current: Document) -> Document | None:
         if caller.member_id in current["members"]:
             raise Conflict("you are already a member", code="already_member")
+        if invite.get("created_by") not in current["members"]:
+            # Whoever issued it has left: their word no longer opens the relationship.
+            raise NotFound("this invite is not valid", code="invite_not_found")
         now = datetime.now(UTC)
         if await store.claim_invite(db, session, digest, caller.member_id, now) is None:
             raise NotFound("this invite is not valid (used or expired)", code="invite_not_found")
         updated = await store.change_members(
             db, session, rid, current["membership_version"],
-            {"$addToSet": {"members": caller.member_id}},
+            {"$addToSet": {"members": caller.member_id},
+             "$set": {f"joined_at.{caller.member_id}": now}},
         )  # fmt: skip
         if updated is None:
             raise _Moved
@@ -206,18 +248,22 @@ async def leave(ctx: Membership, request: Request) -> Response:
         data: EventData
         if remaining:
             updated = await store.change_members(
-                db, session, rid, current["membership_version"], {"$pull": {"members": member}}
-            )
+                db, session, rid, current["membership_version"],
+                {"$pull": {"members": member}, "$unset": {f"joined_at.{member}": ""}},
+            )  # fmt: skip
             if updated is None:
                 raise _Moved
+            await store.forget_departed_member(db, session, rid, member)
             data = MemberLeft(
                 member_id=member,
                 members=remaining,
                 membership_version=updated["membership_version"],
             )
         else:
+            now = datetime.now(UTC)
             await store.delete_relationship(db, session, rid)
-            data = RelationshipErased(erased_at=datetime.now(UTC))
+            await tombstones.bury_relationship(db, session, rid, now)
+            data = RelationshipErased(erased_at=now)
         await runtime.outbox.add(session, new_event(data, relationship_id=rid, actor_id=member))
         return None
 

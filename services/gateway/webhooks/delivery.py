@@ -22,9 +22,9 @@ from services.gateway import store
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import signing
 from services.gateway.webhooks.urls import check_url
-from shared import crypto, telemetry
+from shared import crypto, privacy, telemetry
 from shared.consumer import apply_once
-from shared.envelope import Visibility, new_id
+from shared.envelope import new_id
 from shared.logging import failure, get_logger
 from shared.messages.base import DecodedEvent
 from shared.metrics import WEBHOOK_ENDPOINTS_DISABLED
@@ -32,6 +32,7 @@ from shared.mongo import Document, Session
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
+from shared.tombstones import members_named
 
 log = get_logger(__name__)
 
@@ -72,10 +73,11 @@ class Deliveries:
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_event(self, event: DecodedEvent) -> None:
-        envelope = event.envelope
-        rid = envelope.relationship_id
-        # Only what every member may see ever leaves: no private entries, no member-only insights.
-        if rid is None or envelope.visibility is not Visibility.SHARED:
+        rid = event.envelope.relationship_id
+        # Only what every member may see ever leaves: no private entries, no member-only
+        # insights, no author-only fields of a shared entry.
+        envelope = privacy.event_for(event.envelope, None)
+        if rid is None or envelope is None:
             return
         db = self.runtime.db
         hooks = [w for w in await store.webhooks_of(db, rid) if wants(w, envelope.type)]
@@ -87,7 +89,8 @@ class Deliveries:
             {"_id": f"{w['_id']}-{envelope.id}", "webhook_id": w["_id"], "event_id": envelope.id,
              "type": envelope.type, "order": order, "status": "pending", "attempts": [],
              "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now,
-             "trace": telemetry.carrier()}
+             "trace": telemetry.carrier(),
+             "about": sorted(members_named(envelope))}
             for w in hooks
         ]  # fmt: skip
 
@@ -248,7 +251,9 @@ class Deliveries:
 
 def start_dispatching(runtime: ServiceRuntime, deliveries: Deliveries) -> None:
     async def start(rt: ServiceRuntime) -> None:
-        await store.ensure_webhook_indexes(rt.db)
+        await store.ensure_webhook_indexes(
+            rt.db, timedelta(days=deliveries.settings.webhook_delivery_ttl_days)
+        )
         rt.spawn(deliveries.run())
 
     runtime.on_startup(start)

@@ -1,0 +1,81 @@
+"""Tombstones: once a member or a relationship is erased, late events about them change nothing.
+
+Events can arrive after an erasure (a redelivery, an outbox publishing late, another
+service's consumer running behind). Every consumer asks here first, so nothing the
+erasure removed is re-created. A tombstone holds only the random id that was erased and
+when: erasure bookkeeping, nothing about the person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.envelope import Envelope
+from shared.mongo import Database, Session
+
+TOMBSTONES = "tombstones"
+
+# The events that end a membership still have to reach every read model, even when the
+# member they are about is erased by then: they are what removes them.
+ENDINGS = frozenset({"relationship.member_left", "relationship.erased", "member.erased"})
+
+
+def _member(member_id: str) -> str:
+    return f"member:{member_id}"
+
+
+def _relationship(relationship_id: str) -> str:
+    return f"relationship:{relationship_id}"
+
+
+async def bury_member(db: Database, session: Session, member_id: str, at: datetime) -> None:
+    await db[TOMBSTONES].update_one(
+        {"_id": _member(member_id)}, {"$setOnInsert": {"at": at}}, upsert=True, session=session
+    )
+
+
+async def bury_relationship(
+    db: Database, session: Session, relationship_id: str, at: datetime
+) -> None:
+    await db[TOMBSTONES].update_one(
+        {"_id": _relationship(relationship_id)}, {"$setOnInsert": {"at": at}}, upsert=True,
+        session=session,
+    )  # fmt: skip
+
+
+def carries_erasure(event_type: str) -> bool:
+    """Events that carry an erasure (or a departure) itself to every read model."""
+    return event_type in ENDINGS or event_type.endswith(".erasure_confirmed")
+
+
+def members_named(envelope: Envelope) -> set[str]:
+    """The members an event is about: who acted, and whom its data names."""
+    named: set[str] = {envelope.actor_id} if envelope.actor_id else set()
+    for name in ("member_id", "author_id"):
+        value: Any = envelope.data.get(name)
+        if isinstance(value, str):
+            named.add(value)
+    return named
+
+
+async def is_buried(db: Database, envelope: Envelope) -> bool:
+    """Whether the event is about an erased member or relationship (and must be ignored)."""
+    if carries_erasure(envelope.type):
+        return False
+    ids = [_member(m) for m in members_named(envelope)]
+    if envelope.relationship_id:
+        ids.append(_relationship(envelope.relationship_id))
+    if not ids:
+        return False
+    return await db[TOMBSTONES].count_documents({"_id": {"$in": ids}}, limit=1) > 0
+
+
+async def erased_members(db: Database, member_ids: list[str]) -> set[str]:
+    """Which of these members are erased."""
+    found = (
+        await db[TOMBSTONES]
+        .find({"_id": {"$in": [_member(m) for m in member_ids]}}, {"_id": 1})
+        .to_list()
+    )
+    return {str(f["_id"]).removeprefix("member:") for f in found}
