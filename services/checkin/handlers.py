@@ -161,6 +161,7 @@ class CheckinHandlers:
         self.runtime = runtime
         settings = runtime.settings
         assert isinstance(settings, CheckinSettings)
+        self.settings = settings
         self.master = master_keys(settings)
         self._keyring: Keyring | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -521,6 +522,11 @@ class CheckinHandlers:
         async def plan(ctx: Context) -> Plan:
             start = recurrence.local_start(cmd.starts_at, cmd.timezone)
             recurrence.parse_rule(cmd.rrule, start)
+            limit = self.settings.max_rituals_per_relationship
+            if await store.count_of_kind(self.runtime.db, ctx.relationship_id, "ritual") >= limit:
+                raise Conflict(
+                    f"a relationship keeps at most {limit} rituals", code="ritual_limit_reached"
+                )
             entry_id = new_id()
             plain = {**cmd.model_dump(mode="json"), "starts_at": start.isoformat()}
             fields = self._seal(ctx, "ritual", entry_id, plain)

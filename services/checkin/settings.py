@@ -19,3 +19,6 @@ class CheckinSettings(BaseServiceSettings):
         "unwrap (add a new one, rewrap, then remove the old one to rotate).",
     )
     master_key_id: str | None = Field(default=None, description="The current master key id.")
+    max_rituals_per_relationship: int = Field(
+        default=50, ge=1, description="Rituals one relationship may keep (each one fires events)."
+    )

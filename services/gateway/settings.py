@@ -24,6 +24,25 @@ class GatewaySettings(BaseServiceSettings):
         default=2, gt=0, description="Sign-up and log-in attempts per client address per second."
     )
     anonymous_rate_burst: int = Field(default=10, ge=1)
+    invalid_token_rate_per_second: float = Field(
+        default=1, gt=0, description="Invalid bearer tokens per client address per second."
+    )
+    invalid_token_rate_burst: int = Field(default=20, ge=1)
+    account_rate_per_second: float = Field(
+        default=0.1, gt=0, description="Failed log-ins per account per second, from anywhere."
+    )
+    account_rate_burst: int = Field(default=5, ge=1)
+    rate_limit_keys: int = Field(
+        default=50_000, ge=100, description="Keys each rate limiter remembers at most."
+    )
+    password_workers: int = Field(
+        default=2, ge=1, description="Threads hashing and verifying passwords (argon2id)."
+    )
+    password_queue: int = Field(
+        default=64, ge=1, description="Sign-ins that may wait for a password thread; more: 429."
+    )
+    max_streams_per_member: int = Field(default=5, ge=1)
+    max_webhooks_per_relationship: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_abandoned_seconds: float = Field(
         default=30,

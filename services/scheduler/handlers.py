@@ -10,6 +10,7 @@ are recorded as missed, never sent as a flood.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -55,6 +56,7 @@ from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
 from shared.mongo import Document, Session
 from shared.nats import publish_event
+from shared.problems import InvalidInput
 from shared.rpc import Empty, Request
 from shared.runtime import ServiceRuntime, repeat
 from shared.zones import zone
@@ -395,39 +397,58 @@ class SchedulerHandlers:
         assert member is not None
         viewer = await store.member_settings(db, member)
         viewer_zone = zone(viewer["timezone"]) if viewer else UTC
-        items: list[ScheduleItem] = []
-
-        def add(kind: str, ref: str | None, start: datetime, end: datetime | None) -> None:
-            local = start.astimezone(viewer_zone).isoformat()
-            items.append(
-                ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end, local_time=local)
-            )
-
-        for ritual in await store.rituals_of(db, rid):
-            start_local = datetime.fromisoformat(ritual["starts_at"])
-            duration = timedelta(minutes=ritual["duration_minutes"])
-            for start in recurrence.occurrences_between(
-                ritual["rrule"], ritual["timezone"], start_local, query.start, query.end
-            ):
-                add("ritual", ritual["_id"], start, start + duration)
-        for window in await store.schedules_of(db, rid, "window"):
-            start_local = datetime.fromisoformat(window["start_local"])
-            length = timedelta(minutes=window["duration_minutes"])
-            for start in recurrence.occurrences_between(
-                window["rule"], window["timezone"], start_local, query.start, query.end
-            ):
-                add("boundary_window", window["ref"], start, start + length)
+        rituals = await store.rituals_of(db, rid)
+        windows = await store.schedules_of(db, rid, "window")
         reminder = await store.schedule(db, f"reminder:{member}")
-        if reminder is not None:
-            quiet = tuple(reminder["quiet"]) if reminder.get("quiet") else None
-            cursor = query.start - timedelta(microseconds=1)
-            while True:
-                _, at = domain.next_reminder(cursor, reminder["time"], reminder["timezone"], quiet)
-                if at >= query.end:
-                    break
-                add("checkin_reminder", None, at, None)
-                cursor = at
-        return Schedule(items=sorted(items, key=lambda item: item.starts_at)[:500])
+
+        def expand() -> list[ScheduleItem]:
+            items: list[ScheduleItem] = []
+
+            def add(kind: str, ref: str | None, start: datetime, end: datetime | None) -> None:
+                local = start.astimezone(viewer_zone).isoformat()
+                items.append(ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end,
+                                          local_time=local))  # fmt: skip
+
+            for ritual in rituals:
+                start_local = datetime.fromisoformat(ritual["starts_at"])
+                duration = timedelta(minutes=ritual["duration_minutes"])
+                for start in occurrences(
+                    ritual["rrule"], ritual["timezone"], start_local, query.start, query.end
+                ):
+                    add("ritual", ritual["_id"], start, start + duration)
+            for window in windows:
+                start_local = datetime.fromisoformat(window["start_local"])
+                length = timedelta(minutes=window["duration_minutes"])
+                for start in occurrences(
+                    window["rule"], window["timezone"], start_local, query.start, query.end
+                ):
+                    add("boundary_window", window["ref"], start, start + length)
+            if reminder is not None:
+                quiet = tuple(reminder["quiet"]) if reminder.get("quiet") else None
+                cursor = query.start - timedelta(microseconds=1)
+                while True:
+                    _, at = domain.next_reminder(
+                        cursor, reminder["time"], reminder["timezone"], quiet
+                    )
+                    if at >= query.end:
+                        break
+                    add("checkin_reminder", None, at, None)
+                    cursor = at
+            return sorted(items, key=lambda item: item.starts_at)[:500]
+
+        # Each rule's expansion is bounded (recurrence.MAX_PER_EXPANSION); it still runs off
+        # the event loop, so a large schedule never stalls firing or other requests.
+        return Schedule(items=await asyncio.to_thread(expand))
+
+
+def occurrences(
+    rule: str, timezone: str, start_local: datetime, start: datetime, end: datetime
+) -> list[datetime]:
+    """A stored rule's occurrences; one kept from before today's limits shows none."""
+    try:
+        return recurrence.occurrences_between(rule, timezone, start_local, start, end)
+    except InvalidInput:
+        return []
 
 
 def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandlers:
