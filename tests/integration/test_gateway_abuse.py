@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 import httpx
+
 from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
