@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import sys
+from typing import ClassVar, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -75,3 +76,20 @@ class BaseServiceSettings(BaseSettings):
             ):
                 raise ValueError(f"{name} holds a placeholder value; set a real secret")
         return self
+
+
+S = TypeVar("S", bound=BaseServiceSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """The service's settings from the environment; on a refusal the process ends with a plain
+    message for the operator (what is wrong, which variable) instead of a traceback."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ATTUNE_{'__'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            if error["loc"] else str(error["msg"])
+            for error in exc.errors()
+        )  # fmt: skip
+        sys.exit(f"attune-{cls.service_name} cannot start: {problems}")

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from services.checkin import domain, store
 from services.checkin.keyring import Keyring
-from services.checkin.settings import CheckinSettings
+from services.checkin.settings import DEVELOPMENT_MASTER_KEYS, CheckinSettings
 from services.checkin.store import ConcurrentChange, Update, Writes
 from shared import crypto, recurrence
 from shared.envelope import Envelope, Visibility, new_id
@@ -68,7 +68,6 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Used only where no master key is configured outside production: data stays encrypted,
 # but with a key everyone can read in this file.
-DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
 
 
 def master_keys(settings: CheckinSettings) -> crypto.MasterKeys:

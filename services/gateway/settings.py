@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import BaseServiceSettings
+
+# Public (it is in this repository): only ever for development and tests.
+DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
 
 
 class GatewaySettings(BaseServiceSettings):
@@ -67,3 +70,17 @@ class GatewaySettings(BaseServiceSettings):
         default=3, ge=1, description="Deliveries failing for good in a row before disabling."
     )
     webhook_tick_seconds: float = Field(default=0.5, gt=0)
+
+    @model_validator(mode="after")
+    def _real_keys_in_production(self) -> GatewaySettings:
+        if self.environment != "production":
+            return self
+        key = "" if self.webhook_key is None else self.webhook_key.get_secret_value().strip()
+        if not key or key.rstrip("=") == DEVELOPMENT_WEBHOOK_KEY:
+            raise ValueError(
+                "production needs a real webhook key in ATTUNE_WEBHOOK_KEY (32 random bytes, "
+                "base64), never the public development key"
+            )
+        if self.webhook_allow_loopback_http:
+            raise ValueError("ATTUNE_WEBHOOK_ALLOW_LOOPBACK_HTTP is for local development only")
+        return self

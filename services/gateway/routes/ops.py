@@ -23,7 +23,10 @@ def require_operator(request: Request) -> None:
     header = request.headers.get("authorization", "")
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     given = given or request.query_params.get("token", "")
-    if expected is None or not secrets.compare_digest(given, expected.get_secret_value()):
+    # As bytes: compare_digest refuses non-ASCII text, which must be a wrong token, not a 500.
+    if expected is None or not secrets.compare_digest(
+        given.encode(), expected.get_secret_value().encode()
+    ):
         raise Unauthorized("the operator token is required", code="operator_token_required")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from services.gateway import store
-from services.gateway.settings import GatewaySettings
+from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY, GatewaySettings
 from services.gateway.webhooks import signing
 from services.gateway.webhooks.urls import Destination, check_destination
 from shared import crypto
@@ -33,9 +33,6 @@ from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
 
 log = get_logger(__name__)
-
-# Used only where no webhook key is configured outside production.
-DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
 
 
 def webhook_key(settings: GatewaySettings) -> bytes:
