@@ -1,10 +1,12 @@
 """Least privilege on the bus: one NATS user per service, allowed only its own subjects.
 
 Each service may publish its own events and dead letters, create and update only its own
-streams, use consumers and acknowledgements, and answer on inboxes; only the gateway may
-send commands and queries; each service receives only its own commands and queries.
-`nats_config()` renders the nats-server authorization block (passwords inline for the
-embedded default, `$ENV` references for deployments).
+streams, use only its own durable consumers (created, read, fetched from and acknowledged by
+name), receive replies only on its own inbox prefix, and answer only the requests it got
+(`allow_responses`). Only the gateway may send commands and queries, open the live stream's
+short-lived consumers and list consumers (for the ops figures); each service receives only
+its own commands and queries. `nats_config()` renders the nats-server authorization block
+(passwords inline for the embedded default, `$ENV` references for deployments).
 """
 
 from __future__ import annotations
@@ -12,33 +14,61 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 from shared.subjects import (
+    CONSUMERS,
     SERVICES,
     dead_letter_stream_name,
     dead_letter_subject,
+    durable_name,
+    inbox_prefix,
     owner_events,
     stream_name,
 )
 
 
-def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]:
+def consumer_subjects(namespace: str, service: str) -> list[str]:
+    """The JetStream API and ack subjects of exactly this service's durable consumers."""
+    subjects = []
+    for owner, purpose in CONSUMERS[service]:
+        stream, durable = stream_name(namespace, owner), durable_name(service, purpose, owner)
+        subjects += [
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",
+        ]
+    return subjects
+
+
+def permissions(namespace: str, service: str) -> dict[str, Any]:
     own_streams = (stream_name(namespace, service), dead_letter_stream_name(namespace, service))
     publish = [
         owner_events(namespace, service),
         dead_letter_subject(namespace, service),
         *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams for verb in ("CREATE", "UPDATE")),
         "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
-        "$JS.API.CONSUMER.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>",
+        *consumer_subjects(namespace, service),
     ]  # fmt: skip
     if service == "gateway":  # the only door: it alone asks the others
-        publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>"]
+        publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>", "$JS.FC.>"]
+        for owner in SERVICES:  # the live stream's ordered consumers, and the ops figures
+            stream = stream_name(namespace, owner)
+            publish += [f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.API.CONSUMER.LIST.{stream}"]
     subscribe = [
-        "_INBOX.>",
+        f"{inbox_prefix(namespace, service)}.>",
         f"{namespace}.cmd.{service}.*",
         f"{namespace}.qry.{service}.*",
     ]
-    return {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
+    return {
+        "publish": {"allow": publish},
+        "subscribe": {"allow": subscribe},
+        # Replies go to whoever asked, once each, without any right on their inbox.
+        "allow_responses": True,
+    }
 
 
 def new_passwords() -> dict[str, str]:

@@ -34,6 +34,7 @@ from shared.settings import BaseServiceSettings
 from shared.subjects import (
     dead_letter_stream_name,
     dead_letter_subject,
+    durable_name,
     owner_events,
     stream_name,
 )
@@ -125,7 +126,7 @@ def subscribe_events(
     filter_subject: str | None = None,
 ) -> Any:
     """Register a durable pull consumer named `<service>-<purpose>-<owner>` on `owner`'s stream."""
-    durable = f"{settings.service_name}-{purpose}-{owner}"
+    durable = durable_name(settings.service_name, purpose, owner)
     max_deliver = settings.max_deliver
 
     async def on_message(msg: NatsMessage) -> None:
