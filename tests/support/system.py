@@ -40,8 +40,10 @@ def running_system(
     namespace: str,
     logs: Path,
     replicas: int = 1,
+    nats_users: dict[str, str] | None = None,
     **settings: str,
 ) -> Iterator[System]:
+    """`nats_users` (service -> password) runs each service as its own NATS user."""
     env = {
         "ATTUNE_NATS_URL": nats_url,
         "ATTUNE_MONGO_URL": mongo_url,
@@ -59,7 +61,11 @@ def running_system(
             for replica in range(1, replicas + 1):
                 name = service if replicas == 1 else f"{service}-{replica}"
                 port = free_port()
-                process = start_service(service, env, port, logs / f"{name}.log")
+                own = env if nats_users is None else {
+                    **env, "ATTUNE_NATS_USER": service,
+                    "ATTUNE_NATS_PASSWORD": nats_users[service],
+                }  # fmt: skip
+                process = start_service(service, own, port, logs / f"{name}.log")
                 stack.callback(process.stop)
                 processes[name], ports[name] = process, port
         gateway = "gateway" if replicas == 1 else "gateway-1"
