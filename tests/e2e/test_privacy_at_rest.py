@@ -9,7 +9,7 @@ import pytest
 from bson import json_util
 from pymongo import AsyncMongoClient
 
-from services.checkin.handlers import DEVELOPMENT_MASTER_KEYS
+from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
 from services.checkin.keyring import Keyring
 from shared import crypto
 from tests.support.api import Person, couple
