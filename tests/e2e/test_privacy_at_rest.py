@@ -9,8 +9,8 @@ import pytest
 from bson import json_util
 from pymongo import AsyncMongoClient
 
-from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
 from services.checkin.keyring import Keyring
+from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
 from shared import crypto
 from tests.support.api import Person, couple
 from tests.support.waiting import eventually
