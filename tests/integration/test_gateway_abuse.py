@@ -61,3 +61,19 @@ async def test_a_revoked_token_gets_401_not_a_replay(make_settings, nats_client,
     assert after_logout.headers["content-type"].startswith("application/problem+json")
     assert "idempotent-replayed" not in after_logout.headers
     assert unchanged == records == 1
+
+
+async def test_guessing_one_accounts_password_from_many_addresses_is_throttled(
+    make_settings, nats_client, mongo
+):
+    app = create_app(make_settings(GatewaySettings, account_rate_per_second=0.01,
+                                   account_rate_burst=3))  # fmt: skip
+    statuses = []
+    async with http(app) as client:
+        person = await sign_up(client, "Guessed")
+        for n in range(5):  # each guess from another address: the per-address limit never bites
+            transport = httpx.ASGITransport(app=app, client=(f"127.0.1.{n + 1}", 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as other:
+                guess = {"email": person.email, "password": f"guess number {n}"}
+                statuses.append((await other.post("/v1/auth/token", json=guess)).status_code)
+    assert statuses == [401, 401, 401, 429, 429]
