@@ -54,10 +54,11 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
         *consumer_subjects(namespace, service),
     ]  # fmt: skip
     if service == "gateway":  # the only door: it alone asks the others
-        publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>", "$JS.FC.>"]
-        for owner in SERVICES:  # the live stream's ordered consumers, and the ops figures
-            stream = stream_name(namespace, owner)
-            publish += [f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.API.CONSUMER.LIST.{stream}"]
+        # The ops figures list every stream's consumers (names and counts, no messages).
+        publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>", "$JS.FC.>",
+                    "$JS.API.CONSUMER.LIST.*"]  # fmt: skip
+        for owner in SERVICES:  # the live stream's short-lived ordered consumers
+            publish.append(f"$JS.API.CONSUMER.CREATE.{stream_name(namespace, owner)}")
     subscribe = [
         f"{inbox_prefix(namespace, service)}.>",
         f"{namespace}.cmd.{service}.*",

@@ -28,6 +28,7 @@ def secured_system(servers, tmp_path_factory) -> Iterator[System]:
             f"nats://127.0.0.1:{port}", servers.mongo_url, namespace, base / "logs",
             nats_users=passwords, stream_heartbeat_seconds="1",
             anonymous_rate_per_second="1000", anonymous_rate_burst="1000",
+            ops_token="ops-secured-bus",
         ) as running:  # fmt: skip
             yield running
     finally:
@@ -54,3 +55,11 @@ async def test_the_live_stream_works_with_least_privileged_nats_users(secured_ht
         async for line in stream.aiter_lines():
             if line.startswith("event: checkin.logged"):
                 break
+
+
+async def test_the_ops_figures_work_with_least_privileged_nats_users(secured_http):
+    summary = await secured_http.get(
+        "/ops/summary", headers={"Authorization": "Bearer ops-secured-bus"}
+    )
+    assert summary.status_code == 200, summary.text
+    assert "streams" in summary.json()
