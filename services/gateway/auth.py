@@ -41,7 +41,7 @@ def _yield_to_the_loop() -> None:
     event loop thread wins a busy core over argon2: requests keep their latency while
     sign-ins queue. Where the platform has no per-thread priority this changes nothing."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 class PasswordPool:

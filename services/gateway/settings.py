@@ -39,7 +39,8 @@ class GatewaySettings(BaseServiceSettings):
         default=50_000, ge=100, description="Keys each rate limiter remembers at most."
     )
     password_workers: int = Field(
-        default=2, ge=1, description="Threads hashing and verifying passwords (argon2id)."
+        # One is enough: each argon2id hash already runs 4 lanes in parallel on all cores.
+        default=1, ge=1, description="Threads hashing and verifying passwords (argon2id)."
     )
     password_queue: int = Field(
         default=64, ge=1, description="Sign-ins that may wait for a password thread; more: 429."
