@@ -40,7 +40,9 @@ class GatewaySettings(BaseServiceSettings):
     )
     password_workers: int = Field(
         # One is enough: each argon2id hash already runs 4 lanes in parallel on all cores.
-        default=1, ge=1, description="Threads hashing and verifying passwords (argon2id)."
+        default=1,
+        ge=1,
+        description="Threads hashing and verifying passwords (argon2id).",
     )
     password_queue: int = Field(
         default=64, ge=1, description="Sign-ins that may wait for a password thread; more: 429."
