@@ -2,7 +2,9 @@
 
 `python -m deploy.k8s_manifests` writes deploy/k8s/attune.yaml (a test keeps it equal and
 validates every object against the Kubernetes schemas). NATS and MongoDB come from their
-own operators or charts; point ATTUNE_NATS_URL and the Mongo secret at them.
+own operators or charts; point ATTUNE_NATS_URL and the Mongo secrets at them. Each service
+connects to MongoDB as its own user, with rights on its own database only: the users are
+made by deploy/mongo/init-users.js (shipped here as a ConfigMap for the chart's init step).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import yaml
 
 NAMESPACE = "attune"
+MONGO_USERS = Path(__file__).parent / "mongo" / "init-users.js"
 IMAGE = "ghcr.io/attune/attune:1.0.0"
 
 SERVICES: dict[str, dict[str, Any]] = {
@@ -39,7 +42,7 @@ def _deployment(service: str, spec: dict[str, Any]) -> dict[str, Any]:
         {"name": "ATTUNE_HOST", "value": "0.0.0.0"},
         {"name": "ATTUNE_NATS_USER", "value": service},
         _secret_env("ATTUNE_NATS_PASSWORD", f"{service}-nats-password"),
-        _secret_env("ATTUNE_MONGO_URL", "mongo-url"),
+        _secret_env("ATTUNE_MONGO_URL", f"{service}-mongo-url"),
     ]
     if service in ("checkin", "insights", "scheduler"):  # each seals notes (flags, date plans)
         env.append(_secret_env("ATTUNE_MASTER_KEYS", "master-keys"))
@@ -113,9 +116,14 @@ def manifests() -> list[dict[str, Any]]:
         {"apiVersion": "v1", "kind": "Secret", "metadata": _meta("attune-secrets"),
          "type": "Opaque",
          # Placeholders: create the real Secret from your secret store, never from git.
-         "stringData": {"mongo-url": "REPLACE", "master-keys": "REPLACE", "ops-token": "REPLACE",
+         # Each <service>-mongo-url names that service's own user and database, e.g.
+         # mongodb://checkin:<password>@mongo:27017/attune_checkin?authSource=attune_checkin
+         "stringData": {"master-keys": "REPLACE", "ops-token": "REPLACE",
                         "webhook-key": "REPLACE",
-                        **{f"{s}-nats-password": "REPLACE" for s in SERVICES}}},
+                        **{f"{s}-nats-password": "REPLACE" for s in SERVICES},
+                        **{f"{s}-mongo-url": "REPLACE" for s in SERVICES}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("attune-mongo-users"),
+         "data": {"init-users.js": MONGO_USERS.read_text()}},
     ]  # fmt: skip
     for service, spec in SERVICES.items():
         objects.append(_deployment(service, spec))

@@ -1,11 +1,14 @@
 """Least privilege on the bus: one NATS user per service, allowed only its own subjects.
 
 Each service may publish its own events and dead letters, create, update, read, delete
-from and purge only its own streams (erasure), use consumers and acknowledgements, and
-answer on inboxes; only the gateway may send commands and queries; each service receives
-only its own commands and queries.
-`nats_config()` renders the nats-server authorization block (passwords inline for the
-embedded default, `$ENV` references for deployments).
+from and purge only its own streams (erasure), use only its own durable consumers (created,
+read, fetched from and acknowledged by name), read dead letters (to redrive its own), receive
+replies only on its own inbox prefix, and answer only the requests it got (`allow_responses`).
+Only the gateway may send commands and queries, open the live stream's short-lived consumers,
+read dead-letter queues headers-only and remove dead letters, and list consumers (for the ops
+figures); each service receives only its own commands and queries. `nats_config()` renders the
+nats-server authorization block (passwords inline for the embedded default, `$ENV` references
+for deployments).
 """
 
 from __future__ import annotations
@@ -13,17 +16,37 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 from shared.subjects import (
+    CONSUMERS,
     SERVICES,
     dead_letter_stream_name,
     dead_letter_subject,
+    durable_name,
+    inbox_prefix,
     owner_events,
     stream_name,
 )
 
 
-def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]:
+def consumer_subjects(namespace: str, service: str) -> list[str]:
+    """The JetStream API and ack subjects of exactly this service's durable consumers."""
+    subjects = []
+    for owner, purpose in CONSUMERS[service]:
+        stream, durable = stream_name(namespace, owner), durable_name(service, purpose, owner)
+        subjects += [
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",
+        ]
+    return subjects
+
+
+def permissions(namespace: str, service: str) -> dict[str, Any]:
     own_streams = (stream_name(namespace, service), dead_letter_stream_name(namespace, service))
     publish = [
         owner_events(namespace, service),
@@ -33,22 +56,36 @@ def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]
         *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams
           for verb in ("MSG.GET", "MSG.DELETE", "PURGE")),
         "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
-        "$JS.API.CONSUMER.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>",
+        *consumer_subjects(namespace, service),
     ]  # fmt: skip
     dead_letter_streams = [dead_letter_stream_name(namespace, s) for s in SERVICES]
     # An owner reads a dead letter of its own events to redrive it (shared/redrive.py).
     publish += [f"$JS.API.STREAM.MSG.GET.{name}" for name in dead_letter_streams]
     if service == "gateway":  # the only door: it alone asks the others
-        publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>"]
-        # Operators remove dead letters once redriven or judged hopeless (never event streams).
+        # The ops figures list every stream's consumers (names and counts, no messages).
+        publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>", "$JS.FC.>",
+                    "$JS.API.CONSUMER.LIST.*"]  # fmt: skip
+        for owner in SERVICES:  # the live stream's short-lived ordered consumers
+            publish.append(f"$JS.API.CONSUMER.CREATE.{stream_name(namespace, owner)}")
+        # Operators read dead letters headers-only (a short-lived consumer) and remove them once
+        # redriven or judged hopeless (never messages of event streams).
         publish += [f"$JS.API.STREAM.{verb}.{name}" for name in dead_letter_streams
                     for verb in ("MSG.DELETE", "PURGE")]  # fmt: skip
+        for name in dead_letter_streams:
+            publish += [f"$JS.API.CONSUMER.CREATE.{name}", f"$JS.API.CONSUMER.INFO.{name}.*",
+                        f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
+                        f"$JS.API.CONSUMER.DELETE.{name}.*"]  # fmt: skip
     subscribe = [
-        "_INBOX.>",
+        f"{inbox_prefix(namespace, service)}.>",
         f"{namespace}.cmd.{service}.*",
         f"{namespace}.qry.{service}.*",
     ]
-    return {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}}
+    return {
+        "publish": {"allow": publish},
+        "subscribe": {"allow": subscribe},
+        # Replies go to whoever asked, once each, without any right on their inbox.
+        "allow_responses": True,
+    }
 
 
 def new_passwords() -> dict[str, str]:

@@ -41,6 +41,8 @@ from shared.settings import BaseServiceSettings
 from shared.subjects import (
     dead_letter_stream_name,
     dead_letter_subject,
+    durable_name,
+    inbox_prefix,
     owner_events,
     stream_name,
 )
@@ -135,7 +137,7 @@ def subscribe_events(
     filter_subject: str | None = None,
 ) -> Any:
     """Register a durable pull consumer named `<service>-<purpose>-<owner>` on `owner`'s stream."""
-    durable = f"{settings.service_name}-{purpose}-{owner}"
+    durable = durable_name(settings.service_name, purpose, owner)
     max_deliver = settings.max_deliver
 
     async def on_message(msg: NatsMessage) -> None:
@@ -204,6 +206,9 @@ def subscribe_events(
         # the loop and logs an error every second); the single-message path raises the
         # one it does suppress. The handler's transaction dominates the cost anyway.
         pull_sub=PullSub(batch_size=1, timeout=1.0),
+        # Fetched messages arrive on this service's own inbox (FastStream's default for pull
+        # consumers is the shared "_INBOX.", which the bus refuses).
+        inbox_prefix=f"{inbox_prefix(settings.namespace, settings.service_name)}.".encode(),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=raw_body,
         title=durable,

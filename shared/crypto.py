@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.settings import DEVELOPMENT_MASTER_KEYS, SealingSettings
+
 PREFIX = "enc:v1:"
 
 
@@ -103,3 +105,13 @@ class MasterKeys:
 
 def generate_master_key_spec(key_id: str = "k1") -> str:
     return f"{key_id}:{b64(os.urandom(32))}"
+
+
+def master_keys_of(settings: SealingSettings) -> MasterKeys:
+    """The configured master keys; the public development key where none is set (refused in
+    production by the settings themselves)."""
+    if settings.master_keys is None:
+        if settings.environment == "production":
+            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
+        return MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
+    return MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)

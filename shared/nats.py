@@ -21,6 +21,7 @@ from shared.settings import BaseServiceSettings
 from shared.subjects import (
     dead_letter_stream_name,
     dead_letter_subject,
+    inbox_prefix,
     owner_events,
     stream_name,
 )
@@ -40,6 +41,9 @@ def create_broker(settings: BaseServiceSettings, client_name: str | None = None)
     return NatsBroker(
         [url.strip() for url in settings.nats_url.split(",")],  # a cluster: several URLs
         name=client_name or f"attune-{settings.service_name}",
+        # Replies (and JetStream deliveries) to this service land under its own prefix,
+        # which no other service's NATS user may subscribe to.
+        inbox_prefix=inbox_prefix(settings.namespace, settings.service_name),
         security=_security(settings),
         # FastStream's default REJECT_ON_ERROR would discard a message whose handler raised.
         ack_policy=AckPolicy.NACK_ON_ERROR,

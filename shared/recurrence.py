@@ -7,6 +7,7 @@ is the next one?) read rules the same way, so the code lives here once.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import takewhile
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
@@ -14,6 +15,11 @@ from shared.problems import InvalidInput
 from shared.zones import zone
 
 ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY, YEARLY}
+# A ritual is a moment a couple keeps, not a clock tick: more than this a day is refused, so
+# no rule fires hundreds of events a day or makes a schedule expand without end.
+MAX_PER_DAY = 3
+# The most occurrences one expansion of one rule yields (3 a day for the longest 92-day view).
+MAX_PER_EXPANSION = MAX_PER_DAY * 93
 
 
 def local_start(starts_at: datetime, timezone: str) -> datetime:
@@ -35,9 +41,21 @@ def parse_rule(rule: str, start_local: datetime) -> rrule:
         raise InvalidInput("give a single RRULE", field="rrule")
     if parsed._freq not in ALLOWED_FREQUENCIES:  # type: ignore[attr-defined]
         raise InvalidInput("rituals repeat daily, weekly, monthly or yearly", field="rrule")
+    if times_per_day(parsed) > MAX_PER_DAY:
+        raise InvalidInput(f"a ritual happens at most {MAX_PER_DAY} times a day", field="rrule")
     if parsed.after(start_local, inc=True) is None:
         raise InvalidInput("this rule has no occurrence", field="rrule")
     return parsed
+
+
+def times_per_day(parsed: rrule) -> int:
+    """The most occurrences the rule can have on one day: every combination of its hours,
+    minutes and seconds (dateutil fills each from the start when the rule names none)."""
+    parts = (parsed._byhour, parsed._byminute, parsed._bysecond)  # type: ignore[attr-defined]
+    count = 1
+    for values in parts:
+        count *= max(1, len(values or ()))
+    return count
 
 
 def is_occurrence(rule: str, timezone: str, start_local: datetime, occurrence: datetime) -> bool:
@@ -64,7 +82,9 @@ def occurrences_between(
     parsed = parse_rule(rule, start_local)
     local_from = start.astimezone(tz).replace(tzinfo=None) - timedelta(hours=3)
     local_to = end.astimezone(tz).replace(tzinfo=None) + timedelta(hours=3)
-    found = (c.replace(tzinfo=tz) for c in parsed.between(local_from, local_to, inc=True))
+    # Lazily and at most MAX_PER_EXPANSION: a rule can never make one expansion unbounded.
+    candidates = parsed.xafter(local_from, count=MAX_PER_EXPANSION, inc=True)
+    found = (c.replace(tzinfo=tz) for c in takewhile(lambda c: c <= local_to, candidates))
     return [instant for instant in found if start <= instant < end]
 
 

@@ -48,7 +48,7 @@ from shared.outbox import Outbox, OutboxRelay
 from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Empty, Handler, Kind, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
-from shared.subjects import stream_name
+from shared.subjects import CONSUMERS, stream_name
 
 log = get_logger(__name__)
 
@@ -123,6 +123,14 @@ class ServiceRuntime:
     # -- wiring, before start --------------------------------------------------------------
     def consume(self, owner: str, purpose: str, handle: EventHandler) -> None:
         """A durable consumer of `owner`'s events, bound once that service's stream exists."""
+        if (owner, purpose) not in CONSUMERS.get(self.name, ()):
+            problem = (
+                f"{self.name} consumer {purpose!r} of {owner} is not declared in "
+                "shared/subjects.CONSUMERS, so the bus would refuse it"
+            )
+            if self.settings.nats_user is not None:  # permissions apply: fail at once
+                raise ValueError(problem)
+            log.warning("consumer_not_declared", detail=problem)
         self._consumed_owners.add(owner)
         self._pending_consumers.append((owner, purpose, handle))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import sys
+from typing import ClassVar, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -77,4 +78,50 @@ class BaseServiceSettings(BaseSettings):
                 value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS
             ):
                 raise ValueError(f"{name} holds a placeholder value; set a real secret")
+        return self
+
+
+S = TypeVar("S", bound=BaseServiceSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """The service's settings from the environment; on a refusal the process ends with a plain
+    message for the operator (what is wrong, which variable) instead of a traceback."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ATTUNE_{'__'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            if error["loc"] else str(error["msg"])
+            for error in exc.errors()
+        )  # fmt: skip
+        sys.exit(f"attune-{cls.service_name} cannot start: {problems}")
+
+
+# Public (it is in this repository): only ever for development and tests.
+DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
+
+
+class SealingSettings(BaseServiceSettings):
+    """A service that seals members' text at rest under master-key-wrapped data keys."""
+
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="id:base64(32 bytes)[,id:...]; the current one wraps new data keys, all "
+        "unwrap (add a new one, rewrap, then remove the old one to rotate).",
+    )
+    master_key_id: str | None = Field(default=None, description="The current master key id.")
+
+    @model_validator(mode="after")
+    def _real_keys_in_production(self) -> SealingSettings:
+        if self.environment != "production":
+            return self
+        spec = "" if self.master_keys is None else self.master_keys.get_secret_value()
+        development = DEVELOPMENT_MASTER_KEYS.partition(":")[2]
+        if not spec.strip() or development in spec:
+            raise ValueError(
+                "production needs real master keys in ATTUNE_MASTER_KEYS, never the public "
+                "development key (make one: python -c 'from shared.crypto import "
+                'generate_master_key_spec as g; print(g("k1"))\')'
+            )
         return self

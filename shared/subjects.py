@@ -67,3 +67,30 @@ def stream_name(namespace: str, owner: str) -> str:
 
 def dead_letter_stream_name(namespace: str, service: str) -> str:
     return f"{namespace}_dlq_{service}".upper()
+
+
+def inbox_prefix(namespace: str, service: str) -> str:
+    """Each service's replies arrive under its own prefix, and only it may subscribe there."""
+    return f"_INBOX.{namespace}.{service}"
+
+
+# Every durable consumer, per service: (owning stream, purpose). The bus lets a service use
+# exactly these (deploy/nats_auth.py); a consumer not declared here is refused at wiring.
+CONSUMERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "checkin": (("gateway", "membership"), ("gateway", "erasure")),
+    "scheduler": (
+        ("gateway", "membership"), ("gateway", "erasure"), ("gateway", "schedules"),
+        ("checkin", "schedules"), ("insights", "backoff"),
+    ),
+    "insights": (
+        ("gateway", "membership"), ("gateway", "erasure"), ("checkin", "aggregates"),
+        ("scheduler", "aggregates"), ("gateway", "zones"),
+    ),
+    "gateway": tuple(
+        (owner, purpose) for purpose in ("ops", "erasures", "webhooks") for owner in SERVICES
+    ),
+}  # fmt: skip
+
+
+def durable_name(service: str, purpose: str, owner: str) -> str:
+    return f"{service}-{purpose}-{owner}"

@@ -3,7 +3,8 @@
 from services.checkin.app import create_app
 from services.checkin.settings import CheckinSettings
 from shared.runtime import serve
+from shared.settings import load_settings
 
 if __name__ == "__main__":
-    settings = CheckinSettings()
+    settings = load_settings(CheckinSettings)
     serve(create_app(settings), settings)

@@ -68,18 +68,6 @@ TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "ritual": ("title",),
     "ritual_outcome": ("reason",),
 }
-# Used only where no master key is configured outside production: data stays encrypted,
-# but with a key everyone can read in this file.
-DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
-
-
-def master_keys(settings: CheckinSettings) -> crypto.MasterKeys:
-    if settings.master_keys is None:
-        if settings.environment == "production":
-            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
-        log.warning("development_master_key_in_use")
-        return crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
-    return crypto.MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)
 
 
 @dataclass
@@ -172,7 +160,8 @@ class CheckinHandlers:
         self.runtime = runtime
         settings = runtime.settings
         assert isinstance(settings, CheckinSettings)
-        self.master = master_keys(settings)
+        self.settings = settings
+        self.master = crypto.master_keys_of(settings)
         self._keyring: Keyring | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -559,6 +548,11 @@ class CheckinHandlers:
         async def plan(ctx: Context) -> Plan:
             start = recurrence.local_start(cmd.starts_at, cmd.timezone)
             recurrence.parse_rule(cmd.rrule, start)
+            limit = self.settings.max_rituals_per_relationship
+            if await store.count_of_kind(self.runtime.db, ctx.relationship_id, "ritual") >= limit:
+                raise Conflict(
+                    f"a relationship keeps at most {limit} rituals", code="ritual_limit_reached"
+                )
             entry_id = new_id()
             plain = {**cmd.model_dump(mode="json"), "starts_at": start.isoformat()}
             fields = self._seal(ctx, "ritual", entry_id, plain)

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import DEVELOPMENT_MASTER_KEYS, SealingSettings
+
+__all__ = ["DEVELOPMENT_MASTER_KEYS", "CheckinSettings"]
 
 
-class CheckinSettings(BaseServiceSettings):
+class CheckinSettings(SealingSettings):
     service_name: ClassVar[str] = "checkin"
 
     port: int = 8101
-    master_keys: SecretStr | None = Field(
-        default=None,
-        description="id:base64(32 bytes)[,id:...]; the current one wraps new data keys, all "
-        "unwrap (add a new one, rewrap, then remove the old one to rotate).",
-    )
-    master_key_id: str | None = Field(default=None, description="The current master key id.")
     command_record_ttl_hours: float = Field(
         default=72,
         gt=0,
         description="How long a command's id and result are kept to answer its retries.",
+    )
+    max_rituals_per_relationship: int = Field(
+        default=50, ge=1, description="Rituals one relationship may keep (each one fires events)."
     )

@@ -153,6 +153,10 @@ async def entries_of_kind(
     return await db[ENTRIES].find(query, sort=[("occurred_at", DESCENDING)]).to_list()
 
 
+async def count_of_kind(db: Database, relationship_id: str, kind: str) -> int:
+    return await db[ENTRIES].count_documents({"relationship_id": relationship_id, "kind": kind})
+
+
 async def authored_by(db: Database, member_id: str) -> list[Document]:
     return await db[ENTRIES].find({"author_id": member_id}, sort=[("occurred_at", 1)]).to_list()
 

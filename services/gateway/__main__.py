@@ -3,7 +3,8 @@
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from shared.runtime import serve
+from shared.settings import load_settings
 
 if __name__ == "__main__":
-    settings = GatewaySettings()
+    settings = load_settings(GatewaySettings)
     serve(create_app(settings), settings)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.gateway import openapi, store, web
+from services.gateway.auth import PasswordPool
 from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, JsonBody, Metrics
 from services.gateway.ops import dead_letter_routes
@@ -29,6 +30,7 @@ from services.gateway.routes import (
     stream,
     webhooks,
 )
+from services.gateway.routes.stream import StreamCounter
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks.delivery import Deliveries, start_dispatching, webhook_key
 from shared import telemetry
@@ -87,10 +89,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.deliveries = deliveries
     app.state.lag_history = lag_history
     app.state.rpc = RpcClient(runtime.broker, settings.namespace, settings.request_timeout_seconds)
-    app.state.member_limits = TokenBucket(settings.rate_per_second, settings.rate_burst)
+    keys = settings.rate_limit_keys
+    app.state.member_limits = TokenBucket(settings.rate_per_second, settings.rate_burst, keys)
     app.state.anonymous_limits = TokenBucket(
-        settings.anonymous_rate_per_second, settings.anonymous_rate_burst
+        settings.anonymous_rate_per_second, settings.anonymous_rate_burst, keys
     )
+    app.state.invalid_token_limits = TokenBucket(
+        settings.invalid_token_rate_per_second, settings.invalid_token_rate_burst, keys
+    )
+    app.state.account_limits = TokenBucket(
+        settings.account_rate_per_second, settings.account_rate_burst, keys
+    )
+    app.state.passwords = PasswordPool(settings.password_workers, settings.password_queue)
+    app.state.streams = StreamCounter(settings.max_streams_per_member)
     install_problem_handlers(app)
     for router in (
         health.router,
@@ -116,6 +127,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(
         Idempotency,
         db=lambda: runtime.db,
+        routes=lambda: app.router.routes,
         abandoned_after=timedelta(seconds=settings.idempotency_abandoned_seconds),
     )
     app.add_middleware(JsonBody)

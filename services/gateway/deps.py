@@ -7,12 +7,14 @@ problem+json (401, or 404 so a relationship's existence is never revealed).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
+from cachetools import TTLCache
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -28,26 +30,60 @@ from shared.runtime import ServiceRuntime
 bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token.")
 
 
-@dataclass
 class TokenBucket:
-    """A per-key token bucket; one per gateway replica (limits are per replica)."""
+    """Per-key token buckets in bounded memory; one per gateway replica (limits are per replica).
 
-    rate: float
-    burst: int
-    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    A bucket left alone until it has refilled is the same as no bucket, so it expires then;
+    past `max_keys` the least recently used one goes. Nothing ever resets everyone at once.
+    """
+
+    def __init__(self, rate: float, burst: int, max_keys: int = 50_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.buckets: TTLCache[str, tuple[float, float]] = TTLCache(
+            maxsize=max_keys, ttl=burst / rate, timer=time.monotonic
+        )
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self.buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate)
+
+    def wait(self, key: str, now: float | None = None) -> float:
+        """The seconds until `key` may act again (0 when it may now); takes nothing."""
+        tokens = self._tokens(key, time.monotonic() if now is None else now)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
     def take(self, key: str, now: float | None = None) -> float:
         """Take one token; return 0 when allowed, else the seconds to wait."""
         now = time.monotonic() if now is None else now
-        tokens, last = self.buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        tokens = self._tokens(key, now)
         if tokens >= 1:
             self.buckets[key] = (tokens - 1, now)
             return 0.0
         self.buckets[key] = (tokens, now)
-        if len(self.buckets) > 100_000:  # forget idle keys rather than grow without bound
-            self.buckets.clear()
         return (1 - tokens) / self.rate
+
+    def __len__(self) -> int:
+        return len(self.buckets)
+
+
+def client_key(request: Request) -> str:
+    """Who is asking, for per-address limits: the IPv4 address, or the IPv6 /64 (one host
+    usually holds a whole /64, so single IPv6 addresses would be free to rotate)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def retry_after(wait: float) -> int:
+    return max(1, round(wait + 0.5))
 
 
 def settings_of(request: Request) -> GatewaySettings:
@@ -76,20 +112,42 @@ class Caller:
     token_digest: str
 
 
+async def verified_caller(request: Request, token: str) -> Caller | None:
+    """The member a token belongs to, or None. Tokens that turn out invalid count against the
+    client's address: guessing (or random tokens) is throttled before it costs a lookup."""
+    limits: TokenBucket = request.app.state.invalid_token_limits
+    address = client_key(request)
+    wait = limits.wait(address)
+    if wait:
+        raise TooManyRequests("too many invalid tokens; wait a moment",
+                              retry_after=retry_after(wait))  # fmt: skip
+    digest = token_digest(token)
+    member_id = await store.member_for_token(db_of(request), digest, datetime.now(UTC))
+    if member_id is None:
+        limits.take(address)
+        return None
+    return Caller(member_id, digest)
+
+
 async def current_member(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("a bearer token is required", code="token_missing")
+    # The Idempotency middleware may have verified this very token already.
     digest = token_digest(credentials.credentials)
-    wait = request.app.state.member_limits.take(digest)
-    if wait:
-        raise TooManyRequests("slow down a little", retry_after=max(1, round(wait + 0.5)))
-    member_id = await store.member_for_token(db_of(request), digest, datetime.now(UTC))
-    if member_id is None:
+    if getattr(request.state, "checked_token", None) == digest:
+        caller: Caller | None = request.state.caller
+    else:
+        caller = await verified_caller(request, credentials.credentials)
+    if caller is None:
         raise Unauthorized("this token is not valid (any more)", code="token_invalid")
-    return Caller(member_id, digest)
+    # Keyed by the member, not the token: many tokens of one member share one limit.
+    wait = request.app.state.member_limits.take(caller.member_id)
+    if wait:
+        raise TooManyRequests("slow down a little", retry_after=retry_after(wait))
+    return caller
 
 
 CurrentMember = Annotated[Caller, Depends(current_member)]
@@ -97,12 +155,9 @@ CurrentMember = Annotated[Caller, Depends(current_member)]
 
 async def anonymous_limit(request: Request) -> None:
     """Sign-up and log-in are limited per client address, against password guessing."""
-    client = request.client.host if request.client else "unknown"
-    wait = request.app.state.anonymous_limits.take(client)
+    wait = request.app.state.anonymous_limits.take(client_key(request))
     if wait:
-        raise TooManyRequests(
-            "too many attempts; wait a moment", retry_after=max(1, round(wait + 0.5))
-        )
+        raise TooManyRequests("too many attempts; wait a moment", retry_after=retry_after(wait))
 
 
 AnonymousLimit = Depends(anonymous_limit)
@@ -163,5 +218,8 @@ def require_operator(request: Request) -> None:
     header = request.headers.get("authorization", "")
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     given = given or request.query_params.get("token", "")
-    if expected is None or not secrets.compare_digest(given, expected.get_secret_value()):
+    # As bytes: compare_digest refuses non-ASCII text, which must be a wrong token, not a 500.
+    if expected is None or not secrets.compare_digest(
+        given.encode(), expected.get_secret_value().encode()
+    ):
         raise Unauthorized("the operator token is required", code="operator_token_required")

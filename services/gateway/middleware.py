@@ -15,20 +15,23 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from prometheus_client import Counter, Histogram
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway import store
 from services.gateway.auth import token_digest
+from services.gateway.deps import Caller, verified_caller
 from shared.envelope import new_id
 from shared.logging import bind_context, failure, get_logger
 from shared.mongo import Database
-from shared.problems import PROBLEM_TYPE_BASE
+from shared.problems import PROBLEM_TYPE_BASE, AttuneError
 
 log = get_logger(__name__)
 
@@ -264,18 +267,38 @@ class Correlation:
             await self.app(scope, receive, send_with_id)
 
 
+Authenticate = Callable[[Scope, str], Awaitable[Caller | None]]
+
+
+async def _verified_caller(scope: Scope, token: str) -> Caller | None:
+    return await verified_caller(Request(scope), token)
+
+
 class Idempotency:
-    """A POST with Idempotency-Key is answered once; a repeat gets the first response."""
+    """A POST with Idempotency-Key from a signed-in member is answered once; the same member's
+    repeat gets the first response.
+
+    Only a valid token on a real route holds a key: anonymous requests, unknown routes and
+    revoked tokens pass straight on (and get their 401 or 404), so nobody can fill the store
+    with records, and nothing recorded is ever replayed to a token that no longer works.
+    """
 
     def __init__(
         self,
         app: ASGIApp,
         db: Callable[[], Database],
+        routes: Callable[[], Sequence[BaseRoute]],
         abandoned_after: timedelta = ABANDONED_AFTER,
+        authenticate: Authenticate | None = None,
     ) -> None:
         self.app = app
         self.db = db
+        self.routes = routes
         self.abandoned_after = abandoned_after
+        self.authenticate = authenticate or _verified_caller
+
+    def _real_route(self, scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in self.routes())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
@@ -290,9 +313,24 @@ class Idempotency:
                 "Idempotency-Key must be 1-255 ASCII characters",
             )
             return
-        authorization = _header(scope, b"authorization") or ""
-        scope_key = token_digest(authorization) if authorization else "anonymous"
-        record_id = hashlib.sha256(f"{scope_key}:{key}".encode()).hexdigest()
+        token = _bearer(_header(scope, b"authorization"))
+        if token is None or not self._real_route(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            caller = await self.authenticate(scope, token)
+        except AttuneError as exc:
+            await _problem(send, exc.status, exc.code, exc.message, exc.retry_after)
+            return
+        # The route's own authentication takes this answer instead of asking again.
+        scope.setdefault("state", {})["caller"] = caller
+        scope["state"]["checked_token"] = token_digest(token)
+        if caller is None:
+            await self.app(scope, receive, send)
+            return
+        record_id = hashlib.sha256(
+            f"{caller.member_id}:{caller.token_digest}:{key}".encode()
+        ).hexdigest()
         body = scope.get("state", {}).get("body", b"")
         # Keyed by the caller's token, which no one keeps: the stored fingerprint of a small
         # body (a mood, a score) cannot be matched against guesses.
@@ -302,7 +340,7 @@ class Idempotency:
         db = self.db()
         now = datetime.now(UTC)
         existing = await store.claim_idempotency_key(
-            db, record_id, fingerprint, now, _token_scope(authorization)
+            db, record_id, fingerprint, now, caller.token_digest
         )
         if existing is not None:
             if existing["fingerprint"] != fingerprint:
@@ -398,10 +436,11 @@ class Idempotency:
         await send({"type": "http.response.body", "body": body})
 
 
-def _token_scope(authorization: str) -> str | None:
-    """The stored digest of the caller's token (as in the tokens collection), if any."""
-    credential = authorization.split(" ", 1)[-1].strip()
-    return token_digest(credential) if credential else None
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def _replay_key(scope: Scope) -> bytes:

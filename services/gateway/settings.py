@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import BaseServiceSettings
+
+# Public (it is in this repository): only ever for development and tests.
+DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
 
 
 class GatewaySettings(BaseServiceSettings):
@@ -25,6 +28,28 @@ class GatewaySettings(BaseServiceSettings):
         default=2, gt=0, description="Sign-up and log-in attempts per client address per second."
     )
     anonymous_rate_burst: int = Field(default=10, ge=1)
+    invalid_token_rate_per_second: float = Field(
+        default=1, gt=0, description="Invalid bearer tokens per client address per second."
+    )
+    invalid_token_rate_burst: int = Field(default=20, ge=1)
+    account_rate_per_second: float = Field(
+        default=0.1, gt=0, description="Failed log-ins per account per second, from anywhere."
+    )
+    account_rate_burst: int = Field(default=5, ge=1)
+    rate_limit_keys: int = Field(
+        default=50_000, ge=100, description="Keys each rate limiter remembers at most."
+    )
+    password_workers: int = Field(
+        # One is enough: each argon2id hash already runs 4 lanes in parallel on all cores.
+        default=1,
+        ge=1,
+        description="Threads hashing and verifying passwords (argon2id).",
+    )
+    password_queue: int = Field(
+        default=64, ge=1, description="Sign-ins that may wait for a password thread; more: 429."
+    )
+    max_streams_per_member: int = Field(default=5, ge=1)
+    max_webhooks_per_relationship: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_abandoned_seconds: float = Field(
         default=30,
@@ -58,3 +83,17 @@ class GatewaySettings(BaseServiceSettings):
     stream_replay_horizon_hours: float = Field(
         default=24, gt=0, description="How far back the live stream replays, at most."
     )
+
+    @model_validator(mode="after")
+    def _real_keys_in_production(self) -> GatewaySettings:
+        if self.environment != "production":
+            return self
+        key = "" if self.webhook_key is None else self.webhook_key.get_secret_value().strip()
+        if not key or key.rstrip("=") == DEVELOPMENT_WEBHOOK_KEY:
+            raise ValueError(
+                "production needs a real webhook key in ATTUNE_WEBHOOK_KEY (32 random bytes, "
+                "base64), never the public development key"
+            )
+        if self.webhook_allow_loopback_http:
+            raise ValueError("ATTUNE_WEBHOOK_ALLOW_LOOPBACK_HTTP is for local development only")
+        return self

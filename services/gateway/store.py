@@ -310,6 +310,10 @@ async def insert_webhook(db: Database, webhook: Document) -> None:
     await db[WEBHOOKS].insert_one(webhook)
 
 
+async def count_webhooks(db: Database, relationship_id: str) -> int:
+    return await db[WEBHOOKS].count_documents({"relationship_id": relationship_id})
+
+
 async def webhooks_of(db: Database, relationship_id: str) -> list[Document]:
     return await db[WEBHOOKS].find({"relationship_id": relationship_id}).to_list()
 

@@ -3,7 +3,8 @@
 from services.insights.app import create_app
 from services.insights.settings import InsightsSettings
 from shared.runtime import serve
+from shared.settings import load_settings
 
 if __name__ == "__main__":
-    settings = InsightsSettings()
+    settings = load_settings(InsightsSettings)
     serve(create_app(settings), settings)

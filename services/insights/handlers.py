@@ -44,16 +44,6 @@ from shared.rpc import Request
 from shared.runtime import ServiceRuntime, repeat
 
 log = get_logger(__name__)
-# Used only where no master key is configured outside production (as in the checkin service).
-DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
-
-
-def master_keys(settings: InsightsSettings) -> crypto.MasterKeys:
-    if settings.master_keys is None:
-        if settings.environment == "production":
-            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
-        return crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
-    return crypto.MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)
 
 
 class InsightsHandlers:
@@ -63,7 +53,7 @@ class InsightsHandlers:
         assert isinstance(settings, InsightsSettings)
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.master = master_keys(settings)
+        self.master = crypto.master_keys_of(settings)
 
     async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
         db = self.runtime.db

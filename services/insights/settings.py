@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import SealingSettings
 
 
 class _Rule(BaseModel):
@@ -111,14 +111,10 @@ class Rules(BaseModel):
     )
 
 
-class InsightsSettings(BaseServiceSettings):
+class InsightsSettings(SealingSettings):  # seals members' notes on flags
     service_name: ClassVar[str] = "insights"
 
     port: int = 8103
-    master_keys: SecretStr | None = Field(
-        default=None, description="As the checkin service's: wraps the key of notes on flags."
-    )
-    master_key_id: str | None = Field(default=None, description="The current master key id.")
     rules: Rules = Rules()
     reevaluate_every_seconds: float = Field(
         default=3600, gt=0, description="Time-based re-evaluation of each active relationship."

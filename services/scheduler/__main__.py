@@ -3,7 +3,8 @@
 from services.scheduler.app import create_app
 from services.scheduler.settings import SchedulerSettings
 from shared.runtime import serve
+from shared.settings import load_settings
 
 if __name__ == "__main__":
-    settings = SchedulerSettings()
+    settings = load_settings(SchedulerSettings)
     serve(create_app(settings), settings)

@@ -10,6 +10,7 @@ are recorded as missed, never sent as a flood.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,7 @@ from pydantic import BaseModel
 
 from services.scheduler import dates, domain, program, reviews, store
 from services.scheduler.clock import Clock, SystemClock
-from services.scheduler.sealing import DEVELOPMENT_MASTER_KEYS, Sealer
+from services.scheduler.sealing import Sealer
 from services.scheduler.settings import SchedulerSettings
 from shared import crypto, recurrence
 from shared.consumer import apply_once
@@ -105,14 +106,6 @@ def derived_id(*parts: object) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
-def master_keys(settings: SchedulerSettings) -> crypto.MasterKeys:
-    if settings.master_keys is None:
-        if settings.environment == "production":
-            raise RuntimeError("ATTUNE_MASTER_KEYS must be set in production")
-        return crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
-    return crypto.MasterKeys.parse(settings.master_keys.get_secret_value(), settings.master_key_id)
-
-
 @dataclass
 class Fired:
     """What one due item produced: events (with derived ids) and its next state."""
@@ -138,7 +131,7 @@ class SchedulerHandlers:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.owner = new_id()
-        self.master = master_keys(settings)
+        self.master = crypto.master_keys_of(settings)
 
     @property
     def sealer(self) -> Sealer:
@@ -879,56 +872,78 @@ class SchedulerHandlers:
         assert member is not None
         viewer = await store.member_settings(db, member)
         viewer_zone = zone(viewer["timezone"]) if viewer else UTC
-        items: list[ScheduleItem] = []
-
-        def add(kind: str, ref: str | None, start: datetime, end: datetime | None,
-                **extra: Any) -> None:  # fmt: skip
-            local = start.astimezone(viewer_zone).isoformat()
-            items.append(ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end,
-                                      local_time=local, **extra))  # fmt: skip
-
-        for ritual in await store.rituals_of(db, rid):
-            start_local = datetime.fromisoformat(ritual["starts_at"])
-            duration = timedelta(minutes=ritual["duration_minutes"])
-            for start in recurrence.occurrences_between(
-                ritual["rrule"], ritual["timezone"], start_local, query.start, query.end
-            ):
-                add("ritual", ritual["_id"], start, start + duration)
-        for window in await store.schedules_of(db, rid, "window"):
-            start_local = datetime.fromisoformat(window["start_local"])
-            length = timedelta(minutes=window["duration_minutes"])
-            for start in recurrence.occurrences_between(
-                window["rule"], window["timezone"], start_local, query.start, query.end
-            ):
-                add("boundary_window", window["ref"], start, start + length)
-        for found in await store.dates_of(db, rid, query.start, query.end):
-            if found["status"] == "declined":
-                continue
-            local_times = await self._local_times(members, found["starts_at"], found["ends_at"])
-            add("digital_date", found["_id"], found["starts_at"], found["ends_at"],
-                status=found["status"],
-                local_times={m: t.starts_at for m, t in local_times.items()})  # fmt: skip
-        review = await store.schedule(db, f"review:{rid}")
-        if review is not None:
-            days = [(tz, quiet) for _, tz, quiet in await self._member_days(members)]
-            for nominal in recurrence.occurrences_between(
-                review["rule"], review["timezone"], datetime.fromisoformat(review["start_local"]),
-                query.start - timedelta(days=1), query.end,
-            ):  # fmt: skip
-                due = reviews.clear_of_everyone(nominal, days)
-                if query.start <= due < query.end:
-                    add("review", f"{rid}-{stamp(nominal)}", due, None)
+        rituals = await store.rituals_of(db, rid)
+        windows = await store.schedules_of(db, rid, "window")
         reminder = await store.schedule(db, f"reminder:{member}")
-        if reminder is not None:
-            quiet = tuple(reminder["quiet"]) if reminder.get("quiet") else None
-            cursor = query.start - timedelta(microseconds=1)
-            while True:
-                _, at = domain.next_reminder(cursor, reminder["time"], reminder["timezone"], quiet)
-                if at >= query.end:
-                    break
-                add("checkin_reminder", None, at, None)
-                cursor = at
-        return Schedule(items=sorted(items, key=lambda item: item.starts_at)[:500])
+        review = await store.schedule(db, f"review:{rid}")
+        days = [(tz, quiet) for _, tz, quiet in await self._member_days(members)]
+        dates = []
+        for found in await store.dates_of(db, rid, query.start, query.end):
+            if found["status"] != "declined":
+                local_times = await self._local_times(members, found["starts_at"], found["ends_at"])
+                dates.append((found, {m: t.starts_at for m, t in local_times.items()}))
+
+        def expand() -> list[ScheduleItem]:
+            items: list[ScheduleItem] = []
+
+            def add(kind: str, ref: str | None, start: datetime, end: datetime | None,
+                    **extra: Any) -> None:  # fmt: skip
+                local = start.astimezone(viewer_zone).isoformat()
+                items.append(ScheduleItem(kind=kind, ref_id=ref, starts_at=start, ends_at=end,
+                                          local_time=local, **extra))  # fmt: skip
+
+            for ritual in rituals:
+                start_local = datetime.fromisoformat(ritual["starts_at"])
+                duration = timedelta(minutes=ritual["duration_minutes"])
+                for start in occurrences(
+                    ritual["rrule"], ritual["timezone"], start_local, query.start, query.end
+                ):
+                    add("ritual", ritual["_id"], start, start + duration)
+            for window in windows:
+                start_local = datetime.fromisoformat(window["start_local"])
+                length = timedelta(minutes=window["duration_minutes"])
+                for start in occurrences(
+                    window["rule"], window["timezone"], start_local, query.start, query.end
+                ):
+                    add("boundary_window", window["ref"], start, start + length)
+            for found, local_times in dates:
+                add("digital_date", found["_id"], found["starts_at"], found["ends_at"],
+                    status=found["status"], local_times=local_times)  # fmt: skip
+            if review is not None:
+                for nominal in occurrences(
+                    review["rule"], review["timezone"],
+                    datetime.fromisoformat(review["start_local"]),
+                    query.start - timedelta(days=1), query.end,
+                ):  # fmt: skip
+                    due = reviews.clear_of_everyone(nominal, days)
+                    if query.start <= due < query.end:
+                        add("review", f"{rid}-{stamp(nominal)}", due, None)
+            if reminder is not None:
+                quiet = tuple(reminder["quiet"]) if reminder.get("quiet") else None
+                cursor = query.start - timedelta(microseconds=1)
+                while True:
+                    _, at = domain.next_reminder(
+                        cursor, reminder["time"], reminder["timezone"], quiet
+                    )
+                    if at >= query.end:
+                        break
+                    add("checkin_reminder", None, at, None)
+                    cursor = at
+            return sorted(items, key=lambda item: item.starts_at)[:500]
+
+        # Each rule's expansion is bounded (recurrence.MAX_PER_EXPANSION); it still runs off
+        # the event loop, so a large schedule never stalls firing or other requests.
+        return Schedule(items=await asyncio.to_thread(expand))
+
+
+def occurrences(
+    rule: str, timezone: str, start_local: datetime, start: datetime, end: datetime
+) -> list[datetime]:
+    """A stored rule's occurrences; one kept from before today's limits shows none."""
+    try:
+        return recurrence.occurrences_between(rule, timezone, start_local, start, end)
+    except InvalidInput:
+        return []
 
 
 def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandlers:

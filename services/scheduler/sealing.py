@@ -7,10 +7,6 @@ from services.scheduler import store
 from shared import crypto
 from shared.mongo import Database
 
-# Used only where no master key is configured outside production (as in the checkin service):
-# data stays encrypted, but with a key everyone can read in the source.
-DEVELOPMENT_MASTER_KEYS = "dev:ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQtISE"
-
 
 class Sealer:
     def __init__(self, db: Database, master: crypto.MasterKeys) -> None:

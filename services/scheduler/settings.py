@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from shared.settings import BaseServiceSettings
+from shared.settings import SealingSettings
 
 
-class SchedulerSettings(BaseServiceSettings):
+class SchedulerSettings(SealingSettings):  # seals date plans at rest
     service_name: ClassVar[str] = "scheduler"
 
     port: int = 8102
@@ -24,10 +24,6 @@ class SchedulerSettings(BaseServiceSettings):
         description="A new relationship's monthly review, local to its creator (then moved "
         "out of every member's quiet hours).",
     )
-    master_keys: SecretStr | None = Field(
-        default=None, description="As for the checkin service: seals date plans at rest."
-    )
-    master_key_id: str | None = Field(default=None, description="The current master key id.")
     backoff_every_days: int = Field(
         default=3, ge=2, description="During burnout, a reminder only every this many days."
     )

@@ -10,8 +10,8 @@ from bson import json_util
 from nats.js.errors import NotFoundError
 from pymongo import AsyncMongoClient
 
-from services.checkin.handlers import DEVELOPMENT_MASTER_KEYS
 from services.checkin.keyring import Keyring
+from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
 from shared import crypto
 from tests.support.api import Person, couple
 from tests.support.waiting import eventually

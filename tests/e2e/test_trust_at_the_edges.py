@@ -16,7 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.gateway.routes.stream import seal_position
-from services.gateway.webhooks.delivery import DEVELOPMENT_WEBHOOK_KEY
+from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY
 from services.scheduler.store import CHECKINS
 from shared import crypto
 from shared.envelope import Visibility

@@ -6,10 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from starlette.types import Message, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway import store
+from services.gateway.auth import token_digest
+from services.gateway.deps import Caller
 from services.gateway.middleware import Idempotency
+
+ROUTES: list[BaseRoute] = [
+    Route("/v1/relationships/{rid}/checkins", lambda request: None, methods=["POST"])
+]
+
+
+async def member_1(scope: Scope, token: str) -> Caller:
+    return Caller("m1", token_digest(token))
+
+
+def idempotency(app: ASGIApp, db: Any) -> Idempotency:
+    return Idempotency(app, db=lambda: db, routes=lambda: ROUTES, authenticate=member_1)
 
 
 def request(key: bytes) -> Scope:
@@ -42,7 +57,7 @@ async def test_the_answer_leaves_only_after_the_key_is_recorded(mongo: Any, name
             record = await db[store.IDEMPOTENCY].find_one({})
             states_when_sent.append(record["state"] if record else None)
 
-    await Idempotency(created, db=lambda: db)(request(b"k1"), nothing_more, client)
+    await idempotency(created, db)(request(b"k1"), nothing_more, client)
 
     assert states_when_sent == ["done"]
     assert [m["type"] for m in sent] == ["http.response.start"] + ["http.response.body"] * 2
@@ -51,7 +66,7 @@ async def test_the_answer_leaves_only_after_the_key_is_recorded(mongo: Any, name
     async def retry(message: Message) -> None:
         replayed.append(message)
 
-    await Idempotency(created, db=lambda: db)(request(b"k1"), nothing_more, retry)
+    await idempotency(created, db)(request(b"k1"), nothing_more, retry)
     assert replayed[0]["status"] == 201
     assert (b"idempotent-replayed", b"true") in replayed[0]["headers"]
     assert replayed[1]["body"] == b'{"id": "e1"}'
@@ -68,5 +83,5 @@ async def test_a_request_that_dies_half_way_frees_its_key(mongo: Any, namespace:
         pass
 
     with pytest.raises(ConnectionError):
-        await Idempotency(dies, db=lambda: db)(request(b"k2"), nothing_more, client)
+        await idempotency(dies, db)(request(b"k2"), nothing_more, client)
     assert await db[store.IDEMPOTENCY].count_documents({}) == 0

@@ -11,7 +11,7 @@ from nats.js.api import StreamConfig
 
 from deploy.embedded import free_port, start_nats
 from deploy.nats_auth import write_embedded_config
-from shared.subjects import event_subject, stream_name
+from shared.subjects import durable_name, event_subject, inbox_prefix, stream_name
 
 NS = "attune"
 
@@ -26,10 +26,14 @@ def secured_nats(tmp_path):
 
 
 async def connect(url: str, user: str, password: str, errors: list[str]) -> Client:
+    """A connection as that service, with its own inbox prefix (as the services connect)."""
+
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 
-    return await nats.connect(url, user=user, password=password, error_cb=on_error)
+    return await nats.connect(
+        url, user=user, password=password, error_cb=on_error, inbox_prefix=inbox_prefix(NS, user)
+    )
 
 
 async def test_a_service_cannot_publish_another_services_events(secured_nats):
@@ -115,3 +119,61 @@ async def test_a_service_may_erase_messages_from_its_own_stream_only(secured_nat
         await insights.close()
         await checkin.close()
     assert info.state.messages == 0
+
+
+async def test_a_service_cannot_read_another_services_replies_or_use_its_consumers(secured_nats):
+    url, passwords = secured_nats
+    errors: list[str] = []
+    gateway = await connect(url, "gateway", passwords["gateway"], errors)
+    checkin = await connect(url, "checkin", passwords["checkin"], errors)
+    insights = await connect(url, "insights", passwords["insights"], errors)
+    overheard: list[bytes] = []
+
+    async def answer(msg) -> None:
+        await msg.respond(b"a decrypted note")
+
+    async def overhear(msg) -> None:
+        overheard.append(msg.data)
+
+    gateway_stream = stream_name(NS, "gateway")
+    checkins_consumer = durable_name("checkin", "membership", "gateway")
+    try:
+        await gateway.jetstream().add_stream(
+            StreamConfig(name=gateway_stream, subjects=[f"{NS}.gateway.evt.>"])
+        )
+        await gateway.jetstream().publish(f"{NS}.gateway.evt.r1.relationship.created", b"{}")
+        # Its own consumer: checkin creates it, fetches from it and acknowledges.
+        own = await checkin.jetstream().pull_subscribe(
+            f"{NS}.gateway.evt.>", durable=checkins_consumer, stream=gateway_stream
+        )
+        fetched = await own.fetch(1, timeout=5)
+        await fetched[0].ack()
+
+        # Another's replies: insights may not listen on checkin's (or any other) inbox.
+        await insights.subscribe(f"{inbox_prefix(NS, 'checkin')}.>", cb=overhear)
+        await insights.subscribe("_INBOX.>", cb=overhear)
+        await insights.flush()
+        await checkin.subscribe(f"{NS}.qry.checkin.timeline", cb=answer)
+        await checkin.flush()
+        reply = await gateway.request(f"{NS}.qry.checkin.timeline", b"?", timeout=2)
+        assert reply.data == b"a decrypted note"  # the gateway gets its answer...
+
+        # ...and another's consumer: insights can neither read nor fetch from checkin's.
+        js = insights.jetstream()
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await js.consumer_info(gateway_stream, checkins_consumer, timeout=1)
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await insights.request(
+                f"$JS.API.CONSUMER.MSG.NEXT.{gateway_stream}.{checkins_consumer}", b"1", timeout=1
+            )
+        with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+            await insights.request(f"$JS.API.CONSUMER.DELETE.{gateway_stream}.{checkins_consumer}",
+                                   b"", timeout=1)  # fmt: skip
+        await asyncio.sleep(0.3)  # let any stray message arrive before judging (none may)
+        still_there = await checkin.jetstream().consumer_info(gateway_stream, checkins_consumer)
+    finally:
+        for client in (gateway, checkin, insights):
+            await client.close()
+    assert overheard == []
+    assert still_there.name == checkins_consumer
+    assert sum("permissions violation" in e.lower() for e in errors) >= 2

@@ -25,11 +25,13 @@ class Receiver:
     # Webhook "subject" (the entry id) -> when it first arrived, on time.perf_counter's clock.
     arrived: dict[str, float] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
+    host: str = "127.0.0.1"
+    port: int = 0  # any free one
 
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"http://{self.host}:{self.server.server_address[1]}/hook"
 
     @property
     def duplicates(self) -> int:
@@ -54,7 +56,7 @@ class Receiver:
             def log_message(self, *_args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

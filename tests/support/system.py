@@ -45,8 +45,11 @@ def running_system(
     logs: Path,
     replicas: int = 1,
     service_env: dict[str, dict[str, str]] | None = None,
+    nats_users: dict[str, str] | None = None,
     **settings: str,
 ) -> Iterator[System]:
+    """`service_env` adds environment per service; `nats_users` (service -> password) runs each
+    service as its own NATS user."""
     env = {
         "ATTUNE_NATS_URL": nats_url,
         "ATTUNE_MONGO_URL": mongo_url,
@@ -57,7 +60,10 @@ def running_system(
         **{f"ATTUNE_{k.upper()}": v for k, v in settings.items()},
     }
     logs.mkdir(parents=True, exist_ok=True)
-    own = service_env or {}
+    own = {service: dict((service_env or {}).get(service, {})) for service in SERVICES}
+    if nats_users is not None:
+        for service in SERVICES:
+            own[service].update(ATTUNE_NATS_USER=service, ATTUNE_NATS_PASSWORD=nats_users[service])
     with ExitStack() as stack:
         processes: dict[str, ManagedProcess] = {}
         ports: dict[str, int] = {}

@@ -70,3 +70,49 @@ def test_docker_compose_accepts_the_file_where_its_client_exists():
         [docker, "compose", "config", "-q"], cwd=ROOT, env=env, capture_output=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+SERVICE_NAMES = ("checkin", "scheduler", "insights", "gateway")
+
+
+def test_mongodb_runs_with_authentication_and_a_user_per_service():
+    mongo = COMPOSE["services"]["mongo"]
+    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"].startswith("${MONGO_ROOT_PASSWORD:?")
+    assert "--keyFile" in mongo["command"]
+    assert (
+        "./deploy/mongo/init-users.js:/docker-entrypoint-initdb.d/init-users.js:ro"
+        in (mongo["volumes"])
+    )
+    for service in SERVICE_NAMES:
+        url = COMPOSE["services"][service]["environment"]["ATTUNE_MONGO_URL"]
+        password = f"${{{service.upper()}_MONGO_PASSWORD:?"
+        assert url.startswith(f"mongodb://{service}:{password}")
+        assert f"@mongo:27017/attune_{service}?" in url
+        assert f"authSource=attune_{service}" in url
+        assert mongo["environment"][f"{service.upper()}_MONGO_PASSWORD"].startswith(password)
+
+
+def test_each_mongodb_user_may_use_only_its_own_database():
+    script = (ROOT / "deploy" / "mongo" / "init-users.js").read_text()
+    assert '["checkin", "scheduler", "insights", "gateway"]' in script
+    assert 'roles: [{ role: "readWrite", db: database }]' in script
+    assert "const database = `${namespace}_${service}`;" in script
+    assert "AnyDatabase" not in script and 'role: "root"' not in script
+
+
+def test_each_service_uses_only_its_own_consumers_and_inbox():
+    for service in SERVICE_NAMES:
+        rules = permissions("attune", service)
+        publish, subscribe = rules["publish"]["allow"], rules["subscribe"]["allow"]
+        assert "$JS.API.CONSUMER.>" not in publish and "_INBOX.>" not in publish
+        assert subscribe[0] == f"_INBOX.attune.{service}.>"
+        assert "_INBOX.>" not in subscribe
+        assert rules["allow_responses"] is True
+        # Dead-letter queues are read headers-only by the gateway alone, with a short-lived
+        # consumer of any name; every other consumer is one of the service's own durables.
+        dead_letter_reads = [s for s in publish if s.startswith("$JS.API.CONSUMER.MSG.NEXT.")
+                             and "_DLQ_" in s]  # fmt: skip
+        assert bool(dead_letter_reads) == (service == "gateway")
+        consumers = [s for s in publish if s.startswith("$JS.API.CONSUMER.MSG.NEXT.")
+                     and "_DLQ_" not in s]  # fmt: skip
+        assert consumers and all(s.split(".")[-1].startswith(f"{service}-") for s in consumers)

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.gateway.deps import rpc_of, runtime_of
+from services.gateway.deps import require_operator, rpc_of, runtime_of
 from services.gateway.ops import dead_letters
 from services.gateway.routes.errors import problems
-from services.gateway.routes.ops import require_operator
 from shared.problems import InvalidInput
 
 # The token is checked before anything else is read, so a stranger learns nothing from a 422.

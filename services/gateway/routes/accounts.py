@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -9,11 +10,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from services.gateway import store
-from services.gateway.auth import hash_password, new_token, token_digest, verify_password
+from services.gateway.auth import PasswordPool, new_token, token_digest
 from services.gateway.deps import (
     AnonymousLimit,
     CurrentMember,
+    TokenBucket,
     db_of,
+    retry_after,
     rpc_of,
     runtime_of,
     settings_of,
@@ -35,7 +38,7 @@ from shared.messages.checkin_rpc import EntryList, NoPayload
 from shared.messages.gateway import MemberErased, MemberLeft, MemberUpdated, RelationshipErased
 from shared.messages.views_rpc import InsightsQuery
 from shared.mongo import Document, Session
-from shared.problems import Conflict, NotFound, Unauthorized
+from shared.problems import Conflict, NotFound, TooManyRequests, Unauthorized
 from shared.rpc import CallContext, Empty
 from shared.stream_erasure import erase_member_messages
 
@@ -82,10 +85,11 @@ async def signup(body: SignupIn, request: Request) -> SignupOut:
     runtime = runtime_of(request)
     db = runtime.db
     member_id = new_id()
+    passwords: PasswordPool = request.app.state.passwords
     member: Document = {
         "_id": member_id,
         "email": body.email,
-        "password_hash": hash_password(body.password),
+        "password_hash": await passwords.hash(body.password),
         "display_name": body.display_name,
         "timezone": body.timezone,
         "created_at": datetime.now(UTC),
@@ -119,8 +123,18 @@ async def signup(body: SignupIn, request: Request) -> SignupOut:
     summary="Log in: exchange email and password for an access token",
 )
 async def token(body: TokenIn, request: Request) -> TokenOut:
+    # Failed attempts count per account too, so guessing one member's password from many
+    # addresses is as slow as from one. Keyed by a digest: the limiter holds no email.
+    account = hashlib.sha256(body.email.strip().lower().encode()).hexdigest()
+    account_limits: TokenBucket = request.app.state.account_limits
+    wait = account_limits.wait(account)
+    if wait:
+        raise TooManyRequests("too many attempts for this account; wait a moment",
+                              retry_after=retry_after(wait))  # fmt: skip
     member = await store.member_by_email(db_of(request), body.email)
-    if not verify_password(member["password_hash"] if member else None, body.password):
+    passwords: PasswordPool = request.app.state.passwords
+    if not await passwords.verify(member["password_hash"] if member else None, body.password):
+        account_limits.take(account)
         raise Unauthorized("email or password is not right", code="invalid_credentials")
     assert member is not None
     return TokenOut(access_token=await issue_token(request, member["_id"]))

@@ -7,7 +7,8 @@ event the client saw, with nothing skipped and nothing repeated, while the ids r
 nothing. A replay never reaches before the caller joined, nor past the replay horizon
 (an id older than that gets a `reset` event first), nor shows an erased member's
 events. Private events reach their author only, author-only fields no one else; the
-stream ends when the caller is no longer a member.
+stream ends when the caller is no longer a member, or their token is revoked or expires.
+A member holds a few streams at once, not more.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,12 +36,35 @@ from shared import crypto, privacy, tombstones
 from shared.envelope import Envelope
 from shared.messages.base import subject_of
 from shared.mongo import Document
-from shared.problems import InvalidInput
+from shared.problems import InvalidInput, TooManyRequests
 from shared.subjects import SERVICES, relationship_events, stream_name
 
 router = APIRouter(prefix="/v1/relationships/{rid}", tags=["views"])
 
 Positions = dict[str, int]
+
+
+class StreamCounter:
+    """Open streams per member in this replica; each holds consumers and a connection."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: dict[str, int] = {}
+
+    def acquire(self, member_id: str) -> None:
+        if self.open.get(member_id, 0) >= self.limit:
+            raise TooManyRequests(
+                f"at most {self.limit} live streams at once; close one first",
+                code="too_many_streams", retry_after=5,
+            )  # fmt: skip
+        self.open[member_id] = self.open.get(member_id, 0) + 1
+
+    def release(self, member_id: str) -> None:
+        left = self.open.get(member_id, 0) - 1
+        if left > 0:
+            self.open[member_id] = left
+        else:
+            self.open.pop(member_id, None)
 
 
 @dataclass(frozen=True)
@@ -111,33 +136,45 @@ async def stream(
     js = runtime.broker.connection.jetstream()
     queue: asyncio.Queue[tuple[str, Msg]] = asyncio.Queue(maxsize=1000)
     subscriptions = []
-    for owner in SERVICES:
+    counter: StreamCounter = request.app.state.streams
+    counter.acquire(member)
+    try:
+        for owner in SERVICES:
 
-        async def deliver(msg: Msg, owner: str = owner) -> None:
-            await queue.put((owner, msg))
+            async def deliver(msg: Msg, owner: str = owner) -> None:
+                await queue.put((owner, msg))
 
-        if owner in positions:
-            config = ConsumerConfig(
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=positions[owner] + 1
+            if owner in positions:
+                config = ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=positions[owner] + 1,
+                )
+            else:
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+            subscriptions.append(
+                await js.subscribe(
+                    relationship_events(namespace, owner, rid),
+                    stream=stream_name(namespace, owner),
+                    cb=deliver,
+                    ordered_consumer=True,
+                    config=config,
+                )
             )
-        else:
-            config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
-        subscriptions.append(
-            await js.subscribe(
-                relationship_events(namespace, owner, rid),
-                stream=stream_name(namespace, owner),
-                cb=deliver,
-                ordered_consumer=True,
-                config=config,
-            )
-        )
-    for owner in SERVICES:
-        if owner not in positions:
-            # Starting from now in this stream: remember where "now" is.
-            info = await js.stream_info(stream_name(namespace, owner))
-            positions[owner] = info.state.last_seq
+        for owner in SERVICES:
+            if owner not in positions:
+                # Starting from now in this stream: remember where "now" is.
+                info = await js.stream_info(stream_name(namespace, owner))
+                positions[owner] = info.state.last_seq
+    except BaseException:
+        counter.release(member)
+        for subscription in subscriptions:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        raise
+    heartbeat = settings.stream_heartbeat_seconds
 
     async def events() -> AsyncIterator[dict[str, str]]:
+        checked = time.monotonic()
         try:
             if reset:
                 yield {
@@ -147,13 +184,16 @@ async def stream(
                 }  # fmt: skip
             while True:
                 try:
-                    owner, msg = await asyncio.wait_for(
-                        queue.get(), timeout=settings.stream_heartbeat_seconds
-                    )
+                    owner, msg = await asyncio.wait_for(queue.get(), timeout=heartbeat)
                 except TimeoutError:
-                    if not await still_member():
+                    if not await still_allowed():
                         return
+                    checked = time.monotonic()
                     continue
+                if time.monotonic() - checked >= heartbeat:  # busy streams are checked too
+                    if not await still_allowed():
+                        return
+                    checked = time.monotonic()
                 positions[owner] = max(positions.get(owner, 0), msg.metadata.sequence.stream)
                 visible = await as_seen(msg)
                 if visible is None:
@@ -167,6 +207,7 @@ async def stream(
                 if left and not await still_member():
                     return
         finally:
+            counter.release(member)
             for subscription in subscriptions:
                 with contextlib.suppress(Exception):
                     await subscription.unsubscribe()
@@ -189,5 +230,12 @@ async def stream(
     async def still_member() -> bool:
         current = await store.relationship(runtime.db, rid)
         return current is not None and member in current["members"]
+
+    async def still_allowed() -> bool:
+        """Still a member, with a token neither revoked nor expired."""
+        holder = await store.member_for_token(
+            runtime.db, ctx.caller.token_digest, datetime.now(UTC)
+        )
+        return holder == member and await still_member()
 
     return EventSourceResponse(events(), ping=settings.stream_heartbeat_seconds)

@@ -17,7 +17,7 @@ from services.gateway.webhooks.delivery import Deliveries, seal_secret
 from services.gateway.webhooks.urls import check_url
 from shared.envelope import new_id
 from shared.messages.base import known_events
-from shared.problems import InvalidInput, NotFound
+from shared.problems import Conflict, InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/relationships/{rid}/webhooks", tags=["webhooks"])
 
@@ -64,6 +64,10 @@ def out(hook: dict[str, Any]) -> WebhookOut:
              summary="Subscribe an integration to this relationship's shared events")  # fmt: skip
 async def create(body: WebhookIn, ctx: Membership, request: Request) -> WebhookCreated:
     settings = settings_of(request)
+    limit = settings.max_webhooks_per_relationship
+    if await store.count_webhooks(db_of(request), ctx.relationship_id) >= limit:
+        raise Conflict(f"a relationship has at most {limit} webhooks; remove one first",
+                       code="webhook_limit_reached")  # fmt: skip
     # The check resolves the host name: off the event loop, so a slow resolver stalls no one.
     await asyncio.to_thread(check_url, body.url, settings.webhook_allow_loopback_http)
     known = {t for t, _ in known_events()}

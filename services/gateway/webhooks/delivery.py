@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 
 from services.gateway import store
-from services.gateway.settings import GatewaySettings
+from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY, GatewaySettings
 from services.gateway.webhooks import signing
-from services.gateway.webhooks.urls import check_url
+from services.gateway.webhooks.urls import Destination, check_destination
 from shared import crypto, privacy, telemetry
 from shared.consumer import apply_once
 from shared.envelope import new_id
@@ -35,9 +35,6 @@ from shared.subjects import SERVICES
 from shared.tombstones import members_named
 
 log = get_logger(__name__)
-
-# Used only where no webhook key is configured outside production.
-DEVELOPMENT_WEBHOOK_KEY = "ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleSEhISE"
 
 
 def webhook_key(settings: GatewaySettings) -> bytes:
@@ -114,7 +111,12 @@ class Deliveries:
         """Drain every endpoint with something due, side by side: a slow receiver only
         holds up its own deliveries."""
         due = await store.endpoints_with_due_deliveries(self.runtime.db, datetime.now(UTC))
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds) as http:
+        # No kept-alive connections: each attempt connects to the address just vetted, and
+        # a connection made for one host name is never reused for another on the same address.
+        async with httpx.AsyncClient(
+            timeout=self.settings.webhook_timeout_seconds,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        ) as http:
             results = await asyncio.gather(
                 *(self._drain(http, webhook_id, per_endpoint) for webhook_id in due[:endpoints]),
                 return_exceptions=True,  # every endpoint finishes before the client closes
@@ -177,17 +179,18 @@ class Deliveries:
         outcome: dict[str, Any] = {"at": now}
         try:
             # Again (DNS may have moved), and off the event loop: a slow resolver stalls no one.
-            await asyncio.to_thread(
-                check_url, hook["url"], self.settings.webhook_allow_loopback_http
+            destination = await asyncio.to_thread(
+                check_destination, hook["url"], self.settings.webhook_allow_loopback_http
             )
             headers = signing.headers(
                 open_secret(self.settings, hook), due["event_id"], stamp, body
             )
-            response = await http.post(hook["url"], content=body, headers=headers)
-            outcome["status_code"] = response.status_code
-            ok = 200 <= response.status_code < 300
+            outcome["status_code"] = await self._post(http, destination, body, headers)
+            ok = 200 <= outcome["status_code"] < 300
         except InvalidInput as exc:
             outcome["error"], ok = f"destination refused: {exc.message}", False
+        except TimeoutError:
+            outcome["error"], ok = "TimeoutError", False
         except httpx.HTTPError as exc:
             outcome["error"], ok = type(exc).__name__, False
         latency = round((time.perf_counter() - started) * 1000, 1)
@@ -226,6 +229,20 @@ class Deliveries:
             )
         await store.set_webhook_state(db, hook["_id"], changes)
         return False
+
+    async def _post(
+        self, http: httpx.AsyncClient, to: Destination, body: bytes, headers: dict[str, str]
+    ) -> int:
+        """The receiver's status code. Connects to the vetted address only, and reads nothing
+        of the body: a receiver that answers slowly or streams forever is cut off whole after
+        the timeout (the client's timeouts are per read, a trickle would never trip them)."""
+        async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+            async with http.stream(
+                "POST", to.connect_url, content=body,
+                headers={**headers, "Host": to.host_header},
+                extensions={"sni_hostname": to.host},
+            ) as response:  # fmt: skip
+                return response.status_code
 
     async def retry(self, hook: Document, delivery: Document) -> None:
         """A member retries by hand: the delivery is due now, and its endpoint enabled again."""

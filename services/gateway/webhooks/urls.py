@@ -1,11 +1,13 @@
-"""Where a webhook may point: https to a public address, checked again before each attempt
-(a name may resolve elsewhere later: DNS rebinding)."""
+"""Where a webhook may point: https to a globally routable address, checked again before each
+attempt, and the attempt connects to exactly the address checked (a name may resolve elsewhere
+a moment later: DNS rebinding)."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.problems import InvalidInput
@@ -19,17 +21,56 @@ def resolve(host: str) -> list[str]:
 
 
 def _forbidden(address: str, allow_loopback: bool) -> bool:
+    """Anything not globally routable: private, shared (100.64.0.0/10, carrier NAT), link-local
+    (cloud metadata), reserved, documentation ranges, and IPv4 hidden in IPv6 forms."""
     ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None:
+            ip = inner
     if ip.is_loopback:
         return not allow_loopback
-    return (
-        ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
-        or ip.is_unspecified or address in ("169.254.169.254", "fd00:ec2::254")
-    )  # fmt: skip
+    return not ip.is_global or ip.is_multicast
 
 
-def check_url(url: str, allow_loopback_http: bool, resolver: Resolver = resolve) -> str:
-    """Return the URL if deliveries may go there, else raise InvalidInput (field url)."""
+@dataclass(frozen=True)
+class Destination:
+    """Where one attempt goes: the URL with the vetted address in place of the name, and the
+    name kept for TLS (SNI and certificate) and the Host header."""
+
+    url: str
+    connect_url: str
+    host: str
+    host_header: str
+
+
+def check_destination(
+    url: str, allow_loopback_http: bool, resolver: Resolver = resolve
+) -> Destination:
+    """Vet the URL and pin the attempt to the address that was vetted (raises InvalidInput)."""
+    pinned: list[str] = []
+    check_url(url, allow_loopback_http, resolver, pinned)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    address = pinned[0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    return Destination(
+        url=url,
+        connect_url=parts._replace(netloc=netloc).geturl(),
+        host=host,
+        host_header=parts.netloc.rpartition("@")[2],
+    )
+
+
+def check_url(
+    url: str,
+    allow_loopback_http: bool,
+    resolver: Resolver = resolve,
+    vetted: list[str] | None = None,
+) -> str:
+    """Return the URL if deliveries may go there, else raise InvalidInput (field url);
+    `vetted` receives the addresses that were checked."""
     parts = urlsplit(url)
     host = parts.hostname
     if not host or parts.username or parts.password:
@@ -45,4 +86,6 @@ def check_url(url: str, allow_loopback_http: bool, resolver: Resolver = resolve)
         raise InvalidInput("webhook URLs must use https", field="url")
     if not addresses or any(_forbidden(a, allow_loopback_http) for a in addresses):
         raise InvalidInput("webhook URLs must point to a public address", field="url")
+    if vetted is not None:
+        vetted.extend(addresses)
     return url

@@ -8,7 +8,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.gateway.webhooks import signing
-from services.gateway.webhooks.urls import check_url
+from services.gateway.webhooks.urls import check_destination, check_url
 from shared.problems import InvalidInput
 
 
@@ -66,3 +66,21 @@ def test_signatures_follow_standard_webhooks():
     assert Webhook(secret).verify(body, headers) == {"id": "e1"}
     with pytest.raises(WebhookVerificationError):
         Webhook(signing.new_secret()).verify(body, headers)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["100.64.0.1", "100.127.255.254", "192.0.2.10", "198.18.0.1", "::ffff:10.0.0.1",
+     "2002:a00:1::1", "fc00::1", "224.0.0.1"],
+)  # fmt: skip
+def test_no_address_that_is_not_globally_routable_is_a_destination(address: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_url("https://hooks.example/in", False, resolver({"hooks.example": [address]}))
+
+
+def test_an_attempt_is_pinned_to_the_vetted_address_with_the_name_kept() -> None:
+    to = check_destination(
+        "https://hooks.example:8443/in?x=1", False, resolver({"hooks.example": ["93.184.216.34"]})
+    )
+    assert to.connect_url == "https://93.184.216.34:8443/in?x=1"
+    assert (to.host, to.host_header) == ("hooks.example", "hooks.example:8443")

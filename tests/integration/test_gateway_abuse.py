@@ -1,0 +1,79 @@
+"""One client cannot flood the gateway: random tokens are throttled per address before they
+cost a lookup, and Idempotency-Key records exist only for signed-in members on real routes."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+
+from services.gateway import store
+from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
+from tests.support.api import sign_up
+from tests.support.gateway import http
+
+
+async def test_random_tokens_from_one_address_are_throttled(make_settings, nats_client, mongo):
+    app = create_app(
+        make_settings(GatewaySettings, invalid_token_rate_per_second=0.1,
+                      invalid_token_rate_burst=5)
+    )  # fmt: skip
+    async with http(app) as client:
+        statuses = [
+            (
+                await client.get(
+                    "/v1/me", headers={"Authorization": f"Bearer att_{secrets.token_urlsafe(32)}"}
+                )
+            ).status_code
+            for _ in range(8)
+        ]
+        elsewhere = httpx.ASGITransport(app=app, client=("127.0.0.2", 40000))
+        async with httpx.AsyncClient(transport=elsewhere, base_url="http://gateway") as other:
+            person = await sign_up(other, "Valid")
+            still_served = await other.get("/v1/me", headers=person.headers)
+    assert statuses == [401] * 5 + [429] * 3
+    assert still_served.status_code == 200  # another address is not held back
+
+
+async def test_a_revoked_token_gets_401_not_a_replay(make_settings, nats_client, mongo, namespace):
+    app = create_app(make_settings(GatewaySettings))
+    db: Any = mongo[f"{namespace}_gateway"]
+    async with http(app) as client:
+        sam = await sign_up(client, "Sam")
+        first = await sam.post("/v1/relationships", {"name": "us"}, key="create-1")
+        again = await sam.post("/v1/relationships", {"name": "us"}, key="create-1")
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert (await sam.post("/v1/auth/logout")).status_code == 204
+        after_logout = await sam.post("/v1/relationships", {"name": "us"}, key="create-1")
+        records = await db[store.IDEMPOTENCY].count_documents({})
+        # Nobody signed in, or no such route: nothing is recorded.
+        for n in range(5):
+            await client.post("/v1/relationships", json={"name": "x"},
+                              headers={"Idempotency-Key": f"anon-{n}"})  # fmt: skip
+            await sam.post("/v1/no-such-route", {"x": 1}, key=f"unknown-{n}")
+        other = await sign_up(client, "Other")
+        await other.post("/v1/no-such-route", {"x": 1}, key="unknown-route")
+        unchanged = await db[store.IDEMPOTENCY].count_documents({})
+    assert after_logout.status_code == 401
+    assert after_logout.headers["content-type"].startswith("application/problem+json")
+    assert "idempotent-replayed" not in after_logout.headers
+    assert unchanged == records == 1
+
+
+async def test_guessing_one_accounts_password_from_many_addresses_is_throttled(
+    make_settings, nats_client, mongo
+):
+    app = create_app(make_settings(GatewaySettings, account_rate_per_second=0.01,
+                                   account_rate_burst=3))  # fmt: skip
+    statuses = []
+    async with http(app) as client:
+        person = await sign_up(client, "Guessed")
+        for n in range(5):  # each guess from another address: the per-address limit never bites
+            transport = httpx.ASGITransport(app=app, client=(f"127.0.1.{n + 1}", 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as other:
+                guess = {"email": person.email, "password": f"guess number {n}"}
+                statuses.append((await other.post("/v1/auth/token", json=guess)).status_code)
+    assert statuses == [401, 401, 401, 429, 429]
