@@ -26,7 +26,10 @@ class _Command(BaseModel):
 
 
 class ProposeDate(_Command):
-    starts_at: AwareDatetime = Field(description="When the date starts (RFC 3339 with offset).")
+    starts_at: datetime = Field(
+        description="When the date starts: RFC 3339 with an offset, or a local wall time "
+        "without one, read in `timezone` (DST-correct)."
+    )
     timezone: str = Field(min_length=1, max_length=64, description="The proposer's IANA zone.")
     duration_minutes: int = Field(ge=5, le=12 * 60)
     kind: DateKind
@@ -47,6 +50,14 @@ class ProposeDate(_Command):
     @classmethod
     def _plausible(cls, value: datetime) -> datetime:
         return _plausible_year(value)
+
+    @model_validator(mode="after")
+    def _local_wall_time(self) -> ProposeDate:
+        if self.starts_at.tzinfo is None:  # "Friday 20:00" where the proposer lives
+            object.__setattr__(
+                self, "starts_at", self.starts_at.replace(tzinfo=zone(self.timezone))
+            )
+        return self
 
 
 class DateRef(_Command):
