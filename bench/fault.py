@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import conclude
+from bench.report import conclude  # noqa: E402 - after the path is set
 
 GOAL_SECONDS = 5.0
 TEST = "tests/e2e/test_fault_injection.py"

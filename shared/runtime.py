@@ -43,7 +43,7 @@ from shared.nats import (
     publish_raw,
     wait_for_stream,
 )
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
 from shared.rpc import Empty, Handler, Kind, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import stream_name
@@ -99,6 +99,7 @@ class ServiceRuntime:
         self._background: list[asyncio.Task[None]] = []
         self._mongo: AsyncMongoClient[Document] | None = None
         self._outbox: Outbox | None = None
+        self._embedded_events: list[str] = []
         self.relay: OutboxRelay | None = None
         self.started = False
         self.started_at = time.monotonic()
@@ -153,6 +154,10 @@ class ServiceRuntime:
         self.consume("gateway", "membership", on_membership)
         self.on_startup(indexes)
 
+    def publish_from(self, collection: str) -> None:
+        """The relay also publishes the events embedded in `collection`'s documents."""
+        self._embedded_events.append(collection)
+
     def on_startup(self, hook: StartupHook) -> None:
         self._startup_hooks.append(hook)
 
@@ -183,13 +188,16 @@ class ServiceRuntime:
             await declare_stream(connection, event_stream_config(settings, self.name))
             self._outbox = Outbox(self.db, settings.namespace)
             await self._outbox.ensure_indexes()
+            for collection in self._embedded_events:
+                await ensure_embedded_index(self.db[collection])
             self.relay = OutboxRelay(
                 self.db,
                 self._publish_raw,
+                embedded=self._embedded_events,
                 poll_seconds=settings.outbox_poll_seconds,
                 lease_seconds=settings.outbox_lease_seconds,
             )
-            self._outbox.attach(self.relay.wake)
+            self._outbox.attach(self.relay)
         # Indexes (and the collections under them) before any consumer or responder runs:
         # SecantusDB can deadlock creating a collection while transactions write to it.
         for hook in self._startup_hooks:

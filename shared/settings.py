@@ -49,7 +49,12 @@ class BaseServiceSettings(BaseSettings):
     stream_replicas: int = Field(
         default=1, ge=1, le=5, description="JetStream replicas of each stream (3 in a cluster)."
     )
-    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_poll_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The relay's safety timer: writes wake it at once; this catches the rest "
+        "(events written by another replica while this one held the lease).",
+    )
     outbox_lease_seconds: float = Field(default=10, gt=0)
     shutdown_grace_seconds: float = Field(default=10, gt=0)
 
