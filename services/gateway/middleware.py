@@ -13,8 +13,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,9 @@ LATENCY = Histogram("attune_http_request_seconds", "HTTP request latency", ["met
 # A claim older than this belongs to a request that died half way; a retry may take it over
 # (the command id downstream is derived from the same key, so nothing is done twice).
 ABANDONED_AFTER = timedelta(seconds=30)
+# A route answering a repeated command sets this in the request's state.
+REPLAYED = "idempotent_replayed"
+REPLAYED_HEADER = (b"idempotent-replayed", b"true")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -264,17 +268,24 @@ class Correlation:
 
 
 class Idempotency:
-    """A POST with Idempotency-Key is answered once; a repeat gets the first response."""
+    """A POST with Idempotency-Key is answered once; a repeat gets the first response.
+
+    Paths matching `answered_downstream` (the facts) are answered once by the service that
+    records them: their command id is derived from the key and the command's own document
+    replays the first answer, so nothing is recorded here; the reply says when it repeats.
+    """
 
     def __init__(
         self,
         app: ASGIApp,
         db: Callable[[], Database],
         abandoned_after: timedelta = ABANDONED_AFTER,
+        answered_downstream: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.app = app
         self.db = db
         self.abandoned_after = abandoned_after
+        self.answered_downstream = tuple(answered_downstream)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
@@ -288,6 +299,9 @@ class Idempotency:
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1-255 ASCII characters",
             )
+            return
+        if any(pattern.match(scope["path"]) for pattern in self.answered_downstream):
+            await self.app(scope, receive, _tell_replayed(scope, send))
             return
         authorization = _header(scope, b"authorization") or ""
         scope_key = token_digest(authorization) if authorization else "anonymous"
@@ -384,11 +398,22 @@ class Idempotency:
     async def _replay(send: Send, response: dict[str, Any], scope: Scope) -> None:
         body = _open(scope, response["body"])
         headers = [(k.encode(), v.encode()) for k, v in response["headers"]]
-        headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+        headers += [(b"content-length", str(len(body)).encode()), REPLAYED_HEADER]
         await send(
             {"type": "http.response.start", "status": response["status"], "headers": headers}
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _tell_replayed(scope: Scope, send: Send) -> Send:
+    """Add `Idempotent-Replayed: true` when the route marked its answer as a repeat."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and scope.get("state", {}).get(REPLAYED):
+            message = {**message, "headers": [*message.get("headers", []), REPLAYED_HEADER]}
+        await send(message)
+
+    return sending
 
 
 def _replay_key(scope: Scope) -> bytes:
