@@ -25,9 +25,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shared.consumer import (
+    BatchHandler,
     DeadLetters,
     EventHandler,
     apply_once,
+    consume_batches,
     ensure_processed_index,
     subscribe_events,
 )
@@ -94,6 +96,7 @@ class ServiceRuntime:
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
         self._pending_consumers: list[tuple[str, str, EventHandler]] = []
+        self._batch_consumers: list[tuple[str, str, BatchHandler]] = []
         self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
         self._background: list[asyncio.Task[None]] = []
@@ -127,6 +130,12 @@ class ServiceRuntime:
         """A durable consumer of `owner`'s events, bound once that service's stream exists."""
         self._consumed_owners.add(owner)
         self._pending_consumers.append((owner, purpose, handle))
+
+    def consume_batches(self, owner: str, purpose: str, handle: BatchHandler) -> None:
+        """Like `consume`, but `handle` gets up to `consumer_batch_size` events at once and
+        must apply them idempotently per event id (see shared.consumer.apply_batch_once)."""
+        self._consumed_owners.add(owner)
+        self._batch_consumers.append((owner, purpose, handle))
 
     def respond(
         self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
@@ -205,13 +214,49 @@ class ServiceRuntime:
         await self.broker.start()
         # Another service's stream may not exist yet (it declares its own): bind those
         # consumers when it appears instead of refusing to start; readiness says so.
-        self._unbound_consumers = len(self._pending_consumers)
+        self._unbound_consumers = len(self._pending_consumers) + len(self._batch_consumers)
         for owner, purpose, handle in self._pending_consumers:
             self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
+        for owner, purpose, batch_handle in self._batch_consumers:
+            self._watch(asyncio.create_task(self._run_batches(owner, purpose, batch_handle)))
         if self.relay is not None:
             self._watch(asyncio.create_task(self.relay.run()))
         self.started = True
         log.info("service_started", consumers=sorted(self._consumed_owners))
+
+    async def _wait_for_stream(self, owner: str) -> None:
+        while True:
+            try:
+                await wait_for_stream(
+                    self.broker.connection, stream_name(self.settings.namespace, owner)
+                )
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away for a moment: try again
+                log.warning("stream_lookup_failed", owner=owner, error=type(exc).__name__)
+                await asyncio.sleep(1)
+
+    async def _run_batches(self, owner: str, purpose: str, handle: BatchHandler) -> None:
+        await self._wait_for_stream(owner)
+
+        def bound() -> None:
+            self._unbound_consumers -= 1
+            log.info("consumer_bound", owner=owner, purpose=purpose, batch=True)
+
+        while True:
+            try:
+                await consume_batches(
+                    self.broker.connection, self.settings, owner=owner, purpose=purpose,
+                    handle=handle, dead_letters=self.dead_letters,
+                    batch_size=self.settings.consumer_batch_size, bound=bound,
+                )  # fmt: skip
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # binding failed (NATS away): try again
+                log.warning("consumer_bind_failed", owner=owner, error=type(exc).__name__)
+                await asyncio.sleep(1)
+            bound = lambda: None  # noqa: E731 - counted once
 
     async def _bind(self, owner: str, purpose: str, handle: EventHandler) -> None:
         while True:

@@ -56,6 +56,9 @@ class BaseServiceSettings(BaseSettings):
         "(events written by another replica while this one held the lease).",
     )
     outbox_lease_seconds: float = Field(default=10, gt=0)
+    consumer_batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Events a batch consumer takes and applies at once."
+    )
     shutdown_grace_seconds: float = Field(default=10, gt=0)
 
     @property

@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.insights import domain, evaluation, store
+from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
-from shared.consumer import apply_once
+from shared.consumer import apply_batch_once, apply_once
 from shared.envelope import Visibility
 from shared.erasure import handle_erasure
 from shared.membership import authorize
@@ -76,6 +77,27 @@ class InsightsHandlers:
             await store.request_evaluation(db, session, rid, soon)
 
         await apply_once(self.runtime.mongo, db, "aggregates", event.id, effect)
+
+    async def on_batch(self, batch: list[DecodedEvent]) -> None:
+        """A batch of events: their contributions merged, one bulk write per aggregate
+        collection, the processed markers and the evaluation requests, in one transaction."""
+        if not any(domain.contributions(event) for event in batch):
+            return  # nothing here the rules use: no write at all
+        db = self.runtime.db
+        soon = self.clock() + timedelta(seconds=self.settings.evaluation_delay_seconds)
+
+        async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
+            found = [c for event in fresh if event.envelope.relationship_id
+                     for c in domain.contributions(event)]  # fmt: skip
+            if not found:
+                return
+            await store.apply_merged(db, session, merged_updates(found))
+            # A burst of events is evaluated once, by the tick, a moment later.
+            rids = sorted({e.envelope.relationship_id for e in fresh
+                           if e.envelope.relationship_id and domain.contributions(e)})  # fmt: skip
+            await store.request_evaluations(db, session, rids, soon)
+
+        await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect)
 
     async def evaluate_due(self, limit: int = 100) -> int:
         """Re-evaluate relationships whose time has come (flags clear as windows move on)."""
@@ -140,8 +162,8 @@ class MemberInsights(BaseModel):
 def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:
     handlers = InsightsHandlers(runtime, clock)
     runtime.keep_membership()
-    runtime.consume("checkin", "aggregates", handlers.on_event)
-    runtime.consume("scheduler", "aggregates", handlers.on_event)
+    runtime.consume_batches("checkin", "aggregates", handlers.on_batch)
+    runtime.consume_batches("scheduler", "aggregates", handlers.on_batch)
     runtime.respond("qry", "insights", InsightsQuery, handlers.insights)
     runtime.respond("qry", "member_export", InsightsQuery, handlers.member_export)
 
