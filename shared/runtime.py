@@ -61,17 +61,30 @@ except PackageNotFoundError:  # run from a checkout without installing
 T = TypeVar("T")
 
 
-async def repeat(work: Callable[[], Awaitable[Any]], every: float, name: str) -> None:
-    """Run `work` every `every` seconds until cancelled; a failure (NATS or MongoDB away for a
-    moment) is logged and the next round tries again."""
+async def repeat_when_due(
+    work: Callable[[], Awaitable[Any]],
+    next_due: Callable[[], Awaitable[float | None]],
+    wake: asyncio.Event,
+    safety_seconds: float,
+    name: str,
+) -> None:
+    """Run `work`, then sleep until the next thing is due (`next_due`: seconds from now, None
+    for nothing), until `wake` is set, or at most `safety_seconds` (which also covers work
+    another replica added). With nothing to do this costs two reads per safety period."""
     while True:
+        wake.clear()  # before the round, so work added during it is not missed
         try:
             await work()
+            due = await next_due()
+            delay = safety_seconds if due is None else min(max(due, 0.0), safety_seconds)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # NATS or MongoDB away for a moment: try again soon
             log.warning("repeated_work_failed", work=name, **failure(exc))
-        await asyncio.sleep(every)
+            delay = min(1.0, safety_seconds)
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=delay)
 
 
 class Pong(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import Envelope
@@ -187,6 +187,23 @@ async def count_event(db: Database, envelope: Envelope, session: Session) -> Non
         upsert=True,
         session=session,
     )
+
+
+async def count_events(db: Database, envelopes: list[Envelope], session: Session) -> None:
+    """`count_event` for a batch: one upsert per minute, source and type, in one bulk write."""
+    buckets: dict[str, tuple[int, Document]] = {}
+    for envelope in envelopes:
+        minute = envelope.time.replace(second=0, microsecond=0)
+        key = f"{minute:%Y%m%dT%H%M}:{envelope.source}:{envelope.type}"
+        count, fields = buckets.get(key, (0, {"minute": minute, "source": envelope.source,
+                                                "type": envelope.type}))  # fmt: skip
+        buckets[key] = (count + 1, fields)
+    await db[EVENT_COUNTS].bulk_write(
+        [UpdateOne({"_id": key}, {"$inc": {"count": count}, "$setOnInsert": fields}, upsert=True)
+         for key, (count, fields) in buckets.items()],
+        ordered=False,
+        session=session,
+    )  # fmt: skip
 
 
 async def counts_since(db: Database, since: datetime) -> list[Document]:

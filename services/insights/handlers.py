@@ -9,6 +9,7 @@ evaluation, and time-based rules are re-evaluated on a schedule.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,9 +27,9 @@ from shared.messages.base import DecodedEvent, new_event
 from shared.messages.gateway import MemberErased
 from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import Flag, Health, Insights, InsightsQuery, Recommendation
-from shared.mongo import Session
+from shared.mongo import Session, next_due
 from shared.rpc import Request
-from shared.runtime import ServiceRuntime, repeat
+from shared.runtime import ServiceRuntime, repeat_when_due
 
 
 class InsightsHandlers:
@@ -38,6 +39,7 @@ class InsightsHandlers:
         assert isinstance(settings, InsightsSettings)
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.wake = asyncio.Event()  # an evaluation was asked for in this process
 
     async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
         db = self.runtime.db
@@ -97,7 +99,13 @@ class InsightsHandlers:
                            if e.envelope.relationship_id and domain.contributions(e)})  # fmt: skip
             await store.request_evaluations(db, session, rids, soon)
 
-        await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect)
+        if await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect):
+            self.wake.set()
+
+    async def seconds_to_next(self) -> float | None:
+        """Until the earliest evaluation falls due (None: none asked for)."""
+        due = await next_due(self.runtime.db[domain.RELATIONSHIPS], "next_eval_at")
+        return None if due is None else (due - self.clock()).total_seconds()
 
     async def evaluate_due(self, limit: int = 100) -> int:
         """Re-evaluate relationships whose time has come (flags clear as windows move on)."""
@@ -177,7 +185,8 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
-        rt.spawn(repeat(handlers.evaluate_due, handlers.settings.tick_seconds, "insights_tick"))
+        rt.spawn(repeat_when_due(handlers.evaluate_due, handlers.seconds_to_next, handlers.wake,
+                                 handlers.settings.tick_seconds, "insights_tick"))  # fmt: skip
 
     runtime.on_startup(start)
     return handlers

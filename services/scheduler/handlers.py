@@ -10,6 +10,7 @@ are recorded as missed, never sent as a flood.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -53,10 +54,10 @@ from shared.messages.scheduler import (
 )
 from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
-from shared.mongo import Document, Session
+from shared.mongo import Document, Session, next_due
 from shared.nats import publish_event
 from shared.rpc import Empty, Request
-from shared.runtime import ServiceRuntime, repeat
+from shared.runtime import ServiceRuntime, repeat_when_due
 from shared.zones import zone
 
 
@@ -87,6 +88,7 @@ class SchedulerHandlers:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.owner = new_id()
+        self.wake = asyncio.Event()  # schedules changed in this process: look again now
 
     @property
     def grace(self) -> timedelta:
@@ -95,6 +97,12 @@ class SchedulerHandlers:
     # -- keeping schedules from events ---------------------------------------------------
     async def _once(self, event: DecodedEvent, purpose: str, effect: Any) -> None:
         await apply_once(self.runtime.mongo, self.runtime.db, purpose, event.id, effect)
+        self.wake.set()  # a schedule may have changed: the tick looks at once
+
+    async def seconds_to_next(self) -> float | None:
+        """Until the earliest item falls due (None: nothing scheduled)."""
+        due = await next_due(self.runtime.db[store.SCHEDULES], "next_fire_at")
+        return None if due is None else (due - self.clock.now()).total_seconds()
 
     async def on_fact(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
@@ -130,8 +138,8 @@ class SchedulerHandlers:
             settings = await store.member_settings(db, data.author_id)
             tz = zone(settings["timezone"]) if settings else UTC
             key = f"{data.author_id}:{data.occurred_at.astimezone(tz).date().isoformat()}"
-            await self._once(event, "schedules",
-                             lambda session: store.record_checkin(db, session, key))  # fmt: skip
+            # Setting a flag is idempotent by itself: no processed marker, no transaction.
+            await store.record_checkin(db, None, key)
         elif isinstance(data, BoundaryActivated) and data.window is not None:
             window = data.window
             rule = domain.window_rule([d.value for d in window.days or []], window.start)
@@ -226,6 +234,7 @@ class SchedulerHandlers:
             await store.put_schedule(self.runtime.db, session, doc)
 
         await self.runtime.transact(work)
+        self.wake.set()
         return Empty()
 
     async def stop_program(self, _payload: Empty, request: Request) -> Empty:
@@ -452,7 +461,8 @@ def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandle
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
-        rt.spawn(repeat(handlers.fire_due, handlers.settings.tick_seconds, "scheduler_tick"))
+        rt.spawn(repeat_when_due(handlers.fire_due, handlers.seconds_to_next, handlers.wake,
+                                 handlers.settings.tick_seconds, "scheduler_tick"))  # fmt: skip
 
     runtime.on_startup(start)
     return handlers

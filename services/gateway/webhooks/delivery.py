@@ -10,7 +10,6 @@ jitter over about a day, and disables an endpoint whose deliveries keep failing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,11 +24,11 @@ from services.gateway.webhooks.urls import check_url
 from shared import crypto
 from shared.consumer import apply_once
 from shared.envelope import Visibility, new_id
-from shared.logging import failure, get_logger
+from shared.logging import get_logger
 from shared.messages.base import DecodedEvent
-from shared.mongo import Document, Session
+from shared.mongo import Document, Session, next_due
 from shared.problems import InvalidInput
-from shared.runtime import ServiceRuntime
+from shared.runtime import ServiceRuntime, repeat_when_due
 from shared.subjects import SERVICES
 
 log = get_logger(__name__)
@@ -223,16 +222,16 @@ class Deliveries:
             db, delivery["_id"], {"status": "pending", "next_attempt_at": datetime.now(UTC)}, None
         )
 
+    async def seconds_to_next(self) -> float | None:
+        """Until the earliest pending delivery (or retry) falls due; None: nothing pending."""
+        due = await next_due(self.runtime.db[store.DELIVERIES], "next_attempt_at")
+        return None if due is None else (due - datetime.now(UTC)).total_seconds()
+
     async def run(self) -> None:
-        """Dispatch on every tick, and at once when this process adds deliveries."""
-        while True:
-            self.wake.clear()  # before the round, so a delivery added during it is not missed
-            try:
-                await self.dispatch_due()
-            except Exception as exc:  # NATS or MongoDB away for a moment: the next round tries
-                log.warning("repeated_work_failed", work="webhooks", **failure(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.settings.webhook_tick_seconds)
+        """Dispatch when this process adds deliveries or the next one falls due; the safety
+        timer (webhook_tick_seconds) covers deliveries another replica added."""
+        await repeat_when_due(self.dispatch_due, self.seconds_to_next, self.wake,
+                              self.settings.webhook_tick_seconds, "webhooks")  # fmt: skip
 
 
 def start_dispatching(runtime: ServiceRuntime, deliveries: Deliveries) -> None:
