@@ -264,6 +264,7 @@ async def consume_batches(
     handle: BatchHandler,
     dead_letters: DeadLetters,
     batch_size: int,
+    linger_seconds: float = 0.0,
     bound: Callable[[], None] = lambda: None,
 ) -> None:
     """A durable pull consumer `<service>-<purpose>-<owner>` that takes up to `batch_size`
@@ -299,6 +300,10 @@ async def consume_batches(
             await asyncio.sleep(1)
             continue
         await _handle_batch(messages, settings, durable, handle, dead_letters)
+        if linger_seconds and len(messages) < batch_size:
+            # Let the next batch gather: a steady trickle costs a few writes per
+            # `linger_seconds`, not a few per event.
+            await asyncio.sleep(linger_seconds)
 
 
 async def _handle_batch(

@@ -109,7 +109,7 @@ class ServiceRuntime:
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
         self._pending_consumers: list[tuple[str, str, EventHandler]] = []
-        self._batch_consumers: list[tuple[str, str, BatchHandler]] = []
+        self._batch_consumers: list[tuple[str, str, BatchHandler, bool]] = []
         self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
         self._background: list[asyncio.Task[None]] = []
@@ -144,11 +144,16 @@ class ServiceRuntime:
         self._consumed_owners.add(owner)
         self._pending_consumers.append((owner, purpose, handle))
 
-    def consume_batches(self, owner: str, purpose: str, handle: BatchHandler) -> None:
+    def consume_batches(
+        self, owner: str, purpose: str, handle: BatchHandler, *, linger: bool = True
+    ) -> None:
         """Like `consume`, but `handle` gets up to `consumer_batch_size` events at once and
-        must apply them idempotently per event id (see shared.consumer.apply_batch_once)."""
+        must apply them idempotently per event id (see shared.consumer.apply_batch_once).
+        With `linger`, a consumer that took less than a full batch waits
+        `consumer_linger_seconds` before the next (for aggregates, not for what a member
+        waits on)."""
         self._consumed_owners.add(owner)
-        self._batch_consumers.append((owner, purpose, handle))
+        self._batch_consumers.append((owner, purpose, handle, linger))
 
     def respond(
         self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
@@ -230,8 +235,10 @@ class ServiceRuntime:
         self._unbound_consumers = len(self._pending_consumers) + len(self._batch_consumers)
         for owner, purpose, handle in self._pending_consumers:
             self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
-        for owner, purpose, batch_handle in self._batch_consumers:
-            self._watch(asyncio.create_task(self._run_batches(owner, purpose, batch_handle)))
+        for owner, purpose, batch_handle, linger in self._batch_consumers:
+            self._watch(
+                asyncio.create_task(self._run_batches(owner, purpose, batch_handle, linger))
+            )
         if self.relay is not None:
             self._watch(asyncio.create_task(self.relay.run()))
         self.started = True
@@ -250,7 +257,9 @@ class ServiceRuntime:
                 log.warning("stream_lookup_failed", owner=owner, error=type(exc).__name__)
                 await asyncio.sleep(1)
 
-    async def _run_batches(self, owner: str, purpose: str, handle: BatchHandler) -> None:
+    async def _run_batches(
+        self, owner: str, purpose: str, handle: BatchHandler, linger: bool
+    ) -> None:
         await self._wait_for_stream(owner)
 
         def bound() -> None:
@@ -263,6 +272,7 @@ class ServiceRuntime:
                     self.broker.connection, self.settings, owner=owner, purpose=purpose,
                     handle=handle, dead_letters=self.dead_letters,
                     batch_size=self.settings.consumer_batch_size, bound=bound,
+                    linger_seconds=self.settings.consumer_linger_seconds if linger else 0.0,
                 )  # fmt: skip
             except asyncio.CancelledError:
                 raise

@@ -59,6 +59,13 @@ class BaseServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(
         default=100, ge=1, le=1000, description="Events a batch consumer takes and applies at once."
     )
+    consumer_linger_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=5,
+        description="How long an aggregating batch consumer lets events gather after a batch "
+        "that was not full.",
+    )
     shutdown_grace_seconds: float = Field(default=10, gt=0)
 
     @property

@@ -265,6 +265,10 @@ async def webhooks_of(db: Database, relationship_id: str) -> list[Document]:
     return await db[WEBHOOKS].find({"relationship_id": relationship_id}).to_list()
 
 
+async def webhooks_of_many(db: Database, relationship_ids: list[str]) -> list[Document]:
+    return await db[WEBHOOKS].find({"relationship_id": {"$in": relationship_ids}}).to_list()
+
+
 async def webhook(db: Database, relationship_id: str, webhook_id: str) -> Document | None:
     return await db[WEBHOOKS].find_one({"_id": webhook_id, "relationship_id": relationship_id})
 
@@ -284,6 +288,14 @@ async def add_deliveries(db: Database, session: Session, deliveries: list[Docume
         await db[DELIVERIES].update_one(
             {"_id": delivery["_id"]}, {"$setOnInsert": delivery}, upsert=True, session=session
         )
+
+
+async def add_deliveries_at_once(db: Database, deliveries: list[Document]) -> None:
+    """Keyed by (webhook, event): a redelivered event adds nothing, so no transaction."""
+    await db[DELIVERIES].bulk_write(
+        [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in deliveries],
+        ordered=True,
+    )
 
 
 async def deliveries_of(db: Database, webhook_id: str, limit: int) -> list[Document]:

@@ -104,6 +104,30 @@ class SchedulerHandlers:
         due = await next_due(self.runtime.db[store.SCHEDULES], "next_fire_at")
         return None if due is None else (due - self.clock.now()).total_seconds()
 
+    async def on_facts(self, batch: list[DecodedEvent]) -> None:
+        """A batch of checkin events: the check-ins' day flags in one read and one bulk
+        write (setting a flag is idempotent by itself), the rest one by one, in order."""
+        checkins = [
+            e for e in batch if isinstance(e.data, CheckinLogged) and e.envelope.relationship_id
+        ]
+        if checkins:
+            db = self.runtime.db
+            authors = sorted(
+                {e.data.author_id for e in checkins if isinstance(e.data, CheckinLogged)}
+            )
+            zones = await store.member_timezones(db, authors)
+            keys = []
+            for e in checkins:
+                assert isinstance(e.data, CheckinLogged)
+                tz = zone(zones[e.data.author_id]) if e.data.author_id in zones else UTC
+                keys.append(
+                    f"{e.data.author_id}:{e.data.occurred_at.astimezone(tz).date().isoformat()}"
+                )
+            await store.record_checkins(db, keys)
+        for event in batch:
+            if not isinstance(event.data, CheckinLogged):
+                await self.on_fact(event)
+
     async def on_fact(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
         if rid is None:
@@ -442,7 +466,7 @@ class SchedulerHandlers:
 def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandlers:
     handlers = SchedulerHandlers(runtime, clock)
     runtime.keep_membership()
-    runtime.consume("checkin", "schedules", handlers.on_fact)
+    runtime.consume_batches("checkin", "schedules", handlers.on_facts)
     runtime.consume("gateway", "schedules", handlers.on_gateway)
     runtime.consume("insights", "backoff", handlers.on_insight)
     runtime.respond("qry", "schedule", ScheduleQuery, handlers.schedule)

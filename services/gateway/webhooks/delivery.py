@@ -93,9 +93,39 @@ class Deliveries:
         if await apply_once(self.runtime.mongo, db, "webhooks", event.id, effect):
             self.wake.set()
 
+    async def on_batch(self, batch: list[DecodedEvent]) -> None:
+        """A batch of events into deliveries: one read of the endpoints concerned and one
+        bulk write. Deliveries are keyed by (endpoint, event), so a redelivered batch adds
+        nothing and needs no processed markers."""
+        # Only what every member may see ever leaves: no private entries, no member-only insights.
+        shared = [e for e in batch if e.envelope.relationship_id is not None
+                  and e.envelope.visibility is Visibility.SHARED]  # fmt: skip
+        if not shared:
+            return
+        db = self.runtime.db
+        rids = sorted({str(e.envelope.relationship_id) for e in shared})
+        hooks = await store.webhooks_of_many(db, rids)
+        if not hooks:
+            return
+        now = datetime.now(UTC)
+        found = [
+            {"_id": f"{w['_id']}-{e.envelope.id}", "webhook_id": w["_id"],
+             "event_id": e.envelope.id, "type": e.envelope.type,
+             "order": f"{e.envelope.time.isoformat()}|{e.envelope.id}",
+             "status": "pending", "attempts": [], "body": e.envelope.to_json().decode(),
+             "next_attempt_at": now, "created_at": now}
+            for e in shared
+            for w in hooks
+            if w["relationship_id"] == e.envelope.relationship_id and wants(w, e.envelope.type)
+        ]  # fmt: skip
+        if found:
+            await store.add_deliveries_at_once(db, found)
+            self.wake.set()
+
     def wire(self) -> None:
         for owner in SERVICES:
-            self.runtime.consume(owner, "webhooks", self.on_event)
+            # No lingering: a member's integration waits on these.
+            self.runtime.consume_batches(owner, "webhooks", self.on_batch, linger=False)
 
     # -- sending -------------------------------------------------------------------------
     @property
@@ -221,6 +251,7 @@ class Deliveries:
         await store.update_delivery(
             db, delivery["_id"], {"status": "pending", "next_attempt_at": datetime.now(UTC)}, None
         )
+        self.wake.set()  # due now: send it without waiting for the safety timer
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest pending delivery (or retry) falls due; None: nothing pending."""
