@@ -46,6 +46,16 @@ async def operations(client: AsyncMongoClient[dict[str, Any]]) -> int:
     return sum(int(v) for v in status["opcounters"].values())
 
 
+async def per_collection(client: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
+    """Operations per collection from the `top` command, where the server has it."""
+    try:
+        totals = (await client.admin.command("top"))["totals"]
+    except Exception:
+        return {}
+    return {name: int(t.get("total", {}).get("count", 0)) for name, t in totals.items()
+            if isinstance(t, dict)}  # fmt: skip
+
+
 async def write_checkins(api: str) -> None:
     headers, rid = await member_with_relationship(api)
     body = {"mood": 4, "connection": 7, "note": "benchmark", "visibility": "shared"}
@@ -79,9 +89,14 @@ async def measure(api: str, db_url: str) -> tuple[float, float]:
         idle_rate = (after - before - 1) / idle_elapsed
 
         before, started = await operations(client), time.monotonic()
+        top_before = await per_collection(client)
         await write_checkins(api)
         await asyncio.sleep(SETTLE_SECONDS)
         after, elapsed = await operations(client), time.monotonic() - started
+        top_after = await per_collection(client)
+        for name in sorted(top_after, key=lambda n: top_before.get(n, 0) - top_after[n]):
+            if (count := top_after[name] - top_before.get(name, 0)) >= WRITES // 10:
+                print(f"  {count / WRITES:5.2f} per check-in  {name}")
         per_write = (after - before - 1 - idle_rate * elapsed) / WRITES
         return idle_rate, per_write
     finally:

@@ -61,18 +61,35 @@ except PackageNotFoundError:  # run from a checkout without installing
 T = TypeVar("T")
 
 
+class Wake:
+    """Wakes a `repeat_when_due` loop: at once, or only if something falls due before the
+    loop would look anyway (so a burst of requests for later costs no extra round)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.planned = 0.0  # monotonic time of the loop's next round
+
+    def now(self) -> None:
+        self.event.set()
+
+    def due_in(self, seconds: float) -> None:
+        if time.monotonic() + seconds < self.planned:
+            self.event.set()
+
+
 async def repeat_when_due(
     work: Callable[[], Awaitable[Any]],
     next_due: Callable[[], Awaitable[float | None]],
-    wake: asyncio.Event,
+    wake: Wake,
     safety_seconds: float,
     name: str,
 ) -> None:
     """Run `work`, then sleep until the next thing is due (`next_due`: seconds from now, None
-    for nothing), until `wake` is set, or at most `safety_seconds` (which also covers work
+    for nothing), until `wake` says so, or at most `safety_seconds` (which also covers work
     another replica added). With nothing to do this costs two reads per safety period."""
     while True:
-        wake.clear()  # before the round, so work added during it is not missed
+        wake.event.clear()  # before the round, so work added during it is not missed
+        wake.planned = 0.0  # while it runs, any request wakes the next round
         try:
             await work()
             due = await next_due()
@@ -82,9 +99,10 @@ async def repeat_when_due(
         except Exception as exc:  # NATS or MongoDB away for a moment: try again soon
             log.warning("repeated_work_failed", work=name, **failure(exc))
             delay = min(1.0, safety_seconds)
-        if delay > 0:
+        if delay > 0 and not wake.event.is_set():
+            wake.planned = time.monotonic() + delay
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
+                await asyncio.wait_for(wake.event.wait(), timeout=delay)
 
 
 class Pong(BaseModel):

@@ -9,7 +9,6 @@ evaluation, and time-based rules are re-evaluated on a schedule.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +28,7 @@ from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import Flag, Health, Insights, InsightsQuery, Recommendation
 from shared.mongo import Session, next_due
 from shared.rpc import Request
-from shared.runtime import ServiceRuntime, repeat_when_due
+from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 
 
 class InsightsHandlers:
@@ -39,7 +38,7 @@ class InsightsHandlers:
         assert isinstance(settings, InsightsSettings)
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.wake = asyncio.Event()  # an evaluation was asked for in this process
+        self.wake = Wake()  # an evaluation was asked for in this process
 
     async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
         db = self.runtime.db
@@ -100,7 +99,7 @@ class InsightsHandlers:
             await store.request_evaluations(db, session, rids, soon)
 
         if await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect):
-            self.wake.set()
+            self.wake.due_in(self.settings.evaluation_delay_seconds)
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest evaluation falls due (None: none asked for)."""

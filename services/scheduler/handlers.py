@@ -10,7 +10,6 @@ are recorded as missed, never sent as a flood.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -57,7 +56,7 @@ from shared.messages.vocabulary import FlagCode
 from shared.mongo import Document, Session, next_due
 from shared.nats import publish_event
 from shared.rpc import Empty, Request
-from shared.runtime import ServiceRuntime, repeat_when_due
+from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 from shared.zones import zone
 
 
@@ -88,7 +87,7 @@ class SchedulerHandlers:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.owner = new_id()
-        self.wake = asyncio.Event()  # schedules changed in this process: look again now
+        self.wake = Wake()  # schedules changed in this process: look again now
 
     @property
     def grace(self) -> timedelta:
@@ -97,7 +96,7 @@ class SchedulerHandlers:
     # -- keeping schedules from events ---------------------------------------------------
     async def _once(self, event: DecodedEvent, purpose: str, effect: Any) -> None:
         await apply_once(self.runtime.mongo, self.runtime.db, purpose, event.id, effect)
-        self.wake.set()  # a schedule may have changed: the tick looks at once
+        self.wake.now()  # a schedule may have changed: the tick looks at once
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest item falls due (None: nothing scheduled)."""
@@ -258,7 +257,7 @@ class SchedulerHandlers:
             await store.put_schedule(self.runtime.db, session, doc)
 
         await self.runtime.transact(work)
-        self.wake.set()
+        self.wake.now()
         return Empty()
 
     async def stop_program(self, _payload: Empty, request: Request) -> Empty:

@@ -28,7 +28,7 @@ from shared.logging import get_logger
 from shared.messages.base import DecodedEvent
 from shared.mongo import Document, Session, next_due
 from shared.problems import InvalidInput
-from shared.runtime import ServiceRuntime, repeat_when_due
+from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 from shared.subjects import SERVICES
 
 log = get_logger(__name__)
@@ -65,7 +65,7 @@ class Deliveries:
         self.runtime = runtime
         self.settings = settings
         self.owner = new_id()
-        self.wake = asyncio.Event()  # new deliveries in this process: send now, not next tick
+        self.wake = Wake()  # new deliveries in this process: send now, not at the safety timer
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_event(self, event: DecodedEvent) -> None:
@@ -91,7 +91,7 @@ class Deliveries:
             await store.add_deliveries(db, session, found)
 
         if await apply_once(self.runtime.mongo, db, "webhooks", event.id, effect):
-            self.wake.set()
+            self.wake.now()
 
     async def on_batch(self, batch: list[DecodedEvent]) -> None:
         """A batch of events into deliveries: one read of the endpoints concerned and one
@@ -120,7 +120,7 @@ class Deliveries:
         ]  # fmt: skip
         if found:
             await store.add_deliveries_at_once(db, found)
-            self.wake.set()
+            self.wake.now()
 
     def wire(self) -> None:
         for owner in SERVICES:
@@ -251,7 +251,7 @@ class Deliveries:
         await store.update_delivery(
             db, delivery["_id"], {"status": "pending", "next_attempt_at": datetime.now(UTC)}, None
         )
-        self.wake.set()  # due now: send it without waiting for the safety timer
+        self.wake.now()  # due now: send it without waiting for the safety timer
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest pending delivery (or retry) falls due; None: nothing pending."""
