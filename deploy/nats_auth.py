@@ -18,6 +18,7 @@ from shared.subjects import (
     dead_letter_stream_name,
     dead_letter_subject,
     owner_events,
+    relay_wake_subject,
     stream_name,
 )
 
@@ -27,6 +28,7 @@ def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]
     publish = [
         owner_events(namespace, service),
         dead_letter_subject(namespace, service),
+        relay_wake_subject(namespace, service),
         *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams for verb in ("CREATE", "UPDATE")),
         "$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
         "$JS.API.CONSUMER.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>",
@@ -35,6 +37,7 @@ def permissions(namespace: str, service: str) -> dict[str, dict[str, list[str]]]
         publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>"]
     subscribe = [
         "_INBOX.>",
+        relay_wake_subject(namespace, service),
         f"{namespace}.cmd.{service}.*",
         f"{namespace}.qry.{service}.*",
     ]

@@ -154,15 +154,21 @@ class OutboxRelay:
         self.relay_id = relay_id or new_id()
         self.wake = asyncio.Event()
         self._dirty: set[str] = {OUTBOX, *self._embedded}
+        self._written_here = False
+        self._retry_in = 0.0  # when sources are still due: how soon to look again
         self._stopping = asyncio.Event()
 
     @property
     def sources(self) -> tuple[str, ...]:
         return (OUTBOX, *self._embedded)
 
-    def nudge(self, source: str = OUTBOX) -> None:
-        """Something was written to `source`: publish it now rather than at the safety timer."""
+    def nudge(self, source: str = OUTBOX, *, from_peer: bool = False) -> None:
+        """Something was written to `source`: publish it now rather than at the safety timer.
+        A nudge from a peer (another replica that could not take the lease) never makes this
+        relay ask others in turn, so replicas without the lease do not wake each other."""
         self._dirty.add(source)
+        if not from_peer:
+            self._written_here = True
         self.wake.set()
 
     async def acquire_lease(self) -> bool:
@@ -193,15 +199,24 @@ class OutboxRelay:
         self._held_until = 0.0
         await self._leases.delete_one({"_id": "relay", "owner": self.relay_id})
 
-    async def run_once(self, sources: Sequence[str] | None = None) -> int:
+    async def run_once(
+        self, sources: Sequence[str] | None = None, *, ask_holder: bool = True
+    ) -> int:
         """Publish one batch per source if this relay holds the lease; return how many were
         sent. A source that filled its batch stays due for the next run."""
         due = list(self.sources if sources is None else sources)
         if not await self._hold_lease():
-            self._dirty.update(due)
-            if self._held_elsewhere is not None:
+            if self._held_elsewhere is None:  # nobody to ask: try again shortly
+                self._dirty.update(due)
+                self._retry_in = min(0.5, self._lease.total_seconds() / 4)
+            elif ask_holder:
+                # The holder publishes it now. Look once more when its lease has surely run
+                # out, in case it died holding it; after that the safety timer.
                 await self._held_elsewhere()
+                self._dirty.update(due)
+                self._retry_in = self._lease.total_seconds() + 0.5
             return 0
+        self._retry_in = 0.0
         sent = 0
         for source in due:
             published = await (
@@ -274,8 +289,9 @@ class OutboxRelay:
         while not self._stopping.is_set():
             self.wake.clear()  # before the batch, so a write during it is not missed
             due, self._dirty = self._dirty, set()
+            written_here, self._written_here = self._written_here, False
             try:
-                await self.run_once([s for s in self.sources if s in due])
+                await self.run_once([s for s in self.sources if s in due], ask_holder=written_here)
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -290,7 +306,7 @@ class OutboxRelay:
             if failures:
                 delay = min(0.5 * (2 ** min(failures, 5)), 10.0)
             elif self._dirty:  # a full batch, or the lease is held elsewhere for now
-                delay = 0.0 if self._held_until else min(0.5, self._lease.total_seconds() / 4)
+                delay = self._retry_in
             else:
                 delay = self._poll
             if delay:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
@@ -48,7 +49,7 @@ from shared.nats import (
 from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
 from shared.rpc import Empty, Handler, Kind, Request, register_responder
 from shared.settings import BaseServiceSettings
-from shared.subjects import stream_name
+from shared.subjects import relay_wake_subject, stream_name
 
 log = get_logger(__name__)
 
@@ -235,14 +236,27 @@ class ServiceRuntime:
             await self._outbox.ensure_indexes()
             for collection in self._embedded_events:
                 await ensure_embedded_index(self.db[collection])
+            wake_subject = relay_wake_subject(settings.namespace, self.name)
+
+            async def ask_the_holder() -> None:
+                await connection.publish(wake_subject, b"")
+
             self.relay = OutboxRelay(
                 self.db,
                 self._publish_raw,
                 embedded=self._embedded_events,
                 poll_seconds=settings.outbox_poll_seconds,
                 lease_seconds=settings.outbox_lease_seconds,
+                on_lease_held_elsewhere=ask_the_holder,
             )
             self._outbox.attach(self.relay)
+            relay = self.relay
+
+            async def woken(_msg: Msg) -> None:
+                for source in relay.sources:
+                    relay.nudge(source, from_peer=True)
+
+            await connection.subscribe(wake_subject, cb=woken)
         # Indexes (and the collections under them) before any consumer or responder runs:
         # SecantusDB can deadlock creating a collection while transactions write to it.
         for hook in self._startup_hooks:
