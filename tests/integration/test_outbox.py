@@ -161,10 +161,10 @@ async def test_a_write_in_a_replica_without_the_lease_is_published_at_once_by_th
     await second.start()
     try:
         assert first.relay is not None and second.relay is not None
+        owners = {first.relay.relay_id: first, second.relay.relay_id: second}
 
         async def holder() -> ServiceRuntime | None:
             lease = await first.db[LEASES].find_one({"_id": "relay"})
-            owners = {first.relay.relay_id: first, second.relay.relay_id: second}
             return owners.get(lease["owner"]) if lease else None
 
         holding = await eventually(holder)
