@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy as AckPolicyConfig
 from nats.js.api import ConsumerConfig as NatsConsumerConfig
+from nats.js.client import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
@@ -48,6 +49,7 @@ log = get_logger(__name__)
 PROCESSED = "processed_events"
 PROCESSED_RETENTION = timedelta(days=30)
 FETCH_WAIT_SECONDS = 30.0  # how long one fetch waits on the server for a first message
+GATHER_SECONDS = 0.02  # how long it then waits for the rest of a batch that is not there yet
 
 EventHandler = Callable[[DecodedEvent], Awaitable[None]]
 Effect = Callable[[Session], Awaitable[None]]
@@ -290,7 +292,7 @@ async def consume_batches(
     bound()
     while True:
         try:
-            messages = await subscription.fetch(batch_size, timeout=FETCH_WAIT_SECONDS)
+            messages = await _next_batch(subscription, batch_size)
         except NatsTimeoutError:
             continue
         except asyncio.CancelledError:
@@ -304,6 +306,21 @@ async def consume_batches(
             # Let the next batch gather: a steady trickle costs a few writes per
             # `linger_seconds`, not a few per event.
             await asyncio.sleep(linger_seconds)
+
+
+async def _next_batch(subscription: JetStreamContext.PullSubscription, size: int) -> list[Msg]:
+    """Wait for one message, then take what else is already there, up to `size`.
+
+    (A single multi-message fetch would wait for the whole batch or its timeout: with a
+    trickle of events that is the timeout every time.)"""
+    first = await subscription.fetch(1, timeout=FETCH_WAIT_SECONDS)
+    if size <= 1:
+        return first
+    try:
+        more = await subscription.fetch(size - 1, timeout=GATHER_SECONDS)
+    except NatsTimeoutError:
+        more = []
+    return [*first, *more]
 
 
 async def _handle_batch(
