@@ -48,7 +48,9 @@ log = get_logger(__name__)
 
 PROCESSED = "processed_events"
 PROCESSED_RETENTION = timedelta(days=30)
-FETCH_WAIT_SECONDS = 30.0  # how long one fetch waits on the server for a first message
+# How long one fetch waits on the server for a first message. Short: a pull request left
+# over on the server after a client-side timeout can hold a message until it expires.
+FETCH_WAIT_SECONDS = 1.0
 GATHER_SECONDS = 0.02  # how long it then waits for the rest of a batch that is not there yet
 
 EventHandler = Callable[[DecodedEvent], Awaitable[None]]
