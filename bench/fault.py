@@ -33,8 +33,8 @@ def main() -> int:
     rows: dict[str, list[str]] = {}
     for line in process.stdout.splitlines():
         cells = line.split()
-        if cells[:1] == ["phase"]:
-            columns = cells[1:]
+        if cells[:1] == ["phase"] and "slowest_s" in cells:
+            columns = cells[1 : cells.index("slowest_s") + 1]  # the counts, not "clean refusals"
         elif columns and cells and cells[0] in ("checkin", "all") and len(cells) > len(columns):
             rows[cells[0]] = cells[1 : len(columns) + 1]
     if process.returncode != 0 or "checkin" not in rows:
