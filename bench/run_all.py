@@ -33,8 +33,10 @@ BENCHMARKS = {
     "scheduler_tick": "Scheduler tick",
     "cluster_ingest": "Ingest, 3-node cluster R3",
     "cluster_pipeline": "Pipeline, 3-node cluster R3",
+    "db_ops": "Database operations",
+    "fault": "Fault (checkin SIGKILL)",
 }
-TIMEOUT_SECONDS = 300.0  # per benchmark: a hung one must not hang `make bench`
+TIMEOUT_SECONDS = 400.0  # per benchmark: a hung one must not hang `make bench`
 
 
 @dataclass

@@ -26,6 +26,7 @@ from shared.subjects import (
     durable_name,
     inbox_prefix,
     owner_events,
+    relay_wake_subject,
     stream_name,
 )
 
@@ -51,6 +52,7 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
     publish = [
         owner_events(namespace, service),
         dead_letter_subject(namespace, service),
+        relay_wake_subject(namespace, service),
         *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams for verb in ("CREATE", "UPDATE")),
         # Erasure: each service reads and deletes (or purges) messages on its own streams only.
         *(f"$JS.API.STREAM.{verb}.{name}" for name in own_streams
@@ -77,6 +79,7 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
                         f"$JS.API.CONSUMER.DELETE.{name}.*"]  # fmt: skip
     subscribe = [
         f"{inbox_prefix(namespace, service)}.>",
+        relay_wake_subject(namespace, service),
         f"{namespace}.cmd.{service}.*",
         f"{namespace}.qry.{service}.*",
     ]

@@ -9,16 +9,23 @@ is terminated, so the messages behind it keep flowing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy as AckPolicyConfig
+from nats.js.api import ConsumerConfig as NatsConsumerConfig
+from nats.js.client import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from shared import telemetry
 from shared.logging import bind_context, get_logger
 from shared.messages.base import (
     DecodedEvent,
@@ -51,6 +58,10 @@ log = get_logger(__name__)
 
 PROCESSED = "processed_events"
 PROCESSED_RETENTION = timedelta(days=30)
+# How long one fetch waits on the server for a first message. Short: a pull request left
+# over on the server after a client-side timeout can hold a message until it expires.
+FETCH_WAIT_SECONDS = 1.0
+GATHER_SECONDS = 0.02  # how long it then waits for the rest of a batch that is not there yet
 
 EventHandler = Callable[[DecodedEvent], Awaitable[None]]
 Effect = Callable[[Session], Awaitable[None]]
@@ -216,3 +227,182 @@ def subscribe_events(
     )
     subscriber(on_message)
     return subscriber
+
+
+# -- batches ------------------------------------------------------------------------------
+
+BatchHandler = Callable[[list[DecodedEvent]], Awaitable[None]]
+BatchEffect = Callable[[Session, list[DecodedEvent]], Awaitable[None]]
+
+
+async def apply_batch_once(
+    client: AsyncMongoClient[Document],
+    db: Database,
+    consumer: str,
+    events: list[DecodedEvent],
+    effect: BatchEffect,
+) -> list[DecodedEvent]:
+    """Run `effect` over the events this consumer has not applied yet and mark them
+    processed, all in one transaction (a few writes for the whole batch). Returns the
+    events that were new."""
+    keys = {f"{consumer}:{event.id}": event for event in events}
+
+    async def work(session: Session) -> list[DecodedEvent]:
+        seen = (
+            await db[PROCESSED]
+            .find({"_id": {"$in": list(keys)}}, projection={"_id": 1}, session=session)
+            .to_list()
+        )
+        done = {document["_id"] for document in seen}
+        fresh = {key: event for key, event in keys.items() if key not in done}
+        if not fresh:
+            return []
+        now = datetime.now(UTC)
+        await db[PROCESSED].insert_many([{"_id": key, "at": now} for key in fresh], session=session)
+        await effect(session, list(fresh.values()))
+        return list(fresh.values())
+
+    return await in_transaction(client, work)
+
+
+def _decoded(raw: Msg, namespace: str) -> DecodedEvent:
+    event = decode(raw.data)
+    where = subject_of(namespace, event.envelope)
+    if raw.subject != where:
+        # Defence in depth beside NATS permissions: an event is only taken from the
+        # subject its own owner publishes it on.
+        raise InvalidEvent(f"{event.envelope.type} events do not belong on {raw.subject}")
+    return event
+
+
+async def consume_batches(
+    connection: Client,
+    settings: BaseServiceSettings,
+    *,
+    owner: str,
+    purpose: str,
+    handle: BatchHandler,
+    dead_letters: DeadLetters,
+    batch_size: int,
+    linger_seconds: float = 0.0,
+    bound: Callable[[], None] = lambda: None,
+) -> None:
+    """A durable pull consumer `<service>-<purpose>-<owner>` that takes up to `batch_size`
+    messages per fetch and hands them to `handle` together; acks after it returns.
+
+    A batch that fails is applied again one event at a time, so one event that cannot
+    be applied is retried with backoff or dead-lettered without holding up the others.
+    Runs until cancelled; waits on the server between messages (no database reads).
+    """
+    durable = f"{settings.service_name}-{purpose}-{owner}"
+    js = connection.jetstream()
+    subscription = await js.pull_subscribe(
+        owner_events(settings.namespace, owner),
+        durable=durable,
+        stream=stream_name(settings.namespace, owner),
+        config=NatsConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicyConfig.EXPLICIT,
+            max_deliver=settings.max_deliver,
+            ack_wait=settings.ack_wait_seconds,
+        ),
+    )
+    bound()
+    while True:
+        try:
+            messages = await _next_batch(subscription, batch_size)
+        except NatsTimeoutError:
+            continue
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # NATS away for a moment: the next fetch tries again
+            log.warning("fetch_failed", consumer=durable, error=type(exc).__name__)
+            await asyncio.sleep(1)
+            continue
+        await _handle_batch(messages, settings, durable, handle, dead_letters)
+        if linger_seconds and len(messages) < batch_size:
+            # Let the next batch gather: a steady trickle costs a few writes per
+            # `linger_seconds`, not a few per event.
+            await asyncio.sleep(linger_seconds)
+
+
+async def _next_batch(subscription: JetStreamContext.PullSubscription, size: int) -> list[Msg]:
+    """Wait for one message, then take what else is already there, up to `size`.
+
+    (A single multi-message fetch would wait for the whole batch or its timeout: with a
+    trickle of events that is the timeout every time.)"""
+    first = await subscription.fetch(1, timeout=FETCH_WAIT_SECONDS)
+    if size <= 1:
+        return first
+    try:
+        more = await subscription.fetch(size - 1, timeout=GATHER_SECONDS)
+    except NatsTimeoutError:
+        more = []
+    return [*first, *more]
+
+
+async def _handle_batch(
+    messages: list[Msg],
+    settings: BaseServiceSettings,
+    durable: str,
+    handle: BatchHandler,
+    dead_letters: DeadLetters,
+) -> None:
+    ready: list[tuple[Msg, DecodedEvent]] = []
+    for raw in messages:
+        try:
+            ready.append((raw, _decoded(raw, settings.namespace)))
+        except UnknownEventType as exc:
+            EVENTS_CONSUMED.labels(consumer=durable, outcome="unknown_type").inc()
+            log.info("event_type_skipped", consumer=durable, reason=str(exc))
+            await raw.ack()
+        except InvalidEvent as exc:
+            await dead_letters.send(durable, raw, str(exc))
+            EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
+            await raw.term()
+    if not ready:
+        return
+    try:
+        await handle([event for _raw, event in ready])
+    except Exception as exc:
+        if len(ready) == 1:
+            await _failed(ready[0][0], exc, settings, durable, dead_letters)
+            return
+        log.info("batch_failed_one_by_one", consumer=durable, error=type(exc).__name__)
+        for raw, event in ready:
+            try:
+                with bind_context(event_id=event.id, event_type=event.envelope.type):
+                    await handle([event])
+            except Exception as one:
+                await _failed(raw, one, settings, durable, dead_letters)
+            else:
+                EVENTS_CONSUMED.labels(consumer=durable, outcome="applied").inc()
+                await raw.ack()
+        return
+    for raw, event in ready:
+        EVENTS_CONSUMED.labels(consumer=durable, outcome="applied").inc()
+        await raw.ack()
+        telemetry.consumed(
+            telemetry.tracer(settings.service_name), f"{event.envelope.type} process",
+            dict(raw.headers or {}), **{"messaging.message.id": event.id},
+        )  # fmt: skip
+
+
+async def _failed(
+    raw: Msg, exc: Exception, settings: BaseServiceSettings, durable: str, dead_letters: DeadLetters
+) -> None:
+    delivered = raw.metadata.num_delivered or 1
+    if isinstance(exc, PermanentFailure) or delivered >= settings.max_deliver:
+        reason = (
+            f"cannot apply: {exc}"
+            if isinstance(exc, PermanentFailure)
+            else f"gave up after {delivered} deliveries: {type(exc).__name__}"
+        )
+        await dead_letters.send(durable, raw, reason)
+        EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
+        await raw.term()
+        return
+    EVENTS_CONSUMED.labels(consumer=durable, outcome="retried").inc()
+    log.warning("event_handling_failed", consumer=durable, error=type(exc).__name__,
+                delivered=delivered)  # fmt: skip
+    await raw.nak(delay=redelivery_delay(delivered))

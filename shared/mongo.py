@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -13,6 +14,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 T = TypeVar("T")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
@@ -54,6 +56,15 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except Exception:
         return False
     return True
+
+
+async def next_due(collection: AsyncCollection[Document], due_field: str) -> Any:
+    """The earliest `due_field` value in the collection (None when nothing is scheduled):
+    one read through the field's index, so a tick can sleep until then."""
+    found = await collection.find_one(
+        {due_field: {"$gt": EPOCH}}, projection={due_field: 1}, sort=[(due_field, 1)]
+    )
+    return None if found is None else found[due_field]
 
 
 async def claim_next(

@@ -1,10 +1,16 @@
-"""Transactional outbox: a fact and its events commit together; a relay publishes them.
+"""Outbox: a fact and its events are written together; a relay publishes them.
 
-Writers add envelopes inside the same transaction as the fact. One relay per
-service holds a lease (so replicas never publish out of order side by side),
-publishes pending events in write order with their id as `Nats-Msg-Id`, and
-marks them sent. A relay that dies after publishing but before marking re-sends
-on the next run; JetStream drops the repeat inside its de-duplication window.
+Two ways to write them. A command that writes one document embeds its events in it
+(`embed` / `push`: an `outbox` array and an indexed `outbox_seq`), so the fact and its
+events are one single-document write and need no transaction. Writers that change
+several documents in a transaction add rows to the `outbox` collection instead.
+
+One relay per service holds a lease (so replicas never publish out of order side by
+side), publishes pending events in write order with their id as `Nats-Msg-Id`, and marks
+them sent with one write per batch. A relay that dies after publishing but before marking
+re-sends on the next run; JetStream drops the repeat inside its de-duplication window.
+The relay sleeps until a write in this process wakes it (or a long safety timer runs out,
+which also covers writes made by other replicas while this one held the lease).
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.trace import NoOpTracer, Tracer
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import telemetry
@@ -24,7 +31,7 @@ from shared.envelope import Envelope, new_id
 from shared.logging import get_logger
 from shared.messages.base import subject_of
 from shared.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
-from shared.mongo import Database, Session
+from shared.mongo import Database, Document, Session
 from shared.tombstones import members_named
 
 log = get_logger(__name__)
@@ -32,9 +39,49 @@ log = get_logger(__name__)
 OUTBOX = "outbox"
 LEASES = "outbox_lease"
 SENT_RETENTION = timedelta(days=7)
+# Embedded events: the pending events of a document, in order, and the sequence number of
+# its first one (indexed; absent once all are published).
+EVENTS = "outbox"
+EVENTS_SEQ = "outbox_seq"
 
 # Publishes one event: (event id, subject, body). Raises when NATS did not confirm.
 Publish = Callable[[str, str, bytes], Awaitable[None]]
+
+
+def _rows(namespace: str, envelopes: Sequence[Envelope]) -> list[Document]:
+    base = time.time_ns()
+    trace_context = telemetry.carrier()  # the request's trace continues at publish time
+    return [
+        {
+            "id": envelope.id,
+            "subject": subject_of(namespace, envelope),
+            "body": envelope.to_json(),
+            "type": envelope.type,
+            "seq": base + index,
+            "trace": trace_context,
+        }
+        for index, envelope in enumerate(envelopes)
+    ]
+
+
+def embed(namespace: str, document: Document, envelopes: Sequence[Envelope]) -> Document:
+    """`document` with `envelopes` embedded as its pending events (for an insert)."""
+    if not envelopes:
+        return document
+    rows = _rows(namespace, envelopes)
+    return {**document, EVENTS: rows, EVENTS_SEQ: rows[0]["seq"]}
+
+
+def push(namespace: str, envelopes: Sequence[Envelope]) -> Document:
+    """The update operators that append `envelopes` to a document's pending events."""
+    if not envelopes:
+        return {}
+    rows = _rows(namespace, envelopes)
+    return {"$push": {EVENTS: {"$each": rows}}, "$min": {EVENTS_SEQ: rows[0]["seq"]}}
+
+
+async def ensure_embedded_index(collection: AsyncCollection[Document]) -> None:
+    await collection.create_index(EVENTS_SEQ, sparse=True)
 
 
 class Outbox:
@@ -43,7 +90,7 @@ class Outbox:
     def __init__(self, db: Database, namespace: str) -> None:
         self._collection = db[OUTBOX]
         self._namespace = namespace
-        self._wake: asyncio.Event | None = None
+        self._relay: OutboxRelay | None = None
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("status", ASCENDING), ("seq", ASCENDING)])
@@ -97,39 +144,67 @@ class Outbox:
                 {"relationship_id": relationship_id}, session=session
             )
 
-    def attach(self, wake: asyncio.Event) -> None:
+    def attach(self, relay: OutboxRelay) -> None:
         """Let committed writes nudge the relay in this process instead of waiting a poll."""
-        self._wake = wake
+        self._relay = relay
 
-    def committed(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+    def committed(self, source: str = OUTBOX) -> None:
+        """Events were written to `source` (the outbox rows, or a collection embedding them)."""
+        if self._relay is not None:
+            self._relay.nudge(source)
 
 
 class OutboxRelay:
-    """Publishes pending events; safe to run in every replica (one holds the lease)."""
+    """Publishes pending events; safe to run in every replica (one holds the lease).
+
+    It reads the `outbox` rows and the embedded events of each collection named in
+    `embedded`. A wake names what was written (`nudge`), so a burst of check-ins costs
+    one read and one write per batch, not a scan of every source.
+    """
 
     def __init__(
         self,
         db: Database,
         publish: Publish,
         *,
+        embedded: Sequence[str] = (),
         batch_size: int = 100,
-        poll_seconds: float = 0.5,
+        poll_seconds: float = 30.0,
         lease_seconds: float = 10.0,
         relay_id: str | None = None,
         tracer: Tracer | None = None,
+        on_lease_held_elsewhere: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._db = db
         self._outbox = db[OUTBOX]
         self._leases = db[LEASES]
         self._publish = publish
+        self._embedded = tuple(embedded)
         self._batch_size = batch_size
         self._poll = poll_seconds
         self._lease = timedelta(seconds=lease_seconds)
+        self._held_until = 0.0  # monotonic time until which the lease needs no renewal
+        self._held_elsewhere = on_lease_held_elsewhere
         self.relay_id = relay_id or new_id()
         self._tracer = tracer or NoOpTracer()
         self.wake = asyncio.Event()
+        self._dirty: set[str] = {OUTBOX, *self._embedded}
+        self._written_here = False
+        self._retry_in = 0.0  # when sources are still due: how soon to look again
         self._stopping = asyncio.Event()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (OUTBOX, *self._embedded)
+
+    def nudge(self, source: str = OUTBOX, *, from_peer: bool = False) -> None:
+        """Something was written to `source`: publish it now rather than at the safety timer.
+        A nudge from a peer (another replica that could not take the lease) never makes this
+        relay ask others in turn, so replicas without the lease do not wake each other."""
+        self._dirty.add(source)
+        if not from_peer:
+            self._written_here = True
+        self.wake.set()
 
     async def acquire_lease(self) -> bool:
         now = datetime.now(UTC)
@@ -144,13 +219,50 @@ class OutboxRelay:
             return False  # another relay holds a live lease
         return held is not None and held.get("owner") == self.relay_id
 
+    async def _hold_lease(self) -> bool:
+        """The lease, renewed only once half of it has passed (not on every batch)."""
+        if time.monotonic() < self._held_until:
+            return True
+        started = time.monotonic()
+        if await self.acquire_lease():
+            self._held_until = started + self._lease.total_seconds() / 2
+            return True
+        self._held_until = 0.0
+        return False
+
     async def release_lease(self) -> None:
+        self._held_until = 0.0
         await self._leases.delete_one({"_id": "relay", "owner": self.relay_id})
 
-    async def run_once(self) -> int:
-        """Publish one batch if this relay holds the lease; return how many were sent."""
-        if not await self.acquire_lease():
+    async def run_once(
+        self, sources: Sequence[str] | None = None, *, ask_holder: bool = True
+    ) -> int:
+        """Publish one batch per source if this relay holds the lease; return how many were
+        sent. A source that filled its batch stays due for the next run."""
+        due = list(self.sources if sources is None else sources)
+        if not await self._hold_lease():
+            if self._held_elsewhere is None:  # nobody to ask: try again shortly
+                self._dirty.update(due)
+                self._retry_in = min(0.5, self._lease.total_seconds() / 4)
+            elif ask_holder:
+                # The holder publishes it now. Look once more when its lease has surely run
+                # out, in case it died holding it; after that the safety timer.
+                await self._held_elsewhere()
+                self._dirty.update(due)
+                self._retry_in = self._lease.total_seconds() + 0.5
             return 0
+        self._retry_in = 0.0
+        sent = 0
+        for source in due:
+            published = await (
+                self._drain_rows() if source == OUTBOX else self._drain_embedded(source)
+            )
+            if published >= self._batch_size:
+                self._dirty.add(source)
+            sent += published
+        return sent
+
+    async def _drain_rows(self) -> int:
         pending = self._outbox.find(
             {"status": "pending"},
             projection={"subject": 1, "body": 1, "type": 1, "trace": 1},
@@ -176,8 +288,43 @@ class OutboxRelay:
                 )
         return len(sent)
 
+    async def _drain_embedded(self, name: str) -> int:
+        collection = self._db[name]
+        documents = await collection.find(
+            {EVENTS_SEQ: {"$gte": 0}},
+            projection={EVENTS: 1},
+            sort=[(EVENTS_SEQ, ASCENDING)],
+            limit=self._batch_size,
+        ).to_list()
+        done: list[Document] = []  # documents whose every pending event was published
+        sent = 0
+        try:
+            for document in documents:
+                events = document.get(EVENTS) or []
+                for row in events:
+                    with telemetry.resumed(
+                        self._tracer, f"{row['type']} outbox publish", row.get("trace"),
+                        **{"messaging.message.id": row["id"]},
+                    ):  # fmt: skip
+                        await self._publish(row["id"], row["subject"], row["body"])
+                    OUTBOX_PUBLISHED.labels(type=row["type"]).inc()
+                    sent += 1
+                done.append({"_id": document["_id"], EVENTS: {"$size": len(events)}})
+        finally:
+            # One write for the batch. A document that gained events meanwhile does not
+            # match: its events stay pending and the already published ones are re-sent
+            # next run, which JetStream drops as repeats.
+            if done:
+                await collection.update_many(
+                    {"$or": done}, {"$unset": {EVENTS: "", EVENTS_SEQ: ""}}
+                )
+        return sent
+
     async def pending_count(self) -> int:
-        return await self._outbox.count_documents({"status": "pending"})
+        rows = await self._outbox.count_documents({"status": "pending"})
+        for name in self._embedded:
+            rows += await self._db[name].count_documents({EVENTS_SEQ: {"$gte": 0}})
+        return rows
 
     async def oldest_pending_age(self, now: datetime) -> float:
         """Seconds the oldest unpublished event has waited; 0 when none waits."""
@@ -195,22 +342,33 @@ class OutboxRelay:
         """Loop until `stop`; back off while NATS or MongoDB is away."""
         failures = 0
         while not self._stopping.is_set():
-            self.wake.clear()  # before the batch, so a commit during it is not missed
+            self.wake.clear()  # before the batch, so a write during it is not missed
+            due, self._dirty = self._dirty, set()
+            written_here, self._written_here = self._written_here, False
             try:
-                sent = await self.run_once()
+                await self.run_once([s for s in self.sources if s in due], ask_holder=written_here)
                 failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # NATS and MongoDB outages alike: log, back off, retry
                 failures += 1
-                sent = 0
+                self._dirty.update(self.sources)
+                self._held_until = 0.0
                 OUTBOX_PUBLISH_FAILURES.inc()
                 log.warning("outbox_publish_failed", error=type(exc).__name__, attempt=failures)
-            if sent >= self._batch_size or self._stopping.is_set():
-                continue
-            delay = min(self._poll * (2 ** min(failures, 5)), 10.0) if failures else self._poll
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=delay)
+            if self._stopping.is_set():
+                break
+            if failures:
+                delay = min(0.5 * (2 ** min(failures, 5)), 10.0)
+            elif self._dirty:  # a full batch, or the lease is held elsewhere for now
+                delay = self._retry_in
+            else:
+                delay = self._poll
+            if delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=delay)
+            if not failures and not self._dirty and not self.wake.is_set():
+                self._dirty.update(self.sources)  # the safety timer ran out: look everywhere
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
 
 from faststream.nats import NatsBroker, NatsMessage
@@ -53,6 +54,17 @@ class Reply(BaseModel):
     ok: bool
     result: dict[str, Any] | None = None
     error: ErrorBody | None = None
+    replayed: bool = False  # the result is the first answer to this command id, given again
+
+
+# Set by a handler that answers a repeated command id with its first result.
+_replayed: ContextVar[bool] = ContextVar("attune_rpc_replayed", default=False)
+
+
+def mark_replayed() -> None:
+    """Say that this reply repeats the first answer to the command (the gateway tells the
+    client with an `Idempotent-Replayed` header)."""
+    _replayed.set(True)
 
 
 class Empty(BaseModel):
@@ -94,6 +106,25 @@ class RpcClient:
         command_id: str | None = None,
         timeout: float | None = None,
     ) -> R:
+        result, _replayed = await self.call_replayable(
+            kind, service, name, payload, result_type,
+            context=context, command_id=command_id, timeout=timeout,
+        )  # fmt: skip
+        return result
+
+    async def call_replayable(
+        self,
+        kind: Kind,
+        service: str,
+        name: str,
+        payload: BaseModel,
+        result_type: type[R],
+        *,
+        context: CallContext,
+        command_id: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[R, bool]:
+        """The typed result, and whether it repeats the first answer to this command id."""
         request = Request(
             command_id=command_id or new_id(),
             context=context,
@@ -116,7 +147,7 @@ class RpcClient:
         reply = Reply.model_validate_json(response.body)
         if not reply.ok:
             raise AttuneError.from_body(reply.error or InternalError("no error body").to_body())
-        return result_type.model_validate(reply.result or {})
+        return result_type.model_validate(reply.result or {}), reply.replayed
 
 
 Handler = Callable[[P, Request], Awaitable[BaseModel]]
@@ -141,8 +172,9 @@ def responder(name: str, payload_type: type[P], handler: Handler[P]) -> Callable
                 command_id=request.command_id,
                 rpc=name,
             ):
+                _replayed.set(False)
                 result = await handler(payload, request)
-            reply = Reply(ok=True, result=result.model_dump(mode="json"))
+            reply = Reply(ok=True, result=result.model_dump(mode="json"), replayed=_replayed.get())
         except AttuneError as exc:
             outcome = exc.code
             reply = Reply(ok=False, error=exc.to_body())

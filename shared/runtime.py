@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
@@ -25,9 +26,11 @@ from starlette.routing import Route
 
 from shared import telemetry, tombstones
 from shared.consumer import (
+    BatchHandler,
     DeadLetters,
     EventHandler,
     apply_once,
+    consume_batches,
     ensure_processed_index,
     subscribe_events,
 )
@@ -44,11 +47,11 @@ from shared.nats import (
     publish_raw,
     wait_for_stream,
 )
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
 from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Empty, Handler, Kind, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
-from shared.subjects import CONSUMERS, stream_name
+from shared.subjects import CONSUMERS, relay_wake_subject, stream_name
 
 log = get_logger(__name__)
 
@@ -61,17 +64,48 @@ except PackageNotFoundError:  # run from a checkout without installing
 T = TypeVar("T")
 
 
-async def repeat(work: Callable[[], Awaitable[Any]], every: float, name: str) -> None:
-    """Run `work` every `every` seconds until cancelled; a failure (NATS or MongoDB away for a
-    moment) is logged and the next round tries again."""
+class Wake:
+    """Wakes a `repeat_when_due` loop: at once, or only if something falls due before the
+    loop would look anyway (so a burst of requests for later costs no extra round)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.planned = 0.0  # monotonic time of the loop's next round
+
+    def now(self) -> None:
+        self.event.set()
+
+    def due_in(self, seconds: float) -> None:
+        if time.monotonic() + seconds < self.planned:
+            self.event.set()
+
+
+async def repeat_when_due(
+    work: Callable[[], Awaitable[Any]],
+    next_due: Callable[[], Awaitable[float | None]],
+    wake: Wake,
+    safety_seconds: float,
+    name: str,
+) -> None:
+    """Run `work`, then sleep until the next thing is due (`next_due`: seconds from now, None
+    for nothing), until `wake` says so, or at most `safety_seconds` (which also covers work
+    another replica added). With nothing to do this costs two reads per safety period."""
     while True:
+        wake.event.clear()  # before the round, so work added during it is not missed
+        wake.planned = 0.0  # while it runs, any request wakes the next round
         try:
             await work()
+            due = await next_due()
+            delay = safety_seconds if due is None else min(max(due, 0.0), safety_seconds)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # NATS or MongoDB away for a moment: try again soon
             log.warning("repeated_work_failed", work=name, **failure(exc))
-        await asyncio.sleep(every)
+            delay = min(1.0, safety_seconds)
+        if delay > 0 and not wake.event.is_set():
+            wake.planned = time.monotonic() + delay
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.event.wait(), timeout=delay)
 
 
 class ServiceRuntime:
@@ -89,11 +123,13 @@ class ServiceRuntime:
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
         self._pending_consumers: list[tuple[str, str, EventHandler]] = []
+        self._batch_consumers: list[tuple[str, str, BatchHandler, bool]] = []
         self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
         self._background: list[asyncio.Task[None]] = []
         self._mongo: AsyncMongoClient[Document] | None = None
         self._outbox: Outbox | None = None
+        self._embedded_events: list[str] = []
         self.relay: OutboxRelay | None = None
         self.started = False
         self.started_at = time.monotonic()
@@ -123,6 +159,11 @@ class ServiceRuntime:
     # -- wiring, before start --------------------------------------------------------------
     def consume(self, owner: str, purpose: str, handle: EventHandler) -> None:
         """A durable consumer of `owner`'s events, bound once that service's stream exists."""
+        self._declared(owner, purpose)
+        self._consumed_owners.add(owner)
+        self._pending_consumers.append((owner, purpose, handle))
+
+    def _declared(self, owner: str, purpose: str) -> None:
         if (owner, purpose) not in CONSUMERS.get(self.name, ()):
             problem = (
                 f"{self.name} consumer {purpose!r} of {owner} is not declared in "
@@ -131,8 +172,18 @@ class ServiceRuntime:
             if self.settings.nats_user is not None:  # permissions apply: fail at once
                 raise ValueError(problem)
             log.warning("consumer_not_declared", detail=problem)
+
+    def consume_batches(
+        self, owner: str, purpose: str, handle: BatchHandler, *, linger: bool = True
+    ) -> None:
+        """Like `consume`, but `handle` gets up to `consumer_batch_size` events at once and
+        must apply them idempotently per event id (see shared.consumer.apply_batch_once).
+        With `linger`, a consumer that took less than a full batch waits
+        `consumer_linger_seconds` before the next (for aggregates, not for what a member
+        waits on)."""
+        self._declared(owner, purpose)
         self._consumed_owners.add(owner)
-        self._pending_consumers.append((owner, purpose, handle))
+        self._batch_consumers.append((owner, purpose, self._batch_unless_buried(handle), linger))
 
     def respond(
         self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
@@ -160,6 +211,10 @@ class ServiceRuntime:
 
         self.consume("gateway", "membership", on_membership)
         self.on_startup(indexes)
+
+    def publish_from(self, collection: str) -> None:
+        """The relay also publishes the events embedded in `collection`'s documents."""
+        self._embedded_events.append(collection)
 
     def on_startup(self, hook: StartupHook) -> None:
         self._startup_hooks.append(hook)
@@ -191,14 +246,30 @@ class ServiceRuntime:
             await declare_stream(connection, event_stream_config(settings, self.name))
             self._outbox = Outbox(self.db, settings.namespace)
             await self._outbox.ensure_indexes()
+            for collection in self._embedded_events:
+                await ensure_embedded_index(self.db[collection])
+            wake_subject = relay_wake_subject(settings.namespace, self.name)
+
+            async def ask_the_holder() -> None:
+                await connection.publish(wake_subject, b"")
+
             self.relay = OutboxRelay(
                 self.db,
                 self._publish_raw,
+                embedded=self._embedded_events,
                 poll_seconds=settings.outbox_poll_seconds,
                 lease_seconds=settings.outbox_lease_seconds,
                 tracer=telemetry.tracer(self.name),
+                on_lease_held_elsewhere=ask_the_holder,
             )
-            self._outbox.attach(self.relay.wake)
+            self._outbox.attach(self.relay)
+            relay = self.relay
+
+            async def woken(_msg: Msg) -> None:
+                for source in relay.sources:
+                    relay.nudge(source, from_peer=True)
+
+            await connection.subscribe(wake_subject, cb=woken)
         # Indexes (and the collections under them) before any consumer or responder runs:
         # SecantusDB can deadlock creating a collection while transactions write to it.
         for hook in self._startup_hooks:
@@ -206,9 +277,13 @@ class ServiceRuntime:
         await self.broker.start()
         # Another service's stream may not exist yet (it declares its own): bind those
         # consumers when it appears instead of refusing to start; readiness says so.
-        self._unbound_consumers = len(self._pending_consumers)
+        self._unbound_consumers = len(self._pending_consumers) + len(self._batch_consumers)
         for owner, purpose, handle in self._pending_consumers:
             self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
+        for owner, purpose, batch_handle, linger in self._batch_consumers:
+            self._watch(
+                asyncio.create_task(self._run_batches(owner, purpose, batch_handle, linger))
+            )
         if self.relay is not None:
             self._watch(asyncio.create_task(self.relay.run()))
         durables = [
@@ -222,6 +297,43 @@ class ServiceRuntime:
         )
         self.started = True
         log.info("service_started", consumers=sorted(self._consumed_owners))
+
+    async def _wait_for_stream(self, owner: str) -> None:
+        while True:
+            try:
+                await wait_for_stream(
+                    self.broker.connection, stream_name(self.settings.namespace, owner)
+                )
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away for a moment: try again
+                log.warning("stream_lookup_failed", owner=owner, error=type(exc).__name__)
+                await asyncio.sleep(1)
+
+    async def _run_batches(
+        self, owner: str, purpose: str, handle: BatchHandler, linger: bool
+    ) -> None:
+        await self._wait_for_stream(owner)
+
+        def bound() -> None:
+            self._unbound_consumers -= 1
+            log.info("consumer_bound", owner=owner, purpose=purpose, batch=True)
+
+        while True:
+            try:
+                await consume_batches(
+                    self.broker.connection, self.settings, owner=owner, purpose=purpose,
+                    handle=handle, dead_letters=self.dead_letters,
+                    batch_size=self.settings.consumer_batch_size, bound=bound,
+                    linger_seconds=self.settings.consumer_linger_seconds if linger else 0.0,
+                )  # fmt: skip
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # binding failed (NATS away): try again
+                log.warning("consumer_bind_failed", owner=owner, error=type(exc).__name__)
+                await asyncio.sleep(1)
+            bound = lambda: None  # noqa: E731 - counted once
 
     async def _bind(self, owner: str, purpose: str, handle: EventHandler) -> None:
         while True:
@@ -255,6 +367,18 @@ class ServiceRuntime:
                 log.info("event_after_erasure_ignored", event_type=event.envelope.type)
                 return
             await handle(event)
+
+        return guarded
+
+    def _batch_unless_buried(self, handle: BatchHandler) -> BatchHandler:
+        """Batches too: events about an erased member or relationship are left out."""
+
+        async def guarded(events: list[DecodedEvent]) -> None:
+            alive = [e for e in events if not await tombstones.is_buried(self.db, e.envelope)]
+            if len(alive) < len(events):
+                log.info("events_after_erasure_ignored", count=len(events) - len(alive))
+            if alive:
+                await handle(alive)
 
         return guarded
 

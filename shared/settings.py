@@ -50,10 +50,25 @@ class BaseServiceSettings(BaseSettings):
     stream_replicas: int = Field(
         default=1, ge=1, le=5, description="JetStream replicas of each stream (3 in a cluster)."
     )
-    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_poll_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The relay's safety timer: writes wake it at once; this catches the rest "
+        "(events written by another replica while this one held the lease).",
+    )
     outbox_lease_seconds: float = Field(default=10, gt=0)
     gauge_sample_seconds: float = Field(
         default=5, gt=0, description="How often consumer lag and outbox depth are sampled."
+    )
+    consumer_batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Events a batch consumer takes and applies at once."
+    )
+    consumer_linger_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=5,
+        description="How long an aggregating batch consumer lets events gather after a batch "
+        "that was not full.",
     )
     shutdown_grace_seconds: float = Field(default=10, gt=0)
 

@@ -57,6 +57,12 @@ def query_subject(namespace: str, service: str, name: str) -> str:
     return f"{namespace}.qry.{_token(service, 'service')}.{_token(name, 'query')}"
 
 
+def relay_wake_subject(namespace: str, service: str) -> str:
+    """Core NATS (no stream): a replica whose relay could not take the lease asks the one
+    holding it to publish now."""
+    return f"{namespace}.wake.{_token(service, 'service')}"
+
+
 def dead_letter_subject(namespace: str, service: str) -> str:
     return f"{namespace}.dlq.{_token(service, 'service')}"
 

@@ -118,6 +118,16 @@ def resumed(
         yield span
 
 
+def consumed(on: Tracer, name: str, headers: dict[str, str] | None, **attributes: str) -> None:
+    """A span for one event a batch consumer applied, continuing the trace its message carries
+    (a batch is fetched raw, outside FastStream's telemetry middleware)."""
+    context = _PROPAGATOR.extract(headers or {})
+    with on.start_as_current_span(
+        name, context=context, kind=SpanKind.CONSUMER, attributes=attributes
+    ):
+        pass
+
+
 def flush(service: str) -> None:
     found = _providers.get(service)
     if found is not None:

@@ -2,11 +2,16 @@
 
 Destroying a member's keys makes every copy of their text unreadable; rewrapping
 moves keys to the newest master key so an old one can be retired (rotation).
+
+The key a member writes with is kept in memory for a short while (CACHE_SECONDS), so a
+command does not read it every time. Only their own writes use it, and an erased member
+can no longer act (the gateway refuses them); erasure in this process drops it at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 
 from pymongo.errors import DuplicateKeyError
 
@@ -14,12 +19,14 @@ from shared import crypto
 from shared.mongo import Database, Session
 
 KEYS = "data_keys"
+CACHE_SECONDS = 60.0
 
 
 class Keyring:
     def __init__(self, db: Database, master: crypto.MasterKeys) -> None:
         self.db = db
         self.master = master
+        self._writing: dict[str, tuple[bytes, float]] = {}  # name -> (key, monotonic expiry)
 
     async def ensure_indexes(self) -> None:
         await self.db[KEYS].create_index("member_id")
@@ -33,6 +40,9 @@ class Keyring:
     async def key_for(self, relationship_id: str, member_id: str) -> bytes:
         """The member's data key for the relationship, created on first use."""
         name = self.name(relationship_id, member_id)
+        cached = self._writing.get(name)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         found = await self.db[KEYS].find_one({"_id": name})
         if found is None:
             # A concurrent command may create it first: then that one is used.
@@ -43,7 +53,9 @@ class Keyring:
                 })  # fmt: skip
             found = await self.db[KEYS].find_one({"_id": name})
             assert found is not None
-        return self.master.unwrap(found["wrapped"], name)
+        key = self.master.unwrap(found["wrapped"], name)
+        self._writing[name] = (key, time.monotonic() + CACHE_SECONDS)
+        return key
 
     async def existing_key(self, relationship_id: str, member_id: str) -> bytes | None:
         """The key if it still exists (None once destroyed by erasure)."""
@@ -52,9 +64,13 @@ class Keyring:
         return None if found is None else self.master.unwrap(found["wrapped"], name)
 
     async def destroy_member(self, session: Session, member_id: str) -> None:
+        self._writing = {n: k for n, k in self._writing.items() if not n.endswith(f":{member_id}")}
         await self.db[KEYS].delete_many({"member_id": member_id}, session=session)
 
     async def destroy_relationship(self, session: Session, relationship_id: str) -> None:
+        self._writing = {
+            n: k for n, k in self._writing.items() if not n.startswith(f"{relationship_id}:")
+        }
         await self.db[KEYS].delete_many({"relationship_id": relationship_id}, session=session)
 
     async def rewrap(self) -> int:

@@ -1,57 +1,48 @@
 """The only module of the checkin service that touches MongoDB.
 
-Every fact is one document in `entries` (so the timeline is one indexed query);
-facts with state (bids, boundaries, conflicts) carry a `version` that guards
-concurrent changes. `commands` remembers each command id with its result.
+Every fact is one document in `entries` (so the timeline is one indexed query). A
+command writes exactly one document, without a transaction: a new entry (insert), or a
+change of the entry it acts on (an update guarded by the entry's `version`). That
+document also keeps the command (`commands`: its id, fingerprint and result, so a repeat
+replays it) and the events it produced until the relay has published them (`outbox`).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.mongo import Database, Document, Session
-from shared.problems import Conflict, InvalidInput
+from shared.outbox import EVENTS, EVENTS_SEQ
+from shared.problems import InvalidInput
 
 ENTRIES = "entries"
-COMMANDS = "commands"
+COMMANDS = "commands"  # command records of earlier versions, kept until erased
+# What a reader never needs: the commands' results and the pending events.
+HIDDEN: Document = {"commands": 0, EVENTS: 0, EVENTS_SEQ: 0}
 
 
 class ConcurrentChange(Exception):
-    """A guarded document changed between load and save; the command is planned again."""
+    """A guarded document changed between load and save; the command is decided again."""
 
 
-@dataclass
-class Update:
-    entry_id: str
-    version: int
-    set_fields: dict[str, Any]
+class AlreadyThere(Exception):
+    """An entry with this id exists (this command's repeat, or what the id stands for)."""
 
 
-@dataclass
-class Writes:
-    inserts: list[Document] = field(default_factory=list)
-    updates: list[Update] = field(default_factory=list)
-
-
-async def ensure_indexes(db: Database, command_ttl: timedelta) -> None:
-    # A command record answers retries of its command, then expires (it holds the result).
-    await db[COMMANDS].create_index("at", expireAfterSeconds=int(command_ttl.total_seconds()))
-    await db[COMMANDS].create_index("actor")
-    await db[COMMANDS].create_index("result.author_id")
-    await db[COMMANDS].create_index("relationship_id")
+async def ensure_indexes(db: Database) -> None:
     entries = db[ENTRIES]
     await entries.create_index(
         [("relationship_id", 1), ("occurred_at", DESCENDING), ("_id", DESCENDING)]
     )
     await entries.create_index([("relationship_id", 1), ("kind", 1), ("state.status", 1)])
     await entries.create_index([("author_id", 1), ("occurred_at", DESCENDING)])
+    await entries.create_index("commands.id")
 
 
 def visible_to(viewer: str) -> Document:
@@ -61,38 +52,55 @@ def visible_to(viewer: str) -> Document:
 async def get_entry(
     db: Database, relationship_id: str, entry_id: str, kind: str, viewer: str
 ) -> Document | None:
-    """An entry of this relationship that the viewer may see; anything else is None (404)."""
+    """An entry of this relationship that the viewer may see; anything else is None (404).
+    With its commands (a repeat of a command on it is found there) but not its events."""
     return await db[ENTRIES].find_one(
-        {"_id": entry_id, "relationship_id": relationship_id, "kind": kind, **visible_to(viewer)}
+        {"_id": entry_id, "relationship_id": relationship_id, "kind": kind, **visible_to(viewer)},
+        projection={EVENTS: 0, EVENTS_SEQ: 0},
     )
 
 
-async def entry_exists(db: Database, entry_id: str) -> bool:
-    return await db[ENTRIES].count_documents({"_id": entry_id}, limit=1) > 0
+def command_in(document: Document, command_id: str) -> Document | None:
+    return next((c for c in document.get("commands", ()) if c["id"] == command_id), None)
 
 
 async def find_command(db: Database, command_id: str) -> Document | None:
-    return await db[COMMANDS].find_one({"_id": command_id})
+    """The record of a command already done (with its result), wherever it was written."""
+    found = await db[ENTRIES].find_one({"commands.id": command_id}, projection={"commands": 1})
+    return None if found is None else command_in(found, command_id)
 
 
-async def commit(db: Database, session: Session, command: Document, writes: Writes) -> None:
-    """Write the command record and the facts; raise ConcurrentChange when a guard fails."""
+async def insert_entry(db: Database, document: Document) -> None:
     try:
-        await db[COMMANDS].insert_one(command, session=session)
-        if writes.inserts:
-            await db[ENTRIES].insert_many(writes.inserts, session=session)
+        await db[ENTRIES].insert_one(document)
     except DuplicateKeyError as exc:
-        if "commands" in str(exc):
-            raise ConcurrentChange("the same command is being handled concurrently") from exc
-        raise Conflict("this has already been recorded", code="already_recorded") from exc
-    for update in writes.updates:
-        result = await db[ENTRIES].update_one(
-            {"_id": update.entry_id, "version": update.version},
-            {"$set": update.set_fields, "$inc": {"version": 1}},
-            session=session,
-        )
-        if result.matched_count != 1:
-            raise ConcurrentChange(f"{update.entry_id} changed meanwhile")
+        raise AlreadyThere(document["_id"]) from exc
+
+
+async def change_entry(
+    db: Database,
+    entry_id: str,
+    version: int,
+    set_fields: dict[str, Any],
+    command: Document,
+    events: Document,
+) -> None:
+    """Change one entry if it is still at `version`, keeping the command and its events."""
+    update: Document = {
+        "$set": set_fields,
+        "$inc": {"version": 1},
+        "$push": {"commands": command, **events.get("$push", {})},
+    }
+    if "$min" in events:
+        update["$min"] = events["$min"]
+    result = await db[ENTRIES].update_one({"_id": entry_id, "version": version}, update)
+    if result.matched_count != 1:
+        raise ConcurrentChange(f"{entry_id} changed meanwhile")
+
+
+async def set_state(db: Database, entry_id: str, set_fields: dict[str, Any]) -> None:
+    """A change that follows from another entry (idempotent, so it may be repeated)."""
+    await db[ENTRIES].update_one({"_id": entry_id}, {"$set": set_fields, "$inc": {"version": 1}})
 
 
 def encode_cursor(entry: Document) -> str:
@@ -134,7 +142,12 @@ async def timeline(
         }
     found = (
         await db[ENTRIES]
-        .find(query, sort=[("occurred_at", DESCENDING), ("_id", DESCENDING)], limit=limit + 1)
+        .find(
+            query,
+            projection=HIDDEN,
+            sort=[("occurred_at", DESCENDING), ("_id", DESCENDING)],
+            limit=limit + 1,
+        )
         .to_list()
     )
     page, more = found[:limit], len(found) > limit
@@ -150,7 +163,11 @@ async def entries_of_kind(
         **visible_to(viewer),
         **(extra or {}),
     }
-    return await db[ENTRIES].find(query, sort=[("occurred_at", DESCENDING)]).to_list()
+    return (
+        await db[ENTRIES]
+        .find(query, projection=HIDDEN, sort=[("occurred_at", DESCENDING)])
+        .to_list()
+    )
 
 
 async def count_of_kind(db: Database, relationship_id: str, kind: str) -> int:
@@ -158,16 +175,22 @@ async def count_of_kind(db: Database, relationship_id: str, kind: str) -> int:
 
 
 async def authored_by(db: Database, member_id: str) -> list[Document]:
-    return await db[ENTRIES].find({"author_id": member_id}, sort=[("occurred_at", 1)]).to_list()
+    return (
+        await db[ENTRIES]
+        .find({"author_id": member_id}, projection=HIDDEN, sort=[("occurred_at", 1)])
+        .to_list()
+    )
 
 
 async def erase_member(db: Database, session: Session, member_id: str) -> None:
     await db[ENTRIES].delete_many({"author_id": member_id}, session=session)
-    # Their commands, and the others' commands whose result is one of their entries (an
-    # answer to their bid, an acceptance of their boundary holds a copy of it).
-    await db[COMMANDS].delete_many(
-        {"$or": [{"actor": member_id}, {"result.author_id": member_id}]}, session=session
+    # Their commands on others' entries (answers, acceptances) go too.
+    await db[ENTRIES].update_many(
+        {"commands.actor": member_id},
+        {"$pull": {"commands": {"actor": member_id}}},
+        session=session,
     )
+    await db[COMMANDS].delete_many({"actor": member_id}, session=session)
 
 
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:

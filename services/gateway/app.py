@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from services.gateway import openapi, store, web
 from services.gateway.auth import PasswordPool
@@ -129,6 +130,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         db=lambda: runtime.db,
         routes=lambda: app.router.routes,
         abandoned_after=timedelta(seconds=settings.idempotency_abandoned_seconds),
+        # A fact's command id comes from the key and its document replays the answer: the
+        # gateway keeps no record of its own for these.
+        answered_downstream=[
+            route.path_regex
+            for route in facts.router.routes
+            if isinstance(route, APIRoute) and "POST" in (route.methods or ())
+        ],
     )
     app.add_middleware(JsonBody)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

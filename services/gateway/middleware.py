@@ -14,6 +14,7 @@ import hmac
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,9 @@ LATENCY = Histogram("attune_http_request_seconds", "HTTP request latency", ["met
 # A claim older than this belongs to a request that died half way; a retry may take it over
 # (the command id downstream is derived from the same key, so nothing is done twice).
 ABANDONED_AFTER = timedelta(seconds=30)
+# A route answering a repeated command sets this in the request's state.
+REPLAYED = "idempotent_replayed"
+REPLAYED_HEADER = (b"idempotent-replayed", b"true")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -281,6 +285,10 @@ class Idempotency:
     Only a valid token on a real route holds a key: anonymous requests, unknown routes and
     revoked tokens pass straight on (and get their 401 or 404), so nobody can fill the store
     with records, and nothing recorded is ever replayed to a token that no longer works.
+
+    Paths matching `answered_downstream` (the facts) are answered once by the service that
+    records them: their command id is derived from the key and the command's own document
+    replays the first answer, so nothing is recorded here; the reply says when it repeats.
     """
 
     def __init__(
@@ -290,12 +298,14 @@ class Idempotency:
         routes: Callable[[], Sequence[BaseRoute]],
         abandoned_after: timedelta = ABANDONED_AFTER,
         authenticate: Authenticate | None = None,
+        answered_downstream: Sequence[re.Pattern[str]] = (),
     ) -> None:
         self.app = app
         self.db = db
         self.routes = routes
         self.abandoned_after = abandoned_after
         self.authenticate = authenticate or _verified_caller
+        self.answered_downstream = tuple(answered_downstream)
 
     def _real_route(self, scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in self.routes())
@@ -312,6 +322,9 @@ class Idempotency:
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1-255 ASCII characters",
             )
+            return
+        if any(pattern.match(scope["path"]) for pattern in self.answered_downstream):
+            await self.app(scope, receive, _tell_replayed(scope, send))
             return
         token = _bearer(_header(scope, b"authorization"))
         if token is None or not self._real_route(scope):
@@ -429,7 +442,7 @@ class Idempotency:
     async def _replay(send: Send, response: dict[str, Any], scope: Scope) -> None:
         body = _open(scope, response["body"])
         headers = [(k.encode(), v.encode()) for k, v in response["headers"]]
-        headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+        headers += [(b"content-length", str(len(body)).encode()), REPLAYED_HEADER]
         await send(
             {"type": "http.response.start", "status": response["status"], "headers": headers}
         )
@@ -441,6 +454,17 @@ def _bearer(authorization: str | None) -> str | None:
         return None
     scheme, _, token = authorization.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _tell_replayed(scope: Scope, send: Send) -> Send:
+    """Add `Idempotent-Replayed: true` when the route marked its answer as a repeat."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and scope.get("state", {}).get(REPLAYED):
+            message = {**message, "headers": [*message.get("headers", []), REPLAYED_HEADER]}
+        await send(message)
+
+    return sending
 
 
 def _replay_key(scope: Scope) -> bytes:

@@ -76,7 +76,12 @@ class GatewaySettings(BaseServiceSettings):
     webhook_disable_after: int = Field(
         default=3, ge=1, description="Deliveries failing for good in a row before disabling."
     )
-    webhook_tick_seconds: float = Field(default=0.5, gt=0)
+    webhook_tick_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The dispatcher's safety timer: it wakes for new deliveries and when the "
+        "next one falls due, and looks at least this often.",
+    )
     webhook_delivery_ttl_days: float = Field(
         default=30, gt=0, description="Delivery records (each holds a whole event) expire."
     )

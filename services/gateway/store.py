@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import Envelope
@@ -240,6 +240,23 @@ async def count_event(db: Database, envelope: Envelope, session: Session) -> Non
     )
 
 
+async def count_events(db: Database, envelopes: list[Envelope], session: Session) -> None:
+    """`count_event` for a batch: one upsert per minute, source and type, in one bulk write."""
+    buckets: dict[str, tuple[int, Document]] = {}
+    for envelope in envelopes:
+        minute = envelope.time.replace(second=0, microsecond=0)
+        key = f"{minute:%Y%m%dT%H%M}:{envelope.source}:{envelope.type}"
+        count, fields = buckets.get(key, (0, {"minute": minute, "source": envelope.source,
+                                                "type": envelope.type}))  # fmt: skip
+        buckets[key] = (count + 1, fields)
+    await db[EVENT_COUNTS].bulk_write(
+        [UpdateOne({"_id": key}, {"$inc": {"count": count}, "$setOnInsert": fields}, upsert=True)
+         for key, (count, fields) in buckets.items()],
+        ordered=False,
+        session=session,
+    )  # fmt: skip
+
+
 async def counts_since(db: Database, since: datetime) -> list[Document]:
     return await db[EVENT_COUNTS].find({"minute": {"$gte": since}}, {"_id": 0}).to_list()
 
@@ -318,6 +335,10 @@ async def webhooks_of(db: Database, relationship_id: str) -> list[Document]:
     return await db[WEBHOOKS].find({"relationship_id": relationship_id}).to_list()
 
 
+async def webhooks_of_many(db: Database, relationship_ids: list[str]) -> list[Document]:
+    return await db[WEBHOOKS].find({"relationship_id": {"$in": relationship_ids}}).to_list()
+
+
 async def webhook(db: Database, relationship_id: str, webhook_id: str) -> Document | None:
     return await db[WEBHOOKS].find_one({"_id": webhook_id, "relationship_id": relationship_id})
 
@@ -337,6 +358,14 @@ async def add_deliveries(db: Database, session: Session, deliveries: list[Docume
         await db[DELIVERIES].update_one(
             {"_id": delivery["_id"]}, {"$setOnInsert": delivery}, upsert=True, session=session
         )
+
+
+async def add_deliveries_at_once(db: Database, deliveries: list[Document]) -> None:
+    """Keyed by (webhook, event): a redelivered event adds nothing, so no transaction."""
+    await db[DELIVERIES].bulk_write(
+        [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in deliveries],
+        ordered=True,
+    )
 
 
 async def deliveries_of(db: Database, webhook_id: str, limit: int) -> list[Document]:

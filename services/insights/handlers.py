@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.insights import domain, evaluation, store
+from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
 from shared import crypto
-from shared.consumer import apply_once
+from shared.consumer import apply_batch_once, apply_once
 from shared.envelope import Visibility
 from shared.erasure import handle_erasure
 from shared.logging import get_logger
@@ -38,10 +39,10 @@ from shared.messages.views_rpc import (
     RespondToFlag,
     Strength,
 )
-from shared.mongo import Document, Session
+from shared.mongo import Document, Session, next_due
 from shared.problems import Conflict, NotFound
 from shared.rpc import Request
-from shared.runtime import ServiceRuntime, repeat
+from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 
 log = get_logger(__name__)
 
@@ -54,6 +55,7 @@ class InsightsHandlers:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.master = crypto.master_keys_of(settings)
+        self.wake = Wake()  # an evaluation was asked for in this process
 
     async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
         db = self.runtime.db
@@ -94,6 +96,39 @@ class InsightsHandlers:
             await store.request_evaluation(db, session, rid, soon)
 
         await apply_once(self.runtime.mongo, db, "aggregates", event.id, effect)
+
+    async def on_batch(self, batch: list[DecodedEvent]) -> None:
+        """A batch of events: their contributions merged, one bulk write per aggregate
+        collection, the processed markers and the evaluation requests, in one transaction."""
+        if not any(domain.contributions(event) for event in batch):
+            return  # nothing here the rules use: no write at all
+        db = self.runtime.db
+        soon = self.clock() + timedelta(seconds=self.settings.evaluation_delay_seconds)
+
+        async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
+            # Days are the members' own (and the relationship's), as known when events land.
+            zones = {
+                rid: await store.load_zones(db, rid)
+                for rid in {e.envelope.relationship_id for e in fresh}
+                if rid is not None
+            }
+            found = [c for event in fresh if (rid := event.envelope.relationship_id)
+                     for c in domain.contributions(event, zones[rid])]  # fmt: skip
+            if not found:
+                return
+            await store.apply_merged(db, session, merged_updates(found))
+            # A burst of events is evaluated once, by the tick, a moment later.
+            rids = sorted({e.envelope.relationship_id for e in fresh
+                           if e.envelope.relationship_id and domain.contributions(e)})  # fmt: skip
+            await store.request_evaluations(db, session, rids, soon)
+
+        if await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect):
+            self.wake.due_in(self.settings.evaluation_delay_seconds)
+
+    async def seconds_to_next(self) -> float | None:
+        """Until the earliest evaluation falls due (None: none asked for)."""
+        due = await next_due(self.runtime.db[domain.RELATIONSHIPS], "next_eval_at")
+        return None if due is None else (due - self.clock()).total_seconds()
 
     async def evaluate_due(self, limit: int = 100) -> int:
         """Re-evaluate relationships whose time has come (flags clear as windows move on)."""
@@ -286,8 +321,8 @@ class MemberInsights(BaseModel):
 def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:
     handlers = InsightsHandlers(runtime, clock)
     runtime.keep_membership()
-    runtime.consume("checkin", "aggregates", handlers.on_event)
-    runtime.consume("scheduler", "aggregates", handlers.on_event)
+    runtime.consume_batches("checkin", "aggregates", handlers.on_batch)
+    runtime.consume_batches("scheduler", "aggregates", handlers.on_batch)
     runtime.respond("qry", "insights", InsightsQuery, handlers.insights)
     runtime.respond("qry", "member_export", InsightsQuery, handlers.member_export)
     runtime.respond("cmd", "respond_to_flag", RespondToFlag, handlers.respond_to_flag)
@@ -307,7 +342,8 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
         await handlers.rewrap_note_keys()
-        rt.spawn(repeat(handlers.evaluate_due, handlers.settings.tick_seconds, "insights_tick"))
+        rt.spawn(repeat_when_due(handlers.evaluate_due, handlers.seconds_to_next, handlers.wake,
+                                 handlers.settings.tick_seconds, "insights_tick"))  # fmt: skip
 
     runtime.on_startup(start)
     return handlers

@@ -122,4 +122,9 @@ class InsightsSettings(SealingSettings):  # seals members' notes on flags
     evaluation_delay_seconds: float = Field(
         default=1.0, ge=0, description="Events are evaluated together after this short delay."
     )
-    tick_seconds: float = Field(default=1.0, gt=0, description="How often due evaluations run.")
+    tick_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The evaluation tick's safety timer: it sleeps until the next evaluation "
+        "is due or new events ask for one, and looks at least this often.",
+    )

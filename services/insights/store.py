@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from services.insights.domain import (
@@ -122,6 +122,30 @@ async def apply(db: Database, session: Session, found: list[Contribution]) -> No
                 for name, entry in c.push.items()
             }
         await db[c.collection].update_one({"_id": c.key}, update, upsert=True, session=session)
+
+
+async def apply_merged(
+    db: Database, session: Session, updates: dict[str, list[tuple[str, dict[str, Any]]]]
+) -> None:
+    """One bulk write per collection for a whole batch's merged contributions."""
+    for collection, writes in updates.items():
+        await db[collection].bulk_write(
+            [UpdateOne({"_id": key}, update, upsert=True) for key, update in writes],
+            ordered=False,
+            session=session,
+        )
+
+
+async def request_evaluations(
+    db: Database, session: Session, relationship_ids: list[str], at: datetime
+) -> None:
+    """Ask for evaluations of these relationships no later than `at` (earlier ones stay)."""
+    await db[RELATIONSHIPS].bulk_write(
+        [UpdateOne({"_id": rid}, {"$min": {"next_eval_at": at}}, upsert=True)
+         for rid in relationship_ids],
+        ordered=False,
+        session=session,
+    )  # fmt: skip
 
 
 async def load_view(

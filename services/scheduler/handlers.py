@@ -81,11 +81,11 @@ from shared.messages.scheduler_rpc import (
 )
 from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
-from shared.mongo import Document, Session
+from shared.mongo import Document, Session, next_due
 from shared.nats import publish_event
 from shared.problems import Conflict, InvalidInput, NotFound, Unavailable
 from shared.rpc import Empty, Request
-from shared.runtime import ServiceRuntime, repeat
+from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 from shared.zones import zone
 
 log = get_logger(__name__)
@@ -131,6 +131,7 @@ class SchedulerHandlers:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.owner = new_id()
+        self.wake = Wake()  # schedules changed in this process: look again now
         self.master = crypto.master_keys_of(settings)
 
     @property
@@ -144,6 +145,36 @@ class SchedulerHandlers:
     # -- keeping schedules from events ---------------------------------------------------
     async def _once(self, event: DecodedEvent, purpose: str, effect: Any) -> None:
         await apply_once(self.runtime.mongo, self.runtime.db, purpose, event.id, effect)
+        self.wake.now()  # a schedule may have changed: the tick looks at once
+
+    async def seconds_to_next(self) -> float | None:
+        """Until the earliest item falls due (None: nothing scheduled)."""
+        due = await next_due(self.runtime.db[store.SCHEDULES], "next_fire_at")
+        return None if due is None else (due - self.clock.now()).total_seconds()
+
+    async def on_facts(self, batch: list[DecodedEvent]) -> None:
+        """A batch of checkin events: the check-ins' day flags in one read and one bulk
+        write (setting a flag is idempotent by itself), the rest one by one, in order."""
+        checkins = [
+            e for e in batch if isinstance(e.data, CheckinLogged) and e.envelope.relationship_id
+        ]
+        if checkins:
+            db = self.runtime.db
+            authors = sorted(
+                {e.data.author_id for e in checkins if isinstance(e.data, CheckinLogged)}
+            )
+            zones = await store.member_timezones(db, authors)
+            keys = []
+            for e in checkins:
+                assert isinstance(e.data, CheckinLogged)
+                tz = zone(zones[e.data.author_id]) if e.data.author_id in zones else UTC
+                keys.append(
+                    f"{e.data.author_id}:{e.data.occurred_at.astimezone(tz).date().isoformat()}"
+                )
+            await store.record_checkins(db, keys)
+        for event in batch:
+            if not isinstance(event.data, CheckinLogged):
+                await self.on_fact(event)
 
     async def on_fact(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
@@ -179,8 +210,8 @@ class SchedulerHandlers:
             settings = await store.member_settings(db, data.author_id)
             tz = zone(settings["timezone"]) if settings else UTC
             key = f"{data.author_id}:{data.occurred_at.astimezone(tz).date().isoformat()}"
-            await self._once(event, "schedules",
-                             lambda session: store.record_checkin(db, session, key))  # fmt: skip
+            # Setting a flag is idempotent by itself: no processed marker, no transaction.
+            await store.record_checkin(db, None, key)
         elif isinstance(data, BoundaryActivated) and data.window is not None:
             window = data.window
             rule = domain.window_rule([d.value for d in window.days or []], window.start)
@@ -443,6 +474,7 @@ class SchedulerHandlers:
             await store.drop_program(self.runtime.db, session, rid)
 
         await self.runtime.transact(work)
+        self.wake.now()
         return Empty()
 
     # -- digital dates (commands and queries) ------------------------------------------------
@@ -949,7 +981,7 @@ def occurrences(
 def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandlers:
     handlers = SchedulerHandlers(runtime, clock)
     runtime.keep_membership()
-    runtime.consume("checkin", "schedules", handlers.on_fact)
+    runtime.consume_batches("checkin", "schedules", handlers.on_facts)
     runtime.consume("gateway", "schedules", handlers.on_gateway)
     runtime.consume("insights", "backoff", handlers.on_insight)
     runtime.respond("qry", "schedule", ScheduleQuery, handlers.schedule)
@@ -978,7 +1010,8 @@ def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandle
 
     async def start(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db)
-        rt.spawn(repeat(handlers.fire_due, handlers.settings.tick_seconds, "scheduler_tick"))
+        rt.spawn(repeat_when_due(handlers.fire_due, handlers.seconds_to_next, handlers.wake,
+                                 handlers.settings.tick_seconds, "scheduler_tick"))  # fmt: skip
 
     runtime.on_startup(start)
     return handlers

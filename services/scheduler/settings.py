@@ -13,7 +13,12 @@ class SchedulerSettings(SealingSettings):  # seals date plans at rest
     service_name: ClassVar[str] = "scheduler"
 
     port: int = 8102
-    tick_seconds: float = Field(default=1.0, gt=0, description="How often due items are fired.")
+    tick_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The firing tick's safety timer: it sleeps until the next item is due or "
+        "a schedule changes, and looks at least this often.",
+    )
     lease_seconds: float = Field(default=30, gt=0, description="A claimed item's lease.")
     grace_seconds: float = Field(
         default=15 * 60, ge=0, description="After downtime, what is this late still fires."

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 
 from shared.membership import MEMBERSHIPS
 from shared.mongo import Database, Document, Session, claim_next
@@ -57,6 +57,11 @@ async def member_settings(
     db: Database, member_id: str, session: Session | None = None
 ) -> Document | None:
     return await db[MEMBERS].find_one({"_id": member_id}, session=session)
+
+
+async def member_timezones(db: Database, member_ids: list[str]) -> dict[str, str]:
+    found = db[MEMBERS].find({"_id": {"$in": member_ids}}, projection={"timezone": 1})
+    return {m["_id"]: m["timezone"] for m in await found.to_list() if m.get("timezone")}
 
 
 # -- schedules ---------------------------------------------------------------------------
@@ -126,9 +131,16 @@ async def has_outcome(db: Database, key: str) -> bool:
     return await db[OUTCOMES].count_documents({"_id": key}, limit=1) > 0
 
 
-async def record_checkin(db: Database, session: Session, key: str) -> None:
+async def record_checkin(db: Database, session: Session | None, key: str) -> None:
     await db[CHECKINS].update_one(
         {"_id": key}, {"$set": {"at": True}}, upsert=True, session=session
+    )
+
+
+async def record_checkins(db: Database, keys: list[str]) -> None:
+    await db[CHECKINS].bulk_write(
+        [UpdateOne({"_id": key}, {"$set": {"at": True}}, upsert=True) for key in set(keys)],
+        ordered=False,
     )
 
 

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 
 from services.checkin.settings import CheckinSettings
 from services.insights.settings import InsightsSettings
-from shared.consumer import apply_once
+from shared.consumer import PermanentFailure, apply_batch_once, apply_once
 from shared.messages import DecodedEvent, new_event
 from shared.messages.checkin import BidMade
 from shared.mongo import Session
@@ -158,3 +158,42 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliver(
         letters = await _dead_letters(nats_client, producer.settings.namespace, 1)
     assert len(attempts) == 3  # max_deliver
     assert "gave up after 3 deliveries: RuntimeError" in letters[0].headers[DLQ_REASON_HEADER]
+
+
+async def test_a_batch_consumer_applies_a_backlog_in_batches_once_and_dead_letters_one_poison(
+    producer, consumer_runtime, nats_client, mongo
+):
+    batches: list[list[DecodedEvent]] = []
+    events = [bid(f"b{i}") for i in range(30)]
+    poison = events[7].id
+
+    async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
+        await consumer_runtime.db.applied.insert_many(
+            [{"_id": e.id} for e in fresh], session=session
+        )
+
+    async def handle(batch: list[DecodedEvent]) -> None:
+        batches.append(batch)
+        if any(event.id == poison for event in batch):
+            raise PermanentFailure("this one can never be applied")
+        await apply_batch_once(consumer_runtime.mongo, consumer_runtime.db, "probe", batch, effect)
+
+    consumer_runtime.consume_batches("checkin", "probe", handle)
+    async with running(producer):
+        for event in events:  # a backlog before the consumer starts
+            await publish_event(producer.broker, producer.settings.namespace, event)
+        async with running(consumer_runtime):
+            letters = await _dead_letters(nats_client, producer.settings.namespace, 1)
+            db = consumer_runtime.db
+
+            async def all_applied() -> bool:
+                return await db.applied.count_documents({}) == 29
+
+            await eventually(all_applied)
+            # The same batch again (a redelivery after a lost ack) applies nothing twice.
+            again = [e for e in batches[-1] if e.id != poison]
+            assert await apply_batch_once(consumer_runtime.mongo, db, "probe", again, effect) == []
+            applied = {d["_id"] for d in await db.applied.find({}).to_list()}
+    assert max(len(b) for b in batches) > 1  # the backlog came in batches
+    assert "cannot apply: this one can never be applied" in letters[0].headers[DLQ_REASON_HEADER]
+    assert applied == {e.id for e in events} - {poison}

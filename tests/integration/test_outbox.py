@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -16,10 +17,11 @@ from shared.messages import new_event
 from shared.messages.checkin import TouchLogged
 from shared.mongo import Session, in_transaction
 from shared.nats import declare_stream, event_stream_config
-from shared.outbox import OUTBOX, Outbox, OutboxRelay
+from shared.outbox import LEASES, OUTBOX, Outbox, OutboxRelay
 from shared.runtime import ServiceRuntime
 from shared.subjects import owner_events, stream_name
 from tests.support.samples import SAMPLES
+from tests.support.streams import read_subject
 from tests.support.waiting import eventually
 
 
@@ -148,3 +150,39 @@ async def test_only_one_relay_holds_the_lease_at_a_time(make_settings, servers, 
     await first.release_lease()
     assert await second.acquire_lease() is True
     await client.close()
+
+
+async def test_a_write_in_a_replica_without_the_lease_is_published_at_once_by_the_holder(
+    make_settings, mongo, nats_client
+):
+    # Long safety timers: only the wake over NATS can make this quick.
+    settings = make_settings(CheckinSettings, outbox_poll_seconds=60, outbox_lease_seconds=30)
+    first, second = ServiceRuntime(settings), ServiceRuntime(settings)
+    await first.start()
+    await second.start()
+    try:
+        assert first.relay is not None and second.relay is not None
+        owners = {first.relay.relay_id: first, second.relay.relay_id: second}
+
+        async def holder() -> ServiceRuntime | None:
+            lease = await first.db[LEASES].find_one({"_id": "relay"})
+            return owners.get(lease["owner"]) if lease else None
+
+        holding = await eventually(holder)
+        other = second if holding is first else first
+        started = asyncio.get_running_loop().time()
+        ids = await write_facts(other, 3)
+
+        async def published() -> bool:
+            found = await read_subject(
+                nats_client, stream_name(settings.namespace, "checkin"),
+                owner_events(settings.namespace, "checkin"),
+            )  # fmt: skip
+            return sorted(e["id"] for e in found) == sorted(ids)
+
+        await eventually(published, timeout=10)
+        assert asyncio.get_running_loop().time() - started < 10  # not the 60 s safety timer
+        assert await holder() is holding  # the holder published them; the lease never moved
+    finally:
+        await second.stop()
+        await first.stop()

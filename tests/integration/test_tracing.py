@@ -90,7 +90,7 @@ async def test_one_checkin_is_one_trace_across_gateway_checkin_insights_and_webh
     by_service = {service(s) for s in trace}
     assert {"attune-gateway", "attune-checkin", "attune-insights"} <= by_service
     names = [s.name for s in trace]
-    assert "checkin write" in names  # the command's transaction
+    assert "checkin write" in names  # the command's one write
     assert any(n.endswith("cmd.checkin.log_checkin process") for n in names), names
     assert any(n.endswith(".checkin.logged publish") for n in names), names
     # Every span of the trace hangs off another one of it: nothing started a trace of its own.

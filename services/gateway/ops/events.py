@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.gateway import store
-from shared.consumer import apply_once
+from shared.consumer import apply_batch_once, apply_once
 from shared.messages.base import DecodedEvent
 from shared.mongo import Session
 from shared.runtime import ServiceRuntime
@@ -11,16 +11,16 @@ from shared.subjects import SERVICES
 
 
 def wire(runtime: ServiceRuntime) -> None:
-    async def count(event: DecodedEvent) -> None:
+    async def count(batch: list[DecodedEvent]) -> None:
         db = runtime.db
 
-        async def effect(session: Session) -> None:
-            await store.count_event(db, event.envelope, session)
+        async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
+            await store.count_events(db, [event.envelope for event in fresh], session)
 
-        await apply_once(runtime.mongo, db, "ops-counts", event.id, effect)
+        await apply_batch_once(runtime.mongo, db, "ops-counts", batch, effect)
 
     for owner in SERVICES:
-        runtime.consume(owner, "ops", count)
+        runtime.consume_batches(owner, "ops", count)
 
     async def confirmed(event: DecodedEvent) -> None:
         if not event.envelope.type.endswith(".erasure_confirmed"):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from services.gateway.deps import EntryId, Membership, command_id, rpc_of
+from services.gateway.middleware import REPLAYED
 from services.gateway.routes.errors import AUTHED, WRITE
 from services.gateway.schemas import (
     AnswerIn,
@@ -54,10 +55,12 @@ ENTRY_KINDS = {
 
 
 async def forward(ctx: Membership, request: Request, name: str, payload: BaseModel) -> EntryOut:
-    entry = await rpc_of(request).call(
+    entry, replayed = await rpc_of(request).call_replayable(
         "cmd", "checkin", name, payload, Entry,
         context=ctx.call_context(), command_id=command_id(request, ctx.caller),
     )  # fmt: skip
+    if replayed:  # the Idempotency middleware tells the client
+        setattr(request.state, REPLAYED, True)
     return EntryOut.of(entry)
 
 

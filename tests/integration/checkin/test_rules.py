@@ -62,7 +62,8 @@ async def test_a_repeated_command_id_returns_the_first_result_and_writes_nothing
     again = await alice.cmd("log_touch", command_id="key-1", kind="kiss", sexual=False)
     assert again == first
     assert await checkin.db[ENTRIES].count_documents({}) == 1
-    assert await checkin.db[COMMANDS].count_documents({}) == 1
+    assert await checkin.db[ENTRIES].count_documents({"commands.id": "key-1"}) == 1
+    assert await checkin.db[COMMANDS].count_documents({}) == 0  # kept in the entry itself
 
     async def one_event() -> bool:
         return len(await checkin_events(nats_client, checkin.settings.namespace, "rel1")) == 1
