@@ -353,13 +353,6 @@ async def set_webhook_state(db: Database, webhook_id: str, changes: Document) ->
     await db[WEBHOOKS].update_one({"_id": webhook_id}, {"$set": changes})
 
 
-async def add_deliveries(db: Database, session: Session, deliveries: list[Document]) -> None:
-    for delivery in deliveries:  # keyed by (webhook, event): a redelivered event adds nothing
-        await db[DELIVERIES].update_one(
-            {"_id": delivery["_id"]}, {"$setOnInsert": delivery}, upsert=True, session=session
-        )
-
-
 async def add_deliveries_at_once(db: Database, deliveries: list[Document]) -> None:
     """Keyed by (webhook, event): a redelivered event adds nothing, so no transaction."""
     await db[DELIVERIES].bulk_write(

@@ -22,12 +22,11 @@ from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY, GatewaySettings
 from services.gateway.webhooks import signing
 from services.gateway.webhooks.urls import Destination, check_destination
 from shared import crypto, privacy, telemetry
-from shared.consumer import apply_once
-from shared.envelope import Visibility, new_id
+from shared.envelope import new_id
 from shared.logging import get_logger
 from shared.messages.base import DecodedEvent
 from shared.metrics import WEBHOOK_ENDPOINTS_DISABLED
-from shared.mongo import Document, Session, next_due
+from shared.mongo import Document, next_due
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 from shared.subjects import SERVICES
@@ -68,58 +67,31 @@ class Deliveries:
         self.tracer = telemetry.tracer(settings.service_name)
 
     # -- events into deliveries ----------------------------------------------------------
-    async def on_event(self, event: DecodedEvent) -> None:
-        rid = event.envelope.relationship_id
-        # Only what every member may see ever leaves: no private entries, no member-only
-        # insights, no author-only fields of a shared entry.
-        envelope = privacy.event_for(event.envelope, None)
-        if rid is None or envelope is None:
-            return
-        db = self.runtime.db
-        hooks = [w for w in await store.webhooks_of(db, rid) if wants(w, envelope.type)]
-        if not hooks:
-            return
-        order = f"{envelope.time.isoformat()}|{envelope.id}"
-        now = datetime.now(UTC)
-        found = [
-            {"_id": f"{w['_id']}-{envelope.id}", "webhook_id": w["_id"], "event_id": envelope.id,
-             "type": envelope.type, "order": order, "status": "pending", "attempts": [],
-             "body": envelope.to_json().decode(), "next_attempt_at": now, "created_at": now,
-             "trace": telemetry.carrier(),
-             "about": sorted(members_named(envelope))}
-            for w in hooks
-        ]  # fmt: skip
-
-        async def effect(session: Session) -> None:
-            await store.add_deliveries(db, session, found)
-
-        if await apply_once(self.runtime.mongo, db, "webhooks", event.id, effect):
-            self.wake.now()
-
     async def on_batch(self, batch: list[DecodedEvent]) -> None:
         """A batch of events into deliveries: one read of the endpoints concerned and one
         bulk write. Deliveries are keyed by (endpoint, event), so a redelivered batch adds
         nothing and needs no processed markers."""
-        # Only what every member may see ever leaves: no private entries, no member-only insights.
-        shared = [e for e in batch if e.envelope.relationship_id is not None
-                  and e.envelope.visibility is Visibility.SHARED]  # fmt: skip
-        if not shared:
+        # Only what every member may see ever leaves: no private entries, no member-only
+        # insights, no author-only fields of a shared entry.
+        visible = [seen for e in batch if e.envelope.relationship_id is not None
+                   and (seen := privacy.event_for(e.envelope, None)) is not None]  # fmt: skip
+        if not visible:
             return
         db = self.runtime.db
-        rids = sorted({str(e.envelope.relationship_id) for e in shared})
+        rids = sorted({str(e.relationship_id) for e in visible})
         hooks = await store.webhooks_of_many(db, rids)
         if not hooks:
             return
         now = datetime.now(UTC)
+        trace = telemetry.carrier()  # the dispatcher continues this trace when it sends
         found = [
-            {"_id": f"{w['_id']}-{e.envelope.id}", "webhook_id": w["_id"],
-             "event_id": e.envelope.id, "type": e.envelope.type,
-             "order": f"{e.envelope.time.isoformat()}|{e.envelope.id}",
-             "status": "pending", "attempts": [], "body": e.envelope.to_json().decode(),
-             "next_attempt_at": now, "created_at": now}
-            for e in shared
+            {"_id": f"{w['_id']}-{e.id}", "webhook_id": w["_id"], "event_id": e.id,
+             "type": e.type, "order": f"{e.time.isoformat()}|{e.id}", "status": "pending",
+             "attempts": [], "body": e.to_json().decode(), "next_attempt_at": now,
+             "created_at": now, "trace": trace, "about": sorted(members_named(e))}
+            for e in visible
             for w in hooks
-            if w["relationship_id"] == e.envelope.relationship_id and wants(w, e.envelope.type)
+            if w["relationship_id"] == e.relationship_id and wants(w, e.type)
         ]  # fmt: skip
         if found:
             await store.add_deliveries_at_once(db, found)
