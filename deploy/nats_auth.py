@@ -74,7 +74,8 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
         publish += [f"$JS.API.STREAM.{verb}.{name}" for name in dead_letter_streams
                     for verb in ("MSG.DELETE", "PURGE")]  # fmt: skip
         for name in dead_letter_streams:
-            publish += [f"$JS.API.CONSUMER.CREATE.{name}", f"$JS.API.CONSUMER.INFO.{name}.*",
+            publish += [f"$JS.API.CONSUMER.CREATE.{name}", f"$JS.API.CONSUMER.CREATE.{name}.>",
+                        f"$JS.API.CONSUMER.INFO.{name}.*",
                         f"$JS.API.CONSUMER.MSG.NEXT.{name}.*",
                         f"$JS.API.CONSUMER.DELETE.{name}.*"]  # fmt: skip
     subscribe = [

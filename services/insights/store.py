@@ -374,6 +374,10 @@ async def erase_member(
     await db[RECOMMENDATION_ANSWERS].delete_many({"member_id": member_id}, session=session)
     await db[CONFLICT_REPORTS].delete_many({"member_id": member_id}, session=session)
     await db[ZONES].delete_one({"_id": member_id}, session=session)
+    # Whose zone a relationship's days follow: someone else's from now on.
+    await db[RELATIONSHIPS].update_many(
+        {"created_by": member_id}, {"$unset": {"created_by": ""}}, session=session
+    )
     for relationship_id in relationship_ids:
         state = await db[STATE].find_one({"_id": relationship_id}, session=session)
         if state is None:

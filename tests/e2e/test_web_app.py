@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -261,20 +262,19 @@ async def test_two_members_live_the_journey_in_the_browser(browser, system, http
     await expect(kim.page.get_by_role("heading", name="Monthly reviews")).to_be_visible()
     await kim.screen("reviews and program", "14-reviews")
 
-    # Digital dates: exercised fully once the server offers /dates; until then a quiet note.
+    # A digital date: proposed by one, accepted by the other, each in their own time.
     await sam.go("dates")
-    if await sam.page.get_by_text("not available on this server yet").count():
-        await sam.screen("dates (not available yet)", "12-dates")
-    else:
-        date = sam.page.locator("form[data-form=date]")
-        await date.get_by_label("When").fill("2030-06-01T20:00")
-        await date.get_by_label("The plan").fill("film night")
-        await date.get_by_role("button", name="Propose the date").click()
-        await expect(sam.page.locator("#dates")).to_contain_text("film night")
-        await sam.screen("dates", "12-dates")
-        await kim.go("dates")
-        await kim.page.locator("#dates").get_by_role("button", name="Accept").click()
-        await expect(kim.page.locator("#status")).to_contain_text("Date accepted")
+    date = sam.page.locator("form[data-form=date]")
+    # A month ahead (dates start within the next two years), 20:00 in the member's zone.
+    ahead = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT20:00")
+    await date.get_by_label("When").fill(ahead)
+    await date.get_by_label("The plan").fill("film night")
+    await date.get_by_role("button", name="Propose the date").click()
+    await expect(sam.page.locator("#dates")).to_contain_text("film night")
+    await sam.screen("dates", "12-dates")
+    await kim.go("dates")
+    await kim.page.locator("#dates").get_by_role("button", name="Accept").click()
+    await expect(kim.page.locator("#status")).to_contain_text("Date accepted")
 
     await sam.go("settings")
     settings = sam.page.locator("form[data-form=settings]")

@@ -13,7 +13,13 @@ from deploy.nats_auth import write_embedded_config
 from services.gateway.ops import dead_letters
 from shared.nats import DLQ_MSG_ID_HEADER, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER
 from shared.redrive import redrive
-from shared.subjects import dead_letter_stream_name, dead_letter_subject, event_subject, stream_name
+from shared.subjects import (
+    dead_letter_stream_name,
+    dead_letter_subject,
+    event_subject,
+    inbox_prefix,
+    stream_name,
+)
 
 NS = "attune"
 
@@ -29,7 +35,9 @@ def secured_nats(tmp_path):
 
 async def test_owner_redrives_and_gateway_removes_under_nats_permissions(secured_nats):
     url, passwords = secured_nats
-    clients = {s: await nats.connect(url, user=s, password=passwords[s])
+    # Each service receives replies only under its own inbox prefix (as the services do).
+    clients = {s: await nats.connect(url, user=s, password=passwords[s],
+                                     inbox_prefix=inbox_prefix(NS, s))
                for s in ("checkin", "insights", "gateway")}  # fmt: skip
     try:
         subject = event_subject(NS, "checkin", "r1", "bid.made")
@@ -61,11 +69,18 @@ async def test_owner_redrives_and_gateway_removes_under_nats_permissions(secured
 
         with pytest.raises(Exception):  # noqa: B017 - the gateway may not edit event streams
             await clients["gateway"].jetstream().delete_msg(stream_name(NS, "checkin"), 1)
-        with pytest.raises(Exception):  # noqa: B017 - nor may a service remove dead letters
+        # A service deletes from its own dead letters only to erase a member (docs/privacy.md);
+        # another service's it may not touch.
+        await clients["checkin"].jetstream().add_stream(
+            StreamConfig(name=dead_letter_stream_name(NS, "checkin"),
+                         subjects=[dead_letter_subject(NS, "checkin")])
+        )  # fmt: skip
+        await clients["checkin"].jetstream().publish(dead_letter_subject(NS, "checkin"), b"{}")
+        with pytest.raises(Exception):  # noqa: B017 - nor may a service remove another's
             await (
                 clients["insights"]
                 .jetstream()
-                .delete_msg(dead_letter_stream_name(NS, "insights"), letter.sequence)
+                .delete_msg(dead_letter_stream_name(NS, "checkin"), 1)
             )
         assert await dead_letters.purge(clients["gateway"], NS, [letter]) == 1
         assert await dead_letters.scan(clients["gateway"], NS, "insights") == []
