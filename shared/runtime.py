@@ -288,7 +288,8 @@ class ServiceRuntime:
             self._watch(asyncio.create_task(self.relay.run()))
         durables = [
             Durable(stream_name(settings.namespace, owner), f"{self.name}-{purpose}-{owner}")
-            for owner, purpose, _ in self._pending_consumers
+            for owner, purpose in [(o, p) for o, p, _ in self._pending_consumers]
+            + [(o, p) for o, p, _, _ in self._batch_consumers]
         ]
         self.spawn(
             sample_forever(
@@ -336,17 +337,7 @@ class ServiceRuntime:
             bound = lambda: None  # noqa: E731 - counted once
 
     async def _bind(self, owner: str, purpose: str, handle: EventHandler) -> None:
-        while True:
-            try:
-                await wait_for_stream(
-                    self.broker.connection, stream_name(self.settings.namespace, owner)
-                )
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # NATS away for a moment: try again
-                log.warning("stream_lookup_failed", owner=owner, error=type(exc).__name__)
-                await asyncio.sleep(1)
+        await self._wait_for_stream(owner)
         subscriber = subscribe_events(
             self.broker,
             self.settings,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -89,6 +90,7 @@ from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 from shared.zones import zone
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 MemberDay = tuple[str, str, tuple[str, str] | None]  # member, time zone, quiet hours
 
@@ -146,6 +148,14 @@ class SchedulerHandlers:
     async def _once(self, event: DecodedEvent, purpose: str, effect: Any) -> None:
         await apply_once(self.runtime.mongo, self.runtime.db, purpose, event.id, effect)
         self.wake.now()  # a schedule may have changed: the tick looks at once
+
+    async def _changed(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """A command's schedules written in one transaction; the tick looks at once (a date
+        soon, a program starting) instead of at its safety timer."""
+        try:
+            return await self.runtime.transact(work)
+        finally:
+            self.wake.now()
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest item falls due (None: nothing scheduled)."""
@@ -440,7 +450,7 @@ class SchedulerHandlers:
             await self.runtime.outbox.add(session, *events)
             return True
 
-        return await self.runtime.transact(work)
+        return await self._changed(work)
 
     @staticmethod
     def _program_status(doc: Document, members: frozenset[str], now: datetime) -> str:
@@ -473,8 +483,7 @@ class SchedulerHandlers:
             await store.drop_schedule(self.runtime.db, session, f"program:{rid}")
             await store.drop_program(self.runtime.db, session, rid)
 
-        await self.runtime.transact(work)
-        self.wake.now()
+        await self._changed(work)
         return Empty()
 
     # -- digital dates (commands and queries) ------------------------------------------------
@@ -561,7 +570,7 @@ class SchedulerHandlers:
             await self.runtime.outbox.add(session, *events)
             return True
 
-        return await self.runtime.transact(work)
+        return await self._changed(work)
 
     @staticmethod
     def _date_facts(doc: Document) -> dict[str, Any]:
@@ -642,7 +651,7 @@ class SchedulerHandlers:
             await store.save_review_settings(db, session, merged)
             await store.put_schedule(db, session, doc)
 
-        await self.runtime.transact(work)
+        await self._changed(work)
         return await self._review_settings_out(rid, merged, doc["occurrence"])
 
     async def _review_settings_out(

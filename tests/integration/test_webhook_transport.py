@@ -35,7 +35,7 @@ async def subscribe_and_deliver(client: Any, db: Any, app: Any, url: str) -> str
         "order": f"{now.isoformat()}|e1", "status": "pending", "attempts": [],
         "body": '{"subject": "e1"}', "next_attempt_at": now, "created_at": now,
     })  # fmt: skip
-    app.state.deliveries.wake.set()
+    app.state.deliveries.wake.now()
     return delivery_id
 
 
