@@ -58,7 +58,13 @@ async def test_the_dashboard_renders_in_headless_chromium(http, system):
     if chromium is None:
         pytest.skip("Chromium is not installed (make test installs it with apt-get)")
     _, people = await traffic(http)
-    await asyncio.sleep(2)  # let the events reach the counters
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+
+    async def counted() -> bool:  # the events have reached the counters the page draws
+        summary = (await http.get("/ops/summary", headers=headers)).json()
+        return bool(summary["events"]["per_minute_by_type"].get("checkin.logged"))
+
+    await eventually(counted, timeout=20)
 
     def dump(url: str) -> str:
         with tempfile.TemporaryDirectory() as profile:

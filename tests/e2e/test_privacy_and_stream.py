@@ -9,9 +9,17 @@ from tests.support.api import Person, couple
 
 
 async def read_events(
-    person: Person, rid: str, count: int, last_id: str | None = None
+    person: Person,
+    rid: str,
+    count: int,
+    last_id: str | None = None,
+    opened: asyncio.Event | None = None,
 ) -> list[dict]:
-    """Open the live stream and collect `count` events (id, type, data)."""
+    """Open the live stream and collect `count` events about entries (id, type, data).
+
+    Events about the relationship itself (a member joining) carry no subject and are
+    skipped. `opened` is set once the stream answered: its consumers exist by then, so
+    anything written afterwards reaches it."""
     headers = dict(person.headers)
     if last_id:
         headers["Last-Event-ID"] = last_id
@@ -21,6 +29,8 @@ async def read_events(
         "GET", f"/v1/relationships/{rid}/stream", headers=headers, timeout=15
     ) as response:
         assert response.status_code == 200
+        if opened is not None:
+            opened.set()
         async for line in response.aiter_lines():
             if line.startswith("id:"):
                 current["id"] = line[3:].strip()
@@ -29,7 +39,8 @@ async def read_events(
             elif line.startswith("data:"):
                 current["data"] = json.loads(line[5:].strip())
             elif line == "" and "data" in current:
-                events.append(current)
+                if current["data"].get("subject"):
+                    events.append(current)
                 current = {}
                 if len(events) >= count:
                     break
@@ -39,9 +50,10 @@ async def read_events(
 async def test_a_private_entry_is_absent_from_the_partners_timeline_and_stream(http):
     rid, (ida, jo) = await couple(http, "Ida", "Jo")
     base = f"/v1/relationships/{rid}"
-    jo_listening = asyncio.create_task(read_events(jo, rid, 2))
-    ida_listening = asyncio.create_task(read_events(ida, rid, 3))
-    await asyncio.sleep(1)  # let both streams subscribe
+    jo_open, ida_open = asyncio.Event(), asyncio.Event()
+    jo_listening = asyncio.create_task(read_events(jo, rid, 2, opened=jo_open))
+    ida_listening = asyncio.create_task(read_events(ida, rid, 3, opened=ida_open))
+    await asyncio.wait_for(asyncio.gather(jo_open.wait(), ida_open.wait()), 20)
     private = await ida.ok("POST", f"{base}/checkins", {"mood": 2, "connection": 3, "note": "mine"})
     shared = await ida.ok(
         "POST", f"{base}/checkins", {"mood": 4, "connection": 8, "visibility": "shared"}
@@ -64,8 +76,9 @@ async def test_a_private_entry_is_absent_from_the_partners_timeline_and_stream(h
 async def test_the_stream_resumes_after_the_last_event_id(http):
     rid, (liv, noa) = await couple(http, "Liv", "Noa")
     base = f"/v1/relationships/{rid}"
-    first_task = asyncio.create_task(read_events(noa, rid, 1))
-    await asyncio.sleep(1)
+    noa_open = asyncio.Event()
+    first_task = asyncio.create_task(read_events(noa, rid, 1, opened=noa_open))
+    await asyncio.wait_for(noa_open.wait(), 20)
     one = await liv.ok("POST", f"{base}/touches", {"kind": "kiss", "sexual": False,
                        "visibility": "shared"})  # fmt: skip
     (first,) = await asyncio.wait_for(first_task, 20)
@@ -75,7 +88,7 @@ async def test_the_stream_resumes_after_the_last_event_id(http):
                        "channel": "message"})  # fmt: skip
     three = await liv.ok("POST", f"{base}/touches", {"kind": "hug", "sexual": False,
                          "visibility": "shared"})  # fmt: skip
-    await asyncio.sleep(1)  # the outbox publishes them
+    # Resuming reads from where Noa left: whenever the two are published, they arrive.
     resumed = await asyncio.wait_for(read_events(noa, rid, 2, last_id=first["id"]), 20)
     assert [e["data"]["subject"] for e in resumed] == [two["id"], three["id"]]
 
