@@ -27,7 +27,7 @@ import nats
 import pytest
 
 from deploy.nats_cluster import ClusterNode, NatsCluster, running_cluster
-from shared.subjects import SERVICES, stream_name
+from shared.subjects import SERVICES, inbox_prefix, stream_name
 from tests.e2e.test_fault_injection import (
     AFTER,
     BEFORE,
@@ -113,7 +113,9 @@ async def lose_quorum(cluster: NatsCluster, namespace: str, window: list[float])
 
 async def published_at(cluster: NatsCluster, namespace: str) -> dict[str, float]:
     """Each check-in's first arrival on the checkin stream (JetStream's own timestamp)."""
-    connection = await nats.connect(cluster.user_url(OBSERVER))
+    connection = await nats.connect(
+        cluster.user_url(OBSERVER), inbox_prefix=inbox_prefix(cluster.namespace, OBSERVER)
+    )
     try:
         events = await read_subject(
             connection,
@@ -138,7 +140,9 @@ def slowest_publish(writes: list[Write], stored_at: dict[str, float]) -> float:
 async def consumers_drained(cluster: NatsCluster, namespace: str) -> list[str]:
     """Durable consumers that are not bound to a leader or still hold work (empty when all
     came back by themselves)."""
-    connection = await nats.connect(cluster.user_url(OBSERVER))
+    connection = await nats.connect(
+        cluster.user_url(OBSERVER), inbox_prefix=inbox_prefix(cluster.namespace, OBSERVER)
+    )
     trouble: list[str] = []
     try:
         js = connection.jetstream()

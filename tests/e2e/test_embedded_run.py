@@ -18,6 +18,7 @@ import pytest
 from pymongo import MongoClient
 
 from deploy.embedded import PROJECT_ROOT, free_port
+from shared.subjects import inbox_prefix
 
 
 def children_of(pid: int) -> set[int]:
@@ -144,7 +145,8 @@ def test_make_run_cluster_3_runs_every_stream_on_three_nodes_and_stops_cleanly(t
 
 async def stream_groups(url: str, streams: list[str]) -> dict[str, tuple[int, set[str]]]:
     """Each stream's configured replicas and the nodes holding it."""
-    connection = await nats.connect(url)
+    # As the checkin user, whose replies arrive only under its own inbox prefix.
+    connection = await nats.connect(url, inbox_prefix=inbox_prefix("attune", "checkin"))
     try:
         found = {}
         for stream in streams:

@@ -7,12 +7,17 @@ from typing import Any
 import nats
 
 from deploy.nats_cluster import NatsCluster
+from shared.subjects import inbox_prefix
 
 OBSERVER = "checkin"  # a service user may read any stream's info; tests look through it
 
 
 async def stream_info(cluster: NatsCluster, stream: str) -> Any:
-    connection = await nats.connect(cluster.user_url(OBSERVER), allow_reconnect=False)
+    connection = await nats.connect(
+        cluster.user_url(OBSERVER),
+        allow_reconnect=False,
+        inbox_prefix=inbox_prefix(cluster.namespace, OBSERVER),  # its replies arrive only there
+    )
     try:
         # Short: while a stream elects a leader, its info request goes unanswered.
         return await connection.jetstream(timeout=1).stream_info(stream)
