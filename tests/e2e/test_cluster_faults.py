@@ -220,9 +220,10 @@ async def test_a_three_node_cluster_loses_nodes_under_load_and_nothing_accepted_
             await load.stop()
 
         observer = cluster.user_url(OBSERVER)
+        observer_inbox = inbox_prefix(cluster.namespace, OBSERVER)
 
         async def everything_arrived() -> Seen | None:
-            seen = await look(system, observer, restartable_mongo.url, receiver)
+            seen = await look(system, observer, restartable_mongo.url, receiver, observer_inbox)
             return seen if settled(seen, load) else None
 
         stopped = time.monotonic()
@@ -230,7 +231,7 @@ async def test_a_three_node_cluster_loses_nodes_under_load_and_nothing_accepted_
             await eventually(everything_arrived, timeout=SETTLE, interval=1)
         settle_seconds = time.monotonic() - stopped
         await asyncio.sleep(2)  # anything still to come would be a duplicate: let it show
-        seen = await look(system, observer, restartable_mongo.url, receiver)
+        seen = await look(system, observer, restartable_mongo.url, receiver, observer_inbox)
         stored_at = await published_at(cluster, namespace)
         unbound = await eventually_empty(partial(consumers_drained, cluster, namespace))
         check_no_restarts(system)

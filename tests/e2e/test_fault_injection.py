@@ -52,7 +52,10 @@ class Seen:
     counted_by_day: Counter[str]  # insights' day counters, per relationship
 
 
-async def look(system: System, nats_url: str, mongo_url: str, receiver: Receiver) -> Seen:
+async def look(
+    system: System, nats_url: str, mongo_url: str, receiver: Receiver, inbox: str | None = None
+) -> Seen:
+    """What every layer holds. `inbox`: the reply prefix of the NATS user in `nats_url`."""
     ns = system.namespace
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     try:
@@ -65,7 +68,9 @@ async def look(system: System, nats_url: str, mongo_url: str, receiver: Receiver
             days[day["relationship_id"]] += int(day.get("checkins", 0))
     finally:
         await client.close()
-    connection = await nats.connect(nats_url)
+    connection = await (
+        nats.connect(nats_url, inbox_prefix=inbox) if inbox else nats.connect(nats_url)
+    )
     try:
         events = await read_subject(
             connection, f"{ns}_CHECKIN".upper(), f"{ns}.checkin.evt.*.checkin.logged"
