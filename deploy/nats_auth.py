@@ -63,6 +63,11 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
     dead_letter_streams = [dead_letter_stream_name(namespace, s) for s in SERVICES]
     # An owner reads a dead letter of its own events to redrive it (shared/redrive.py).
     publish += [f"$JS.API.STREAM.MSG.GET.{name}" for name in dead_letter_streams]
+    if service != "gateway":
+        # Answers go to the gateway's inbox. `allow_responses` covers a reply on the node that
+        # carried the request; on a cluster a reply can take another route, so the gateway's
+        # inbox is allowed by name (publishing there reads nothing of anyone's).
+        publish.append(f"{inbox_prefix(namespace, 'gateway')}.>")
     if service == "gateway":  # the only door: it alone asks the others
         # The ops figures list every stream's consumers (names and counts, no messages).
         publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>", "$JS.FC.>",
