@@ -56,9 +56,14 @@ def subjects_received(receiver: Receiver) -> list[str]:
 
 
 async def listen(
-    person: Person, rid: str, until: Callable[[list[dict]], bool], last_id: str | None = None
+    person: Person,
+    rid: str,
+    until: Callable[[list[dict]], bool],
+    last_id: str | None = None,
+    opened: asyncio.Event | None = None,
 ) -> list[dict]:
-    """Read the live stream (from `last_id`) until `until(events so far)` holds."""
+    """Read the live stream (from `last_id`) until `until(events so far)` holds. `opened` is
+    set once the stream answered: its consumers exist then, so later writes reach it."""
     headers = dict(person.headers)
     if last_id:
         headers["Last-Event-ID"] = last_id
@@ -68,6 +73,8 @@ async def listen(
         "GET", f"/v1/relationships/{rid}/stream", headers=headers, timeout=30
     ) as response:
         assert response.status_code == 200, await response.aread()
+        if opened is not None:
+            opened.set()
         async for line in response.aiter_lines():
             if line.startswith("id:"):
                 current["id"] = line[3:].strip()
@@ -111,8 +118,11 @@ async def test_signals_on_a_shared_checkin_reach_no_one_but_their_author(http, r
     base = f"/v1/relationships/{rid}"
     receiver = receivers()
     await subscribe(lou, rid, receiver.url, ["checkin.logged"])
-    listening = asyncio.create_task(listen(lou, rid, lambda events: len(events) >= 3))
-    await asyncio.sleep(1)  # the stream subscribes
+    opened = asyncio.Event()
+    listening = asyncio.create_task(
+        listen(lou, rid, lambda events: len(events) >= 3, opened=opened)
+    )
+    await asyncio.wait_for(opened.wait(), 30)
     logged = []
     for _ in range(3):  # three self-reports in 14 days raise the author's own flag
         logged.append(await kai.ok("POST", f"{base}/checkins", {
