@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from tests.support.api import Person, couple
+from tests.support.live import listen
 
 
 async def read_events(
@@ -15,36 +16,16 @@ async def read_events(
     last_id: str | None = None,
     opened: asyncio.Event | None = None,
 ) -> list[dict]:
-    """Open the live stream and collect `count` events about entries (id, type, data).
+    """`count` events about entries; events about the relationship itself (a member joining)
+    carry no subject and are skipped."""
 
-    Events about the relationship itself (a member joining) carry no subject and are
-    skipped. `opened` is set once the stream answered: its consumers exist by then, so
-    anything written afterwards reaches it."""
-    headers = dict(person.headers)
-    if last_id:
-        headers["Last-Event-ID"] = last_id
-    events: list[dict] = []
-    current: dict = {}
-    async with person.http.stream(
-        "GET", f"/v1/relationships/{rid}/stream", headers=headers, timeout=15
-    ) as response:
-        assert response.status_code == 200
-        if opened is not None:
-            opened.set()
-        async for line in response.aiter_lines():
-            if line.startswith("id:"):
-                current["id"] = line[3:].strip()
-            elif line.startswith("event:"):
-                current["event"] = line[6:].strip()
-            elif line.startswith("data:"):
-                current["data"] = json.loads(line[5:].strip())
-            elif line == "" and "data" in current:
-                if current["data"].get("subject"):
-                    events.append(current)
-                current = {}
-                if len(events) >= count:
-                    break
-    return events
+    def about_entries(events: list[dict]) -> list[dict]:
+        return [e for e in events if e["data"].get("subject")]
+
+    events = await listen(
+        person, rid, lambda seen: len(about_entries(seen)) >= count, last_id, opened
+    )
+    return about_entries(events)[:count]
 
 
 async def test_a_private_entry_is_absent_from_the_partners_timeline_and_stream(http):

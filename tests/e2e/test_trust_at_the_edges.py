@@ -26,6 +26,7 @@ from shared.nats import MSG_ID_HEADER
 from shared.subjects import SERVICES
 from tests.e2e.test_privacy_at_rest import log_every_kind, mark
 from tests.support.api import Person, couple, sign_up
+from tests.support.live import listen
 from tests.support.receiver import Receiver
 from tests.support.sweep import Stored, everything
 from tests.support.waiting import eventually
@@ -53,41 +54,6 @@ async def subscribe(person: Person, rid: str, url: str, types: list[str] | None 
 
 def subjects_received(receiver: Receiver) -> list[str]:
     return [str(json.loads(r.body).get("subject")) for r in receiver.received]
-
-
-async def listen(
-    person: Person,
-    rid: str,
-    until: Callable[[list[dict]], bool],
-    last_id: str | None = None,
-    opened: asyncio.Event | None = None,
-) -> list[dict]:
-    """Read the live stream (from `last_id`) until `until(events so far)` holds. `opened` is
-    set once the stream answered: its consumers exist then, so later writes reach it."""
-    headers = dict(person.headers)
-    if last_id:
-        headers["Last-Event-ID"] = last_id
-    events: list[dict] = []
-    current: dict[str, Any] = {}
-    async with person.http.stream(
-        "GET", f"/v1/relationships/{rid}/stream", headers=headers, timeout=30
-    ) as response:
-        assert response.status_code == 200, await response.aread()
-        if opened is not None:
-            opened.set()
-        async for line in response.aiter_lines():
-            if line.startswith("id:"):
-                current["id"] = line[3:].strip()
-            elif line.startswith("event:"):
-                current["event"] = line[6:].strip()
-            elif line.startswith("data:"):
-                current["data"] = json.loads(line[5:].strip())
-            elif line == "" and "data" in current:
-                events.append(current)
-                current = {}
-                if until(events):
-                    return events
-    return events
 
 
 def saw(subject: str) -> Callable[[list[dict]], bool]:

@@ -169,7 +169,7 @@ async def test_a_service_cannot_read_another_services_replies_or_use_its_consume
         with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
             await insights.request(f"$JS.API.CONSUMER.DELETE.{gateway_stream}.{checkins_consumer}",
                                    b"", timeout=1)  # fmt: skip
-        await asyncio.sleep(0.3)  # let any stray message arrive before judging (none may)
+        await insights.flush()  # anything sent its way before now has arrived (none may)
         still_there = await checkin.jetstream().consumer_info(gateway_stream, checkins_consumer)
     finally:
         for client in (gateway, checkin, insights):
