@@ -52,6 +52,7 @@ from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Empty, Handler, Kind, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import CONSUMERS, relay_wake_subject, stream_name
+from shared.tasks import cancel_until_done
 
 log = get_logger(__name__)
 
@@ -377,11 +378,7 @@ class ServiceRuntime:
         self.started = False
         if self.relay is not None:
             await self.relay.stop()
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_until_done(self._background)
         self._background.clear()
         await self.broker.stop()
         if self._mongo is not None:
