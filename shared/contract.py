@@ -12,55 +12,56 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from shared.messages.asks import Anything, answer_type
 from shared.messages.checkin_rpc import (
+    AcceptBoundary,
     AddPerspective,
     AnswerBid,
-    BoundaryRef,
     CompleteAssessment,
     CreateRitual,
-    Entry,
-    EntryList,
+    ListBoundaries,
+    ListOpenBids,
+    ListRituals,
     LogCheckin,
     LogConflict,
     LogRepair,
     LogTime,
     LogTouch,
     MakeBid,
-    NoPayload,
+    MyRecords,
     ProposeBoundary,
     RecordRitualOutcome,
     ReportBreach,
+    RetireBoundary,
     TimelineQuery,
 )
 from shared.messages.scheduler_rpc import (
-    DateList,
-    DateOut,
-    DateRef,
-    ProgramView,
+    AcceptDate,
+    AcceptProgram,
+    DeclineDate,
+    ExportSchedules,
+    GetProgram,
+    ListDates,
+    ListReviews,
     ProposeDate,
-    ReviewList,
+    ProposeProgram,
     ReviewRef,
     ReviewSettings,
-    ReviewSettingsOut,
-    Suggestions,
+    StopProgram,
     SuggestionsQuery,
 )
 from shared.messages.views_rpc import (
     AnswerRecommendation,
-    Done,
-    Insights,
+    ExportInsights,
     InsightsQuery,
     RespondToFlag,
-    Schedule,
     ScheduleQuery,
 )
-from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven
-from shared.rpc import Empty, Kind, Pong
+from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter
+from shared.rpc import Kind, Ping
 from shared.subjects import SERVICES
 
-
-class Anything(BaseModel):
-    """A result whose shape is the owning service's export format (a JSON object)."""
+__all__ = ["OPERATIONS", "Anything", "Operation", "operation", "operation_for"]
 
 
 @dataclass(frozen=True)
@@ -69,72 +70,84 @@ class Operation:
     service: str
     name: str
     request: type[BaseModel]
-    result: type[BaseModel]
     summary: str
 
+    @property
+    def result(self) -> type[BaseModel]:
+        """What the request type says it asks for (`Asks[...]`)."""
+        return answer_type(self.request)
 
-def _checkin_command(name: str, request: type[BaseModel], summary: str) -> Operation:
-    return Operation("cmd", "checkin", name, request, Entry, summary)
 
+def _cmd(service: str, name: str, request: type[BaseModel], summary: str) -> Operation:
+    return Operation("cmd", service, name, request, summary)
+
+
+def _qry(service: str, name: str, request: type[BaseModel], summary: str) -> Operation:
+    return Operation("qry", service, name, request, summary)
+
+
+# Every service answers these two; a caller names the service.
+EVERY_SERVICE: tuple[Operation, ...] = (
+    *(_qry(service, "ping", Ping, f"Is {service} up and ready?") for service in SERVICES),
+    *(
+        _cmd(service, REDRIVE_COMMAND, RedriveDeadLetter,
+             f"Publish one of {service}'s dead letters again on its original subject.")
+        for service in SERVICES
+    ),
+)  # fmt: skip
 
 OPERATIONS: tuple[Operation, ...] = (
-    *(
-        Operation("qry", service, "ping", Empty, Pong, f"Is {service} up and ready?")
-        for service in SERVICES
-    ),
-    *(
-        Operation("cmd", service, REDRIVE_COMMAND, RedriveDeadLetter, Redriven,
-                  f"Publish one of {service}'s dead letters again on its original subject.")
-        for service in SERVICES
-    ),
-    _checkin_command("log_checkin", LogCheckin, "Log a daily check-in."),
-    _checkin_command("make_bid", MakeBid, "Record a bid for connection."),
-    _checkin_command("answer_bid", AnswerBid, "Answer a bid (its target only)."),
-    _checkin_command("log_touch", LogTouch, "Log touch."),
-    _checkin_command("log_time", LogTime, "Log a day's screen and face-to-face minutes."),
-    _checkin_command("propose_boundary", ProposeBoundary, "Propose a boundary."),
-    _checkin_command("accept_boundary", BoundaryRef, "Accept a proposed boundary."),
-    _checkin_command("retire_boundary", BoundaryRef, "Retire a boundary."),
-    _checkin_command("report_breach", ReportBreach, "Report a breach of a boundary."),
-    _checkin_command("log_conflict", LogConflict, "Log a conflict."),
-    _checkin_command("add_perspective", AddPerspective, "Add a member's view of a conflict."),
-    _checkin_command("log_repair", LogRepair, "Close a conflict with a repair."),
-    _checkin_command("complete_assessment", CompleteAssessment, "Answer the self-assessment."),
-    _checkin_command("create_ritual", CreateRitual, "Create a recurring ritual."),
-    _checkin_command("record_ritual_outcome", RecordRitualOutcome, "Record a ritual outcome."),
-    Operation("qry", "checkin", "timeline", TimelineQuery, EntryList, "Entries the caller sees."),
-    Operation("qry", "checkin", "boundaries", NoPayload, EntryList, "Boundaries with status."),
-    Operation("qry", "checkin", "open_bids", NoPayload, EntryList, "Bids still open."),
-    Operation("qry", "checkin", "rituals", NoPayload, EntryList, "The relationship's rituals."),
-    Operation("qry", "checkin", "my_records", NoPayload, EntryList, "Everything the caller wrote."),
-    Operation("qry", "scheduler", "schedule", ScheduleQuery, Schedule, "The caller's schedule."),
-    Operation("cmd", "scheduler", "propose_program", Empty, ProgramView, "Propose the program."),
-    Operation("cmd", "scheduler", "accept_program", Empty, ProgramView, "Accept the program."),
-    Operation("qry", "scheduler", "program", Empty, ProgramView, "The program: stage, prompts."),
-    Operation("cmd", "scheduler", "propose_date", ProposeDate, DateOut, "Propose a digital date."),
-    Operation("cmd", "scheduler", "accept_date", DateRef, DateOut, "Accept a proposed date."),
-    Operation("cmd", "scheduler", "decline_date", DateRef, DateOut, "Decline a proposed date."),
-    Operation("qry", "scheduler", "dates", Empty, DateList, "Dates in every member's time."),
-    Operation("qry", "scheduler", "date_suggestions", SuggestionsQuery, Suggestions,
-              "Slots outside everyone's quiet hours."),
-    Operation("cmd", "scheduler", "review_settings", ReviewSettings, ReviewSettingsOut,
-              "When the monthly review comes."),
-    Operation("qry", "scheduler", "reviews", Empty, ReviewList, "Monthly reviews."),
-    Operation("qry", "scheduler", "review", ReviewRef, ReviewList, "One monthly review."),
-    Operation("cmd", "scheduler", "stop_program", Empty, Empty, "Stop the trust program."),
-    Operation("qry", "scheduler", "member_export", Empty, Anything, "The caller's schedules."),
-    Operation("qry", "insights", "insights", InsightsQuery, Insights, "Insights for the caller."),
-    Operation("cmd", "insights", "respond_to_flag", RespondToFlag, Done, "Answer a flag."),
-    Operation("cmd", "insights", "answer_recommendation", AnswerRecommendation, Done,
-              "Dismiss a recommendation, or mark it done."),
-    Operation("qry", "insights", "member_export", InsightsQuery, Anything, "Caller's insights."),
+    *EVERY_SERVICE,
+    _cmd("checkin", "log_checkin", LogCheckin, "Log a daily check-in."),
+    _cmd("checkin", "make_bid", MakeBid, "Record a bid for connection."),
+    _cmd("checkin", "answer_bid", AnswerBid, "Answer a bid (its target only)."),
+    _cmd("checkin", "log_touch", LogTouch, "Log touch."),
+    _cmd("checkin", "log_time", LogTime, "Log a day's screen and face-to-face minutes."),
+    _cmd("checkin", "propose_boundary", ProposeBoundary, "Propose a boundary."),
+    _cmd("checkin", "accept_boundary", AcceptBoundary, "Accept a proposed boundary."),
+    _cmd("checkin", "retire_boundary", RetireBoundary, "Retire a boundary."),
+    _cmd("checkin", "report_breach", ReportBreach, "Report a breach of a boundary."),
+    _cmd("checkin", "log_conflict", LogConflict, "Log a conflict."),
+    _cmd("checkin", "add_perspective", AddPerspective, "Add a member's view of a conflict."),
+    _cmd("checkin", "log_repair", LogRepair, "Close a conflict with a repair."),
+    _cmd("checkin", "complete_assessment", CompleteAssessment, "Answer the self-assessment."),
+    _cmd("checkin", "create_ritual", CreateRitual, "Create a recurring ritual."),
+    _cmd("checkin", "record_ritual_outcome", RecordRitualOutcome, "Record a ritual outcome."),
+    _qry("checkin", "timeline", TimelineQuery, "Entries the caller sees."),
+    _qry("checkin", "boundaries", ListBoundaries, "Boundaries with status."),
+    _qry("checkin", "open_bids", ListOpenBids, "Bids still open."),
+    _qry("checkin", "rituals", ListRituals, "The relationship's rituals."),
+    _qry("checkin", "my_records", MyRecords, "Everything the caller wrote."),
+    _qry("scheduler", "schedule", ScheduleQuery, "The caller's schedule."),
+    _cmd("scheduler", "propose_program", ProposeProgram, "Propose the program."),
+    _cmd("scheduler", "accept_program", AcceptProgram, "Accept the program."),
+    _qry("scheduler", "program", GetProgram, "The program: stage, prompts."),
+    _cmd("scheduler", "stop_program", StopProgram, "Stop the trust program."),
+    _cmd("scheduler", "propose_date", ProposeDate, "Propose a digital date."),
+    _cmd("scheduler", "accept_date", AcceptDate, "Accept a proposed date."),
+    _cmd("scheduler", "decline_date", DeclineDate, "Decline a proposed date."),
+    _qry("scheduler", "dates", ListDates, "Dates in every member's time."),
+    _qry("scheduler", "date_suggestions", SuggestionsQuery,
+         "Slots outside everyone's quiet hours."),
+    _cmd("scheduler", "review_settings", ReviewSettings, "When the monthly review comes."),
+    _qry("scheduler", "reviews", ListReviews, "Monthly reviews."),
+    _qry("scheduler", "review", ReviewRef, "One monthly review."),
+    _qry("scheduler", "member_export", ExportSchedules, "The caller's schedules."),
+    _qry("insights", "insights", InsightsQuery, "Insights for the caller."),
+    _cmd("insights", "respond_to_flag", RespondToFlag, "Answer a flag."),
+    _cmd("insights", "answer_recommendation", AnswerRecommendation,
+         "Dismiss a recommendation, or mark it done."),
+    _qry("insights", "member_export", ExportInsights, "Caller's insights."),
 )  # fmt: skip
 
 _BY_KEY = {(op.kind, op.service, op.name): op for op in OPERATIONS}
+_BY_REQUEST = {(op.request, op.service): op for op in OPERATIONS}
+_OWNER = {op.request: op for op in OPERATIONS[len(EVERY_SERVICE) :]}
 
 
 class UnlistedOperation(LookupError):
-    """A responder for an operation the catalog does not list (add it to OPERATIONS)."""
+    """A responder or a call for an operation the catalog does not list (add it to
+    OPERATIONS)."""
 
 
 def operation(kind: Kind, service: str, name: str) -> Operation:
@@ -144,3 +157,18 @@ def operation(kind: Kind, service: str, name: str) -> Operation:
         raise UnlistedOperation(
             f"{kind} {service}.{name} is not in shared/contract.py OPERATIONS"
         ) from None
+
+
+def operation_for(request_type: type[BaseModel], service: str | None = None) -> Operation:
+    """The operation a request type addresses (every request type has exactly one owner;
+    Ping and RedriveDeadLetter are answered by every service and need `service`)."""
+    found = (
+        _OWNER.get(request_type) if service is None else _BY_REQUEST.get((request_type, service))
+    )
+    if found is None:
+        raise UnlistedOperation(
+            f"{request_type.__name__}"
+            + (f" for {service}" if service else "")
+            + " is not in shared/contract.py OPERATIONS"
+        )
+    return found

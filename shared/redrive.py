@@ -14,6 +14,7 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 from pydantic import BaseModel, Field
 
+from shared.messages.asks import Asks
 from shared.nats import DLQ_MSG_ID_HEADER, DLQ_SUBJECT_HEADER, MSG_ID_HEADER
 from shared.problems import InvalidInput, NotFound
 from shared.subjects import SERVICES, dead_letter_stream_name, owner_events, stream_name
@@ -21,14 +22,16 @@ from shared.subjects import SERVICES, dead_letter_stream_name, owner_events, str
 REDRIVE_COMMAND = "redrive_dead_letter"
 
 
-class RedriveDeadLetter(BaseModel):
-    service: str = Field(pattern="^(" + "|".join(SERVICES) + ")$")
-    sequence: int = Field(ge=1)
-
-
 class Redriven(BaseModel):
     published: bool  # False: this dead letter was redriven already (JetStream dropped it)
     message_id: str  # the Nats-Msg-Id it went out under
+
+
+class RedriveDeadLetter(Asks[Redriven]):
+    """Publish one of `service`'s dead letters again on its original subject."""
+
+    service: str = Field(pattern="^(" + "|".join(SERVICES) + ")$")
+    sequence: int = Field(ge=1)
 
 
 def redrive_id(original: str | None, service: str, sequence: int) -> str:

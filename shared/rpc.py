@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.envelope import new_id
 from shared.logging import bind_context, failure, get_logger
+from shared.messages.asks import Asks, answer_type
+from shared.messages.asks import Empty as Empty  # re-exported for the services
 from shared.metrics import RPC_CALL_FAILURES, RPC_HANDLED, RPC_LATENCY
 from shared.nats import raw_body
 from shared.problems import AttuneError, ErrorBody, InternalError, InvalidInput, Unavailable
@@ -67,10 +69,6 @@ def mark_replayed() -> None:
     _replayed.set(True)
 
 
-class Empty(BaseModel):
-    """A payload or result with nothing in it (a ping, an ack)."""
-
-
 class Pong(BaseModel):
     """Every service's answer to `ping`: who it is and whether it is ready."""
 
@@ -79,6 +77,10 @@ class Pong(BaseModel):
     version: str = "dev"
     uptime_seconds: float = 0.0
     outbox_pending: int | None = None  # events written and not yet published
+
+
+class Ping(Asks[Pong]):
+    """Is the service up and ready? Every service answers it (address it by `service=`)."""
 
 
 def subject_for(namespace: str, kind: Kind, service: str, name: str) -> str:
@@ -96,6 +98,42 @@ class RpcClient:
 
     async def call(
         self,
+        message: Asks[R],
+        *,
+        context: CallContext,
+        service: str | None = None,
+        command_id: str | None = None,
+        timeout: float | None = None,
+    ) -> R:
+        """Send `message` to the service that answers its type (shared/contract.py) and
+        return the answer its type names. `service` addresses the operations every
+        service answers (Ping, RedriveDeadLetter)."""
+        result, _replayed = await self.call_replayable(
+            message, context=context, service=service, command_id=command_id, timeout=timeout
+        )
+        return result
+
+    async def call_replayable(
+        self,
+        message: Asks[R],
+        *,
+        context: CallContext,
+        service: str | None = None,
+        command_id: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[R, bool]:
+        """The typed answer, and whether it repeats the first answer to this command id."""
+        from shared.contract import operation_for  # the catalog imports this module
+
+        op = operation_for(type(message), service)
+        result_type: type[R] = answer_type(type(message))  # type: ignore[assignment]
+        return await self.call_named_replayable(
+            op.kind, op.service, op.name, message, result_type,
+            context=context, command_id=command_id, timeout=timeout,
+        )  # fmt: skip
+
+    async def call_named(
+        self,
         kind: Kind,
         service: str,
         name: str,
@@ -106,13 +144,14 @@ class RpcClient:
         command_id: str | None = None,
         timeout: float | None = None,
     ) -> R:
-        result, _replayed = await self.call_replayable(
+        """A call by subject name: for tests of the transport itself; code uses `call`."""
+        result, _replayed = await self.call_named_replayable(
             kind, service, name, payload, result_type,
             context=context, command_id=command_id, timeout=timeout,
         )  # fmt: skip
         return result
 
-    async def call_replayable(
+    async def call_named_replayable(
         self,
         kind: Kind,
         service: str,

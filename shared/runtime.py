@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ import uvicorn
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
@@ -34,6 +35,7 @@ from shared.consumer import (
     ensure_processed_index,
     subscribe_events,
 )
+from shared.contract import operation_for
 from shared.gauges import Durable, sample_forever
 from shared.logging import configure_logging, failure, get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
@@ -48,8 +50,8 @@ from shared.nats import (
     wait_for_stream,
 )
 from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
-from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven, redrive
-from shared.rpc import Empty, Handler, Kind, Pong, Request, register_responder
+from shared.redrive import RedriveDeadLetter, Redriven, redrive
+from shared.rpc import Handler, Kind, Ping, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import CONSUMERS, relay_wake_subject, stream_name
 from shared.tasks import cancel_until_done
@@ -136,9 +138,9 @@ class ServiceRuntime:
         self.started_at = time.monotonic()
         # What this service answers, so a test can hold it against the published contract.
         self.responders: list[tuple[Kind, str, type[Any]]] = []
-        self.respond("qry", "ping", Empty, self._pong)
+        self.handle({Ping: self._pong})
         if owns_events:
-            self.respond("cmd", REDRIVE_COMMAND, RedriveDeadLetter, self._redrive)
+            self.handle({RedriveDeadLetter: self._redrive})
 
     # -- resources, available once started ------------------------------------------------
     @property
@@ -186,9 +188,18 @@ class ServiceRuntime:
         self._consumed_owners.add(owner)
         self._batch_consumers.append((owner, purpose, self._batch_unless_buried(handle), linger))
 
+    def handle(self, handlers: Mapping[type[BaseModel], Handler[Any]]) -> None:
+        """Answer each request type with its function, `{LogCheckin: log_checkin, ...}`:
+        the catalog (shared/contract.py) says whether it is a command or a query and on
+        which subject it arrives."""
+        for request_type, handler in handlers.items():
+            op = operation_for(request_type, self.name)
+            self.respond(op.kind, op.name, request_type, handler)
+
     def respond(
         self, kind: Kind, name: str, payload_type: type[Any], handler: Handler[Any]
     ) -> None:
+        """Answer a subject by name (tests of the transport; services use `handle`)."""
         self.responders.append((kind, name, payload_type))
         register_responder(
             self.broker, self.settings.namespace, self.name, kind, name, payload_type, handler
@@ -412,7 +423,7 @@ class ServiceRuntime:
     async def ready(self) -> bool:
         return all((await self.checks()).values())
 
-    async def _pong(self, _payload: Empty, _request: Request) -> Pong:
+    async def _pong(self, _payload: Ping, _request: Request) -> Pong:
         # The last sampled figure (shared/gauges.py): a ping never waits on MongoDB.
         sampled = REGISTRY.get_sample_value("attune_outbox_pending_events")
         pending = int(sampled) if self.relay is not None and sampled is not None else None

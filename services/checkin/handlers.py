@@ -2,7 +2,8 @@
 
 A command names its decision (services/checkin/domain.py) and whether it acts on an
 existing entry; services/checkin/pipeline.py runs them all the same way. Adding a
-command is a decision in domain.py, a function here and a line in COMMANDS.
+command is a request model (shared/messages/checkin_rpc.py) and its line in
+shared/contract.py, a decision in domain.py, a function here and a line in app.py.
 """
 
 from __future__ import annotations
@@ -10,35 +11,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
 from services.checkin import domain, store
 from services.checkin.keyring import Keyring
 from services.checkin.mapping import view
 from services.checkin.pipeline import Pipeline
 from services.checkin.settings import CheckinSettings
 from shared import crypto, privacy
-from shared.erasure import handle_erasure
 from shared.logging import get_logger
-from shared.messages.checkin import CheckinErasureConfirmed
 from shared.messages.checkin_rpc import (
+    AcceptBoundary,
     AddPerspective,
     AnswerBid,
-    BoundaryRef,
     CompleteAssessment,
     CreateRitual,
     Entry,
     EntryList,
+    ListBoundaries,
+    ListOpenBids,
+    ListRituals,
     LogCheckin,
     LogConflict,
     LogRepair,
     LogTime,
     LogTouch,
     MakeBid,
-    NoPayload,
+    MyRecords,
     ProposeBoundary,
     RecordRitualOutcome,
     ReportBreach,
+    RetireBoundary,
     TimelineQuery,
 )
 from shared.messages.gateway import MemberErased
@@ -76,77 +77,67 @@ class CheckinHandlers:
 
     # -- facts -------------------------------------------------------------------------
     async def log_checkin(self, cmd: LogCheckin, request: Request) -> Entry:
-        return await self.pipeline.create(
-            "log_checkin", cmd, request, lambda ctx: domain.log_checkin(ctx, cmd)
-        )
+        return await self.pipeline.create(cmd, request, lambda ctx: domain.log_checkin(ctx, cmd))
 
     async def make_bid(self, cmd: MakeBid, request: Request) -> Entry:
-        return await self.pipeline.create(
-            "make_bid", cmd, request, lambda ctx: domain.make_bid(ctx, cmd)
-        )
+        return await self.pipeline.create(cmd, request, lambda ctx: domain.make_bid(ctx, cmd))
 
     async def answer_bid(self, cmd: AnswerBid, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "answer_bid", cmd, request, ("bid", cmd.bid_id),
+            cmd, request, ("bid", cmd.bid_id),
             lambda ctx, bid: domain.answer_bid(ctx, cmd, bid),
         )  # fmt: skip
 
     async def log_touch(self, cmd: LogTouch, request: Request) -> Entry:
-        return await self.pipeline.create(
-            "log_touch", cmd, request, lambda ctx: domain.log_touch(ctx, cmd)
-        )
+        return await self.pipeline.create(cmd, request, lambda ctx: domain.log_touch(ctx, cmd))
 
     async def log_time(self, cmd: LogTime, request: Request) -> Entry:
-        return await self.pipeline.create(
-            "log_time", cmd, request, lambda ctx: domain.log_time(ctx, cmd)
-        )
+        return await self.pipeline.create(cmd, request, lambda ctx: domain.log_time(ctx, cmd))
 
     # -- boundaries --------------------------------------------------------------------
     async def propose_boundary(self, cmd: ProposeBoundary, request: Request) -> Entry:
         return await self.pipeline.create(
-            "propose_boundary", cmd, request, lambda ctx: domain.propose_boundary(ctx, cmd)
+            cmd, request, lambda ctx: domain.propose_boundary(ctx, cmd)
         )
 
-    async def accept_boundary(self, cmd: BoundaryRef, request: Request) -> Entry:
+    async def accept_boundary(self, cmd: AcceptBoundary, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "accept_boundary", cmd, request, ("boundary", cmd.boundary_id),
+            cmd, request, ("boundary", cmd.boundary_id),
             lambda ctx, boundary: domain.accept_boundary_by(ctx, cmd, boundary),
         )  # fmt: skip
 
-    async def retire_boundary(self, cmd: BoundaryRef, request: Request) -> Entry:
+    async def retire_boundary(self, cmd: RetireBoundary, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "retire_boundary", cmd, request, ("boundary", cmd.boundary_id),
+            cmd, request, ("boundary", cmd.boundary_id),
             lambda ctx, boundary: domain.retire_boundary_by(ctx, cmd, boundary),
         )  # fmt: skip
 
     async def report_breach(self, cmd: ReportBreach, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "report_breach", cmd, request, ("boundary", cmd.boundary_id),
+            cmd, request, ("boundary", cmd.boundary_id),
             lambda ctx, boundary: domain.report_breach(ctx, cmd, boundary),
         )  # fmt: skip
 
     # -- conflicts and repairs ---------------------------------------------------------
     async def log_conflict(self, cmd: LogConflict, request: Request) -> Entry:
-        return await self.pipeline.create(
-            "log_conflict", cmd, request, lambda ctx: domain.log_conflict(ctx, cmd)
-        )
+        return await self.pipeline.create(cmd, request, lambda ctx: domain.log_conflict(ctx, cmd))
 
     async def add_perspective(self, cmd: AddPerspective, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "add_perspective", cmd, request, ("conflict", cmd.conflict_id),
+            cmd, request, ("conflict", cmd.conflict_id),
             lambda ctx, conflict: domain.add_perspective(ctx, cmd, conflict),
         )  # fmt: skip
 
     async def log_repair(self, cmd: LogRepair, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "log_repair", cmd, request, ("conflict", cmd.conflict_id),
+            cmd, request, ("conflict", cmd.conflict_id),
             lambda ctx, conflict: domain.log_repair(ctx, cmd, conflict),
         )  # fmt: skip
 
     # -- assessment and rituals --------------------------------------------------------
     async def complete_assessment(self, cmd: CompleteAssessment, request: Request) -> Entry:
         return await self.pipeline.create(
-            "complete_assessment", cmd, request, lambda ctx: domain.complete_assessment(ctx, cmd)
+            cmd, request, lambda ctx: domain.complete_assessment(ctx, cmd)
         )
 
     async def create_ritual(self, cmd: CreateRitual, request: Request) -> Entry:
@@ -158,13 +149,11 @@ class CheckinHandlers:
             raise Conflict(
                 f"a relationship keeps at most {limit} rituals", code="ritual_limit_reached"
             )
-        return await self.pipeline.create(
-            "create_ritual", cmd, request, lambda ctx: domain.create_ritual(ctx, cmd)
-        )
+        return await self.pipeline.create(cmd, request, lambda ctx: domain.create_ritual(ctx, cmd))
 
     async def record_ritual_outcome(self, cmd: RecordRitualOutcome, request: Request) -> Entry:
         return await self.pipeline.act_on(
-            "record_ritual_outcome", cmd, request, ("ritual", cmd.ritual_id),
+            cmd, request, ("ritual", cmd.ritual_id),
             lambda ctx, ritual: domain.record_ritual_outcome(ctx, cmd, ritual),
         )  # fmt: skip
 
@@ -181,7 +170,7 @@ class CheckinHandlers:
             next_cursor=cursor,
         )
 
-    async def boundaries(self, _query: NoPayload, request: Request) -> EntryList:
+    async def boundaries(self, _query: ListBoundaries, request: Request) -> EntryList:
         ctx = await self.pipeline.context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "boundary", ctx.actor
@@ -189,7 +178,7 @@ class CheckinHandlers:
         views = [seen_by(domain.boundary_view(doc, ctx.members), ctx.actor) for doc in found]
         return EntryList(entries=await self.pipeline.open_all(views))
 
-    async def open_bids(self, _query: NoPayload, request: Request) -> EntryList:
+    async def open_bids(self, _query: ListOpenBids, request: Request) -> EntryList:
         ctx = await self.pipeline.context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "bid", ctx.actor, {"state.status": "open"}
@@ -198,7 +187,7 @@ class CheckinHandlers:
             entries=await self.pipeline.open_all([seen_by(view(doc), ctx.actor) for doc in found])
         )
 
-    async def rituals(self, _query: NoPayload, request: Request) -> EntryList:
+    async def rituals(self, _query: ListRituals, request: Request) -> EntryList:
         ctx = await self.pipeline.context(request)
         found = await store.entries_of_kind(
             self.runtime.db, ctx.relationship_id, "ritual", ctx.actor
@@ -207,7 +196,7 @@ class CheckinHandlers:
             entries=await self.pipeline.open_all([seen_by(view(doc), ctx.actor) for doc in found])
         )
 
-    async def my_records(self, _query: NoPayload, request: Request) -> EntryList:
+    async def my_records(self, _query: MyRecords, request: Request) -> EntryList:
         """Everything the caller wrote, in every relationship (for export)."""
         actor = request.context.actor_id
         if not actor:
@@ -223,58 +212,18 @@ class CheckinHandlers:
             return domain.boundary_view(document, members)
         return view(document)
 
-
-COMMANDS: dict[str, type[BaseModel]] = {
-    "log_checkin": LogCheckin,
-    "make_bid": MakeBid,
-    "answer_bid": AnswerBid,
-    "log_touch": LogTouch,
-    "log_time": LogTime,
-    "propose_boundary": ProposeBoundary,
-    "accept_boundary": BoundaryRef,
-    "retire_boundary": BoundaryRef,
-    "report_breach": ReportBreach,
-    "log_conflict": LogConflict,
-    "log_repair": LogRepair,
-    "add_perspective": AddPerspective,
-    "complete_assessment": CompleteAssessment,
-    "create_ritual": CreateRitual,
-    "record_ritual_outcome": RecordRitualOutcome,
-}
-QUERIES: dict[str, type[BaseModel]] = {
-    "timeline": TimelineQuery,
-    "boundaries": NoPayload,
-    "open_bids": NoPayload,
-    "rituals": NoPayload,
-    "my_records": NoPayload,
-}
-
-
-def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> CheckinHandlers:
-    handlers = CheckinHandlers(runtime, clock)
-    runtime.keep_membership()
-    runtime.publish_from(store.ENTRIES)  # each command's events travel in its document
-    for name, payload_type in COMMANDS.items():
-        runtime.respond("cmd", name, payload_type, getattr(handlers, name))
-    for name, payload_type in QUERIES.items():
-        runtime.respond("qry", name, payload_type, getattr(handlers, name))
-
-    async def erase_member(session: Session, erased: MemberErased) -> None:
+    # -- erasure and start-up ------------------------------------------------------------
+    async def erase_member(self, session: Session, erased: MemberErased) -> None:
         # Their entries and command records go; their keys go, so any copy left in the
         # stream or a backup can no longer be read. The others' entries stay.
-        await store.erase_member(runtime.db, session, erased.member_id)
-        await handlers.keyring.destroy_member(session, erased.member_id)
+        await store.erase_member(self.runtime.db, session, erased.member_id)
+        await self.keyring.destroy_member(session, erased.member_id)
 
-    async def erase_relationship(session: Session, relationship_id: str) -> None:
-        await store.erase_relationship(runtime.db, session, relationship_id)
-        await handlers.keyring.destroy_relationship(session, relationship_id)
+    async def erase_relationship(self, session: Session, relationship_id: str) -> None:
+        await store.erase_relationship(self.runtime.db, session, relationship_id)
+        await self.keyring.destroy_relationship(session, relationship_id)
 
-    handle_erasure(runtime, CheckinErasureConfirmed, erase_member, erase_relationship)
-
-    async def indexes(rt: ServiceRuntime) -> None:
-        await store.ensure_indexes(rt.db)
-        await handlers.keyring.ensure_indexes()
-        await handlers.keyring.rewrap()  # a new master key takes over the old keys at start
-
-    runtime.on_startup(indexes)
-    return handlers
+    async def prepare(self, runtime: ServiceRuntime) -> None:
+        await store.ensure_indexes(runtime.db)
+        await self.keyring.ensure_indexes()
+        await self.keyring.rewrap()  # a new master key takes over the old keys at start

@@ -28,6 +28,7 @@ from services.checkin import domain, sealing, store
 from services.checkin.keyring import Keyring
 from services.checkin.mapping import Context
 from shared import telemetry
+from shared.contract import operation_for
 from shared.membership import authorize
 from shared.messages.checkin_rpc import Entry
 from shared.mongo import Document
@@ -89,15 +90,14 @@ class Pipeline:
 
     # -- the two shapes of command -------------------------------------------------------
     async def create(
-        self, name: str, payload: P, request: Request, decide: Callable[[Context], domain.New]
+        self, payload: P, request: Request, decide: Callable[[Context], domain.New]
     ) -> Entry:
         """A command that records a new entry."""
 
-        return await self._run(name, payload, request, lambda ctx, _none: decide(ctx), None)
+        return await self._run(payload, request, lambda ctx, _none: decide(ctx), None)
 
     async def act_on(
         self,
-        name: str,
         payload: P,
         request: Request,
         target: tuple[str, str],
@@ -109,17 +109,17 @@ class Pipeline:
             assert loaded is not None  # loaded before every decision on a target
             return decide(ctx, loaded)
 
-        return await self._run(name, payload, request, decided, target)
+        return await self._run(payload, request, decided, target)
 
     # -- the one pipeline ----------------------------------------------------------------
     async def _run(
         self,
-        name: str,
         payload: P,
         request: Request,
         decide: Callable[[Context, Document | None], domain.Decision],
         target: tuple[str, str] | None,
     ) -> Entry:
+        name = operation_for(type(payload)).name  # the command's name in the catalog
         ctx = await self.context(request)
         digest = fingerprint(ctx.key, name, ctx.relationship_id, payload)
         for _ in range(DECIDE_ATTEMPTS):

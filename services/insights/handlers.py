@@ -30,6 +30,7 @@ from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import (
     AnswerRecommendation,
     Done,
+    ExportInsights,
     Flag,
     FlagResponse,
     Health,
@@ -166,7 +167,7 @@ class InsightsHandlers:
             return
         await apply_once(self.runtime.mongo, db, "zones", event.id, effect)
 
-    async def member_export(self, _query: InsightsQuery, request: Request) -> MemberInsights:
+    async def member_export(self, _query: ExportInsights, request: Request) -> MemberInsights:
         member = request.context.actor_id
         assert member is not None
         db = self.runtime.db
@@ -323,12 +324,12 @@ def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -
     runtime.keep_membership()
     runtime.consume_batches("checkin", "aggregates", handlers.on_batch)
     runtime.consume_batches("scheduler", "aggregates", handlers.on_batch)
-    runtime.respond("qry", "insights", InsightsQuery, handlers.insights)
-    runtime.respond("qry", "member_export", InsightsQuery, handlers.member_export)
-    runtime.respond("cmd", "respond_to_flag", RespondToFlag, handlers.respond_to_flag)
-    runtime.respond(
-        "cmd", "answer_recommendation", AnswerRecommendation, handlers.answer_recommendation
-    )
+    runtime.handle({
+        InsightsQuery: handlers.insights,
+        ExportInsights: handlers.member_export,
+        RespondToFlag: handlers.respond_to_flag,
+        AnswerRecommendation: handlers.answer_recommendation,
+    })  # fmt: skip
     runtime.consume("gateway", "zones", handlers.on_member_event)
 
     async def erase_member(session: Session, erased: MemberErased) -> None:

@@ -65,17 +65,26 @@ from shared.messages.scheduler import (
     SchedulerErasureConfirmed,
 )
 from shared.messages.scheduler_rpc import (
+    AcceptDate,
+    AcceptProgram,
     DateList,
     DateOut,
     DateRef,
+    DeclineDate,
+    ExportSchedules,
+    GetProgram,
+    ListDates,
+    ListReviews,
     MemberLocalTime,
     ProgramView,
     PromptOut,
     ProposeDate,
+    ProposeProgram,
     ReviewList,
     ReviewRef,
     ReviewSettings,
     ReviewSettingsOut,
+    StopProgram,
     SuggestedSlot,
     Suggestions,
     SuggestionsQuery,
@@ -384,7 +393,7 @@ class SchedulerHandlers:
         return out
 
     # -- the trust-rebuilding program (commands and query) -----------------------------------
-    async def propose_program(self, _payload: Empty, request: Request) -> ProgramView:
+    async def propose_program(self, _payload: ProposeProgram, request: Request) -> ProgramView:
         rid, members = await self._authorized(request)
         actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
         assert actor is not None
@@ -402,7 +411,7 @@ class SchedulerHandlers:
             doc = await store.program(db, rid) or doc  # someone proposed at the same moment
         return await self._program_view(doc, members, now)
 
-    async def accept_program(self, _payload: Empty, request: Request) -> ProgramView:
+    async def accept_program(self, _payload: AcceptProgram, request: Request) -> ProgramView:
         rid, members = await self._authorized(request)
         actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
         assert actor is not None
@@ -471,12 +480,12 @@ class SchedulerHandlers:
             view.prompts = [PromptOut(text_key=p.text_key, text=p.text) for p in stage.prompts]
         return view
 
-    async def program_status(self, _payload: Empty, request: Request) -> ProgramView:
+    async def program_status(self, _payload: GetProgram, request: Request) -> ProgramView:
         rid, members = await self._authorized(request)
         now = self.clock.now()
         return await self._program_view(await store.program(self.runtime.db, rid), members, now)
 
-    async def stop_program(self, _payload: Empty, request: Request) -> Empty:
+    async def stop_program(self, _payload: StopProgram, request: Request) -> Empty:
         rid = await self._authorize(request)
 
         async def work(session: Session) -> None:
@@ -513,10 +522,10 @@ class SchedulerHandlers:
             doc = await store.find_date(db, rid, date_id) or doc  # a concurrent retry won
         return await self._date_view(doc, members)
 
-    async def accept_date(self, ref: DateRef, request: Request) -> DateOut:
+    async def accept_date(self, ref: AcceptDate, request: Request) -> DateOut:
         return await self._answer_date(ref, request, "accepted")
 
-    async def decline_date(self, ref: DateRef, request: Request) -> DateOut:
+    async def decline_date(self, ref: DeclineDate, request: Request) -> DateOut:
         return await self._answer_date(ref, request, "declined")
 
     async def _answer_date(self, ref: DateRef, request: Request, answer: str) -> DateOut:
@@ -600,7 +609,7 @@ class SchedulerHandlers:
             local_times=await self._local_times(members, doc["starts_at"], doc["ends_at"]),
         )  # fmt: skip
 
-    async def list_dates(self, _payload: Empty, request: Request) -> DateList:
+    async def list_dates(self, _payload: ListDates, request: Request) -> DateList:
         rid, members = await self._authorized(request)
         found = await store.dates_of(self.runtime.db, rid)
         return DateList(dates=[await self._date_view(doc, members) for doc in found])
@@ -664,7 +673,7 @@ class SchedulerHandlers:
         return ReviewSettingsOut(day_of_month=settings["day_of_month"], time=settings["time"],
                                  timezone=settings["timezone"], next_at=next_at)  # fmt: skip
 
-    async def list_reviews(self, _payload: Empty, request: Request) -> ReviewList:
+    async def list_reviews(self, _payload: ListReviews, request: Request) -> ReviewList:
         rid = await self._authorize(request)
         found = await store.reviews_of(self.runtime.db, rid)
         return ReviewList(reviews=[self._review_out(doc) for doc in found])
@@ -894,7 +903,7 @@ class SchedulerHandlers:
         return out
 
     # -- queries -------------------------------------------------------------------------
-    async def member_export(self, _payload: Empty, request: Request) -> MemberSchedules:
+    async def member_export(self, _payload: ExportSchedules, request: Request) -> MemberSchedules:
         member = request.context.actor_id
         assert member is not None
         db = self.runtime.db
@@ -993,20 +1002,22 @@ def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandle
     runtime.consume_batches("checkin", "schedules", handlers.on_facts)
     runtime.consume("gateway", "schedules", handlers.on_gateway)
     runtime.consume("insights", "backoff", handlers.on_insight)
-    runtime.respond("qry", "schedule", ScheduleQuery, handlers.schedule)
-    runtime.respond("cmd", "propose_program", Empty, handlers.propose_program)
-    runtime.respond("cmd", "accept_program", Empty, handlers.accept_program)
-    runtime.respond("cmd", "stop_program", Empty, handlers.stop_program)
-    runtime.respond("qry", "program", Empty, handlers.program_status)
-    runtime.respond("cmd", "propose_date", ProposeDate, handlers.propose_date)
-    runtime.respond("cmd", "accept_date", DateRef, handlers.accept_date)
-    runtime.respond("cmd", "decline_date", DateRef, handlers.decline_date)
-    runtime.respond("qry", "dates", Empty, handlers.list_dates)
-    runtime.respond("qry", "date_suggestions", SuggestionsQuery, handlers.date_suggestions)
-    runtime.respond("cmd", "review_settings", ReviewSettings, handlers.update_review_settings)
-    runtime.respond("qry", "reviews", Empty, handlers.list_reviews)
-    runtime.respond("qry", "review", ReviewRef, handlers.get_review)
-    runtime.respond("qry", "member_export", Empty, handlers.member_export)
+    runtime.handle({
+        ScheduleQuery: handlers.schedule,
+        ProposeProgram: handlers.propose_program,
+        AcceptProgram: handlers.accept_program,
+        StopProgram: handlers.stop_program,
+        GetProgram: handlers.program_status,
+        ProposeDate: handlers.propose_date,
+        AcceptDate: handlers.accept_date,
+        DeclineDate: handlers.decline_date,
+        ListDates: handlers.list_dates,
+        SuggestionsQuery: handlers.date_suggestions,
+        ReviewSettings: handlers.update_review_settings,
+        ListReviews: handlers.list_reviews,
+        ReviewRef: handlers.get_review,
+        ExportSchedules: handlers.member_export,
+    })  # fmt: skip
 
     async def erase_member(session: Session, erased: MemberErased) -> None:
         await store.erase_member(runtime.db, session, erased.member_id)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.envelope import Visibility
+from shared.messages.asks import Asks
 from shared.messages.checkin import BoundaryWindow, PillarScores, SelfReportSignals
 from shared.messages.vocabulary import (
     LIST_MAX,
@@ -36,7 +37,31 @@ from shared.messages.vocabulary import (
 from shared.zones import TimeZoneName
 
 
-class _Command(BaseModel):
+class Entry(BaseModel):
+    """One fact as the owner of a timeline sees it."""
+
+    id: str
+    kind: str
+    relationship_id: str
+    author_id: str
+    visibility: Visibility
+    occurred_at: datetime
+    recorded_at: datetime
+    fields: dict[str, Any]
+
+
+class EntryList(BaseModel):
+    entries: list[Entry]
+    next_cursor: str | None = None
+
+
+class _Command(Asks[Entry]):
+    """A change to a relationship's record; the answer is the entry as its author sees it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Query(Asks[EntryList]):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -100,6 +125,14 @@ class BoundaryRef(_Command):
     boundary_id: EntityId
 
 
+class AcceptBoundary(BoundaryRef):
+    """Accept a boundary another member proposed."""
+
+
+class RetireBoundary(BoundaryRef):
+    """Retire a boundary that no longer serves."""
+
+
 class ReportBreach(_Fact):
     boundary_id: EntityId
     note: Note | None = None
@@ -149,7 +182,7 @@ class RecordRitualOutcome(_Command):
     reason: Reason | None = None
 
 
-class Page(_Command):
+class Page(_Query):
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=200)
 
@@ -158,23 +191,17 @@ class TimelineQuery(Page):
     kinds: list[str] | None = Field(default=None, max_length=20)
 
 
-class NoPayload(_Command):
-    pass
+class ListBoundaries(_Query):
+    """The relationship's boundaries with their status."""
 
 
-class Entry(BaseModel):
-    """One fact as the owner of a timeline sees it."""
-
-    id: str
-    kind: str
-    relationship_id: str
-    author_id: str
-    visibility: Visibility
-    occurred_at: datetime
-    recorded_at: datetime
-    fields: dict[str, Any]
+class ListOpenBids(_Query):
+    """Bids nobody has answered yet."""
 
 
-class EntryList(BaseModel):
-    entries: list[Entry]
-    next_cursor: str | None = None
+class ListRituals(_Query):
+    """The relationship's rituals."""
+
+
+class MyRecords(_Query):
+    """Everything the caller wrote, in every relationship (for their export)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.messages.asks import Anything, Asks, Empty
 from shared.messages.scheduler import DateKind
 from shared.messages.vocabulary import EntityId, LocalTime
 from shared.zones import zone
@@ -21,11 +22,79 @@ def _plausible_year(value: datetime) -> datetime:
     return value
 
 
+class MemberLocalTime(BaseModel):
+    timezone: str
+    starts_at: str = Field(description="The member's local wall time, with offset.")
+    ends_at: str
+
+
+class DateOut(BaseModel):
+    id: str
+    proposed_by: str | None
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    duration_minutes: int
+    kind: DateKind
+    plan: str | None = None
+    status: str = Field(description="proposed, accepted (every member said yes) or declined")
+    answers: dict[str, str] = Field(default_factory=dict)
+    remind_minutes_before: int
+    local_times: dict[str, MemberLocalTime] = Field(
+        default_factory=dict, description="The date in every member's local time."
+    )
+
+
+class DateList(BaseModel):
+    dates: list[DateOut] = Field(default_factory=list)
+
+
+class SuggestedSlot(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    local_times: dict[str, MemberLocalTime]
+    inconvenience: dict[str, float] = Field(
+        description="Per member, hours away from an easy early evening in their own day."
+    )
+
+
+class Suggestions(BaseModel):
+    slots: list[SuggestedSlot] = Field(default_factory=list)
+
+
+class PromptOut(BaseModel):
+    text_key: str
+    text: str
+
+
+class ProgramView(BaseModel):
+    program: str = "trust_rebuilding"
+    status: str = Field(description="none, proposed, active or ended")
+    proposed_by: str | None = None
+    accepted_by: list[str] = Field(default_factory=list)
+    started_at: datetime | None = None
+    ends_at: datetime | None = None
+    stage: str | None = None
+    stage_title: str | None = None
+    prompts: list[PromptOut] = Field(default_factory=list)
+
+
+class ReviewSettingsOut(BaseModel):
+    day_of_month: int
+    time: str
+    timezone: str
+    next_at: datetime | None = None
+
+
+class ReviewList(BaseModel):
+    reviews: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProposeDate(_Command):
+class ProposeDate(_Command, Asks[DateOut]):
     starts_at: datetime = Field(
         description="When the date starts: RFC 3339 with an offset, or a local wall time "
         "without one, read in `timezone` (DST-correct)."
@@ -60,38 +129,11 @@ class ProposeDate(_Command):
         return self
 
 
-class DateRef(_Command):
+class DateRef(_Command, Asks[DateOut]):
     date_id: EntityId
 
 
-class MemberLocalTime(BaseModel):
-    timezone: str
-    starts_at: str = Field(description="The member's local wall time, with offset.")
-    ends_at: str
-
-
-class DateOut(BaseModel):
-    id: str
-    proposed_by: str | None
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    duration_minutes: int
-    kind: DateKind
-    plan: str | None = None
-    status: str = Field(description="proposed, accepted (every member said yes) or declined")
-    answers: dict[str, str] = Field(default_factory=dict)
-    remind_minutes_before: int
-    local_times: dict[str, MemberLocalTime] = Field(
-        default_factory=dict, description="The date in every member's local time."
-    )
-
-
-class DateList(BaseModel):
-    dates: list[DateOut] = Field(default_factory=list)
-
-
-class SuggestionsQuery(_Command):
+class SuggestionsQuery(_Command, Asks[Suggestions]):
     duration_minutes: int = Field(ge=15, le=8 * 60)
     start: AwareDatetime
     end: AwareDatetime
@@ -110,37 +152,7 @@ class SuggestionsQuery(_Command):
         return self
 
 
-class SuggestedSlot(BaseModel):
-    starts_at: datetime
-    ends_at: datetime
-    local_times: dict[str, MemberLocalTime]
-    inconvenience: dict[str, float] = Field(
-        description="Per member, hours away from an easy early evening in their own day."
-    )
-
-
-class Suggestions(BaseModel):
-    slots: list[SuggestedSlot] = Field(default_factory=list)
-
-
-class PromptOut(BaseModel):
-    text_key: str
-    text: str
-
-
-class ProgramView(BaseModel):
-    program: str = "trust_rebuilding"
-    status: str = Field(description="none, proposed, active or ended")
-    proposed_by: str | None = None
-    accepted_by: list[str] = Field(default_factory=list)
-    started_at: datetime | None = None
-    ends_at: datetime | None = None
-    stage: str | None = None
-    stage_title: str | None = None
-    prompts: list[PromptOut] = Field(default_factory=list)
-
-
-class ReviewSettings(_Command):
+class ReviewSettings(_Command, Asks[ReviewSettingsOut]):
     day_of_month: int | None = Field(default=None, ge=1, le=28)
     time: LocalTime | None = Field(default=None, description="Local HH:MM in `timezone`.")
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
@@ -153,16 +165,45 @@ class ReviewSettings(_Command):
         return value
 
 
-class ReviewSettingsOut(BaseModel):
-    day_of_month: int
-    time: str
-    timezone: str
-    next_at: datetime | None = None
-
-
-class ReviewRef(_Command):
+class ReviewRef(_Command, Asks[ReviewList]):
     review_id: EntityId
 
 
-class ReviewList(BaseModel):
-    reviews: list[dict[str, Any]] = Field(default_factory=list)
+class AcceptDate(DateRef):
+    """Say yes to a proposed date."""
+
+
+class DeclineDate(DateRef):
+    """Say no to a proposed date."""
+
+
+class _Ask(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProposeProgram(_Ask, Asks[ProgramView]):
+    """Propose the trust-rebuilding program to the relationship."""
+
+
+class AcceptProgram(_Ask, Asks[ProgramView]):
+    """Accept the proposed program."""
+
+
+class GetProgram(_Ask, Asks[ProgramView]):
+    """The program's stage and this stage's prompts."""
+
+
+class StopProgram(_Ask, Asks[Empty]):
+    """End the program early."""
+
+
+class ListDates(_Ask, Asks[DateList]):
+    """The relationship's digital dates, in every member's local time."""
+
+
+class ListReviews(_Ask, Asks[ReviewList]):
+    """The relationship's monthly reviews."""
+
+
+class ExportSchedules(_Ask, Asks[Anything]):
+    """What the scheduler keeps of the caller (for their export)."""

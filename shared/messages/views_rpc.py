@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.messages.asks import Anything, Asks
 from shared.messages.flag_evidence import describe as describe_evidence
 from shared.messages.vocabulary import (
     NOTE_MAX,
@@ -16,21 +17,6 @@ from shared.messages.vocabulary import (
     RecommendationKind,
     Severity,
 )
-
-
-class ScheduleQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: AwareDatetime
-    end: AwareDatetime
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ScheduleQuery:
-        if self.end <= self.start:
-            raise ValueError("the end must come after the start")
-        if (self.end - self.start).days > 92:
-            raise ValueError("a schedule spans at most 92 days")
-        return self
 
 
 class ScheduleItem(BaseModel):
@@ -47,10 +33,6 @@ class ScheduleItem(BaseModel):
 
 class Schedule(BaseModel):
     items: list[ScheduleItem] = Field(default_factory=list)
-
-
-class InsightsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class FlagResponse(BaseModel):
@@ -127,7 +109,40 @@ class Insights(BaseModel):
     recommendations: list[Recommendation] = Field(default_factory=list)
 
 
-class RespondToFlag(BaseModel):
+class Done(BaseModel):
+    """An acknowledgement without content."""
+
+    ok: bool = True
+
+
+class ScheduleQuery(Asks[Schedule]):
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleQuery:
+        if self.end <= self.start:
+            raise ValueError("the end must come after the start")
+        if (self.end - self.start).days > 92:
+            raise ValueError("a schedule spans at most 92 days")
+        return self
+
+
+class InsightsQuery(Asks[Insights]):
+    """Flags, health, strengths and recommendations as the caller may see them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExportInsights(Asks[Anything]):
+    """What insights keeps of the caller (for their export)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RespondToFlag(Asks[Done]):
     model_config = ConfigDict(extra="forbid")
 
     code: FlagCode
@@ -135,14 +150,8 @@ class RespondToFlag(BaseModel):
     note: str | None = Field(default=None, min_length=1, max_length=NOTE_MAX)
 
 
-class AnswerRecommendation(BaseModel):
+class AnswerRecommendation(Asks[Done]):
     model_config = ConfigDict(extra="forbid")
 
     recommendation_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,100}$")
     answer: Literal["dismissed", "done"]
-
-
-class Done(BaseModel):
-    """An acknowledgement without content."""
-
-    ok: bool = True

@@ -8,7 +8,7 @@ from typing import Any
 from nats.aio.client import Client
 from pydantic import BaseModel, ConfigDict
 
-from services.checkin.handlers import COMMANDS, QUERIES
+from shared.contract import operation
 from shared.messages.checkin_rpc import Entry, EntryList
 from shared.rpc import CallContext, RpcClient
 from shared.subjects import stream_name
@@ -37,21 +37,18 @@ class Member:
         )
 
     async def cmd(self, name: str, command_id: str | None = None, **payload: Any) -> Entry:
-        return await self.rpc.call(
-            "cmd", "checkin", name, COMMANDS[name](**payload), Entry,
-            context=self.context(), command_id=command_id,
-        )  # fmt: skip
+        command = operation("cmd", "checkin", name).request(**payload)
+        return await self.rpc.call(command, context=self.context(), command_id=command_id)  # type: ignore[arg-type]
 
     async def send_raw(self, name: str, **payload: Any) -> Entry:
         """Send a payload as it is, unchecked, so the service's own validation is what answers."""
-        return await self.rpc.call(
+        return await self.rpc.call_named(
             "cmd", "checkin", name, Unchecked(**payload), Entry, context=self.context()
         )
 
     async def qry(self, name: str, **payload: Any) -> EntryList:
-        return await self.rpc.call(
-            "qry", "checkin", name, QUERIES[name](**payload), EntryList, context=self.context()
-        )
+        query = operation("qry", "checkin", name).request(**payload)
+        return await self.rpc.call(query, context=self.context())  # type: ignore[arg-type]
 
 
 async def checkin_events(client: Client, namespace: str, relationship_id: str) -> list[dict]:

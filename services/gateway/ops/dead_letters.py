@@ -24,7 +24,7 @@ from shared.nats import (
     DLQ_SUBJECT_HEADER,
 )
 from shared.problems import AttuneError, NotFound
-from shared.redrive import REDRIVE_COMMAND, RedriveDeadLetter, Redriven
+from shared.redrive import RedriveDeadLetter
 from shared.rpc import CallContext, RpcClient
 from shared.subjects import SERVICES, dead_letter_stream_name, parse_event_subject
 
@@ -214,11 +214,8 @@ async def redrive(
             continue
         try:
             result = await rpc.call(
-                "cmd",
-                letter.owner,
-                REDRIVE_COMMAND,
                 RedriveDeadLetter(service=letter.service, sequence=letter.sequence),
-                Redriven,
+                service=letter.owner,
                 context=CallContext(),
                 command_id=f"redrive-{letter.service}-{letter.sequence}",
             )

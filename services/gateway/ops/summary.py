@@ -14,13 +14,13 @@ from services.gateway.ops import dead_letters
 from services.gateway.ops.lag_history import LagHistory
 from services.gateway.routes.health import BACKEND_SERVICES
 from shared.problems import AttuneError
-from shared.rpc import CallContext, Empty, Pong, RpcClient
+from shared.rpc import CallContext, Ping, RpcClient
 from shared.runtime import VERSION, ServiceRuntime
 
 
 async def _service(rpc: RpcClient, name: str) -> dict[str, Any]:
     try:
-        pong = await rpc.call("qry", name, "ping", Empty(), Pong, context=CallContext(), timeout=1)
+        pong = await rpc.call(Ping(), service=name, context=CallContext(), timeout=1)
     except AttuneError:
         return {"name": name, "up": False, "ready": False, "version": None, "uptime_seconds": None,
                 "outbox_pending": None}  # fmt: skip

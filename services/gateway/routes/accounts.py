@@ -34,12 +34,13 @@ from services.gateway.schemas import (
 from shared import tombstones
 from shared.envelope import Visibility, new_id
 from shared.messages.base import EventData, new_event
-from shared.messages.checkin_rpc import EntryList, NoPayload
+from shared.messages.checkin_rpc import MyRecords
 from shared.messages.gateway import MemberErased, MemberLeft, MemberUpdated, RelationshipErased
-from shared.messages.views_rpc import InsightsQuery
+from shared.messages.scheduler_rpc import ExportSchedules
+from shared.messages.views_rpc import ExportInsights
 from shared.mongo import Document, Session
 from shared.problems import Conflict, NotFound, TooManyRequests, Unauthorized
-from shared.rpc import CallContext, Empty
+from shared.rpc import CallContext
 from shared.stream_erasure import erase_member_messages
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -195,13 +196,9 @@ async def export(member: Me, request: Request) -> ExportOut:
     db = db_of(request)
     relationships = await store.relationships_of(db, member["_id"])
     rpc, context = rpc_of(request), CallContext(actor_id=member["_id"])
-    records = await rpc.call(
-        "qry", "checkin", "my_records", NoPayload(), EntryList, context=context
-    )
-    insights = await rpc.call("qry", "insights", "member_export", InsightsQuery(), Anything,
-                              context=context)  # fmt: skip
-    schedules = await rpc.call("qry", "scheduler", "member_export", Empty(), Anything,
-                               context=context)  # fmt: skip
+    records = await rpc.call(MyRecords(), context=context)
+    insights = await rpc.call(ExportInsights(), context=context)
+    schedules = await rpc.call(ExportSchedules(), context=context)
     return ExportOut(
         member=member_out(member),
         relationships=[

@@ -11,15 +11,17 @@ from fastapi import APIRouter, Query, Request
 from services.gateway.deps import EntryId, Membership, command_id, rpc_of
 from services.gateway.routes.errors import AUTHED, WRITE
 from shared.messages.scheduler_rpc import (
+    AcceptDate,
     DateList,
     DateOut,
     DateRef,
+    DeclineDate,
+    ListDates,
     ProposeDate,
     Suggestions,
     SuggestionsQuery,
 )
 from shared.problems import InvalidInput
-from shared.rpc import Empty
 
 router = APIRouter(prefix="/v1/relationships/{rid}/dates", tags=["dates"])
 
@@ -28,36 +30,32 @@ router = APIRouter(prefix="/v1/relationships/{rid}/dates", tags=["dates"])
              summary="Propose a digital date (you accept it by proposing)")  # fmt: skip
 async def propose(body: ProposeDate, ctx: Membership, request: Request) -> DateOut:
     return await rpc_of(request).call(
-        "cmd", "scheduler", "propose_date", body, DateOut,
-        context=ctx.call_context(), command_id=command_id(request, ctx.caller),
-    )  # fmt: skip
+        body, context=ctx.call_context(), command_id=command_id(request, ctx.caller)
+    )
 
 
-async def _answer(name: str, date_id: str, ctx: Membership, request: Request) -> DateOut:
+async def _answer(answer: DateRef, ctx: Membership, request: Request) -> DateOut:
     return await rpc_of(request).call(
-        "cmd", "scheduler", name, DateRef(date_id=date_id), DateOut,
-        context=ctx.call_context(), command_id=command_id(request, ctx.caller),
-    )  # fmt: skip
+        answer, context=ctx.call_context(), command_id=command_id(request, ctx.caller)
+    )
 
 
 @router.post("/{date_id}/accept", response_model=DateOut, responses=WRITE,
              summary="Accept a date; it stands once every member accepted")  # fmt: skip
 async def accept(date_id: EntryId, ctx: Membership, request: Request) -> DateOut:
-    return await _answer("accept_date", date_id, ctx, request)
+    return await _answer(AcceptDate(date_id=date_id), ctx, request)
 
 
 @router.post("/{date_id}/decline", response_model=DateOut, responses=WRITE,
              summary="Decline a date")  # fmt: skip
 async def decline(date_id: EntryId, ctx: Membership, request: Request) -> DateOut:
-    return await _answer("decline_date", date_id, ctx, request)
+    return await _answer(DeclineDate(date_id=date_id), ctx, request)
 
 
 @router.get("", response_model=DateList, responses=AUTHED,
             summary="The dates, each in every member's local time")  # fmt: skip
 async def list_dates(ctx: Membership, request: Request) -> DateList:
-    return await rpc_of(request).call(
-        "qry", "scheduler", "dates", Empty(), DateList, context=ctx.call_context()
-    )
+    return await rpc_of(request).call(ListDates(), context=ctx.call_context())
 
 
 @router.get("/suggestions", response_model=Suggestions, responses=AUTHED,
@@ -78,6 +76,4 @@ async def suggestions(
         query = SuggestionsQuery(duration_minutes=duration, start=start, end=end)
     except ValueError as exc:
         raise InvalidInput(str(exc).splitlines()[-1].strip(), field="to") from exc
-    return await rpc_of(request).call(
-        "qry", "scheduler", "date_suggestions", query, Suggestions, context=ctx.call_context()
-    )
+    return await rpc_of(request).call(query, context=ctx.call_context())

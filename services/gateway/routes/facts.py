@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
 
 from services.gateway.deps import EntryId, Membership, command_id, rpc_of
 from services.gateway.middleware import REPLAYED
@@ -21,24 +20,28 @@ from services.gateway.schemas import (
     PerspectiveIn,
     RepairIn,
 )
+from shared.messages.asks import Asks
 from shared.messages.checkin_rpc import (
+    AcceptBoundary,
     AddPerspective,
     AnswerBid,
-    BoundaryRef,
     CompleteAssessment,
     CreateRitual,
     Entry,
     EntryList,
+    ListBoundaries,
+    ListOpenBids,
+    ListRituals,
     LogCheckin,
     LogConflict,
     LogRepair,
     LogTime,
     LogTouch,
     MakeBid,
-    NoPayload,
     ProposeBoundary,
     RecordRitualOutcome,
     ReportBreach,
+    RetireBoundary,
     TimelineQuery,
 )
 from shared.messages.views_rpc import Insights, InsightsQuery, Schedule, ScheduleQuery
@@ -54,20 +57,17 @@ ENTRY_KINDS = {
 }  # fmt: skip
 
 
-async def forward(ctx: Membership, request: Request, name: str, payload: BaseModel) -> EntryOut:
+async def forward(ctx: Membership, request: Request, command: Asks[Entry]) -> EntryOut:
     entry, replayed = await rpc_of(request).call_replayable(
-        "cmd", "checkin", name, payload, Entry,
-        context=ctx.call_context(), command_id=command_id(request, ctx.caller),
-    )  # fmt: skip
+        command, context=ctx.call_context(), command_id=command_id(request, ctx.caller)
+    )
     if replayed:  # the Idempotency middleware tells the client
         setattr(request.state, REPLAYED, True)
     return EntryOut.of(entry)
 
 
-async def ask(ctx: Membership, request: Request, name: str, payload: BaseModel) -> EntriesOut:
-    found = await rpc_of(request).call(
-        "qry", "checkin", name, payload, EntryList, context=ctx.call_context()
-    )
+async def ask(ctx: Membership, request: Request, query: Asks[EntryList]) -> EntriesOut:
+    found = await rpc_of(request).call(query, context=ctx.call_context())
     return EntriesOut(
         entries=[EntryOut.of(e) for e in found.entries], next_cursor=found.next_cursor
     )
@@ -82,12 +82,12 @@ def post_fact(path: str, summary: str) -> Callable[[Handler], Handler]:
 
 @post_fact("/checkins", "Log a check-in (private unless shared)")
 async def log_checkin(body: LogCheckin, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "log_checkin", body)
+    return await forward(ctx, request, body)
 
 
 @post_fact("/bids", "Record a bid for connection")
 async def make_bid(body: MakeBid, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "make_bid", body)
+    return await forward(ctx, request, body)
 
 
 @router.post(
@@ -98,22 +98,22 @@ async def answer_bid(
     bid_id: EntryId, body: AnswerIn, ctx: Membership, request: Request
 ) -> EntryOut:
     payload = AnswerBid(bid_id=bid_id, **body.model_dump(exclude_unset=True))
-    return await forward(ctx, request, "answer_bid", payload)
+    return await forward(ctx, request, payload)
 
 
 @post_fact("/touches", "Log touch")
 async def log_touch(body: LogTouch, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "log_touch", body)
+    return await forward(ctx, request, body)
 
 
 @post_fact("/time-logs", "Log a day's screen and face-to-face time")
 async def log_time(body: LogTime, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "log_time", body)
+    return await forward(ctx, request, body)
 
 
 @post_fact("/boundaries", "Propose a boundary")
 async def propose_boundary(body: ProposeBoundary, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "propose_boundary", body)
+    return await forward(ctx, request, body)
 
 
 @router.post(
@@ -121,7 +121,7 @@ async def propose_boundary(body: ProposeBoundary, ctx: Membership, request: Requ
     summary="Accept a boundary (active once every member accepted)",
 )  # fmt: skip
 async def accept_boundary(boundary_id: EntryId, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "accept_boundary", BoundaryRef(boundary_id=boundary_id))
+    return await forward(ctx, request, AcceptBoundary(boundary_id=boundary_id))
 
 
 @router.delete(
@@ -129,7 +129,7 @@ async def accept_boundary(boundary_id: EntryId, ctx: Membership, request: Reques
     summary="Retire a boundary",
 )  # fmt: skip
 async def retire_boundary(boundary_id: EntryId, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "retire_boundary", BoundaryRef(boundary_id=boundary_id))
+    return await forward(ctx, request, RetireBoundary(boundary_id=boundary_id))
 
 
 @post_fact("/boundaries/{boundary_id}/breaches", "Report a breach of an active boundary")
@@ -137,12 +137,12 @@ async def report_breach(
     boundary_id: EntryId, body: BreachIn, ctx: Membership, request: Request
 ) -> EntryOut:
     payload = ReportBreach(boundary_id=boundary_id, **body.model_dump(exclude_unset=True))
-    return await forward(ctx, request, "report_breach", payload)
+    return await forward(ctx, request, payload)
 
 
 @post_fact("/conflicts", "Log a conflict")
 async def log_conflict(body: LogConflict, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "log_conflict", body)
+    return await forward(ctx, request, body)
 
 
 @post_fact(
@@ -153,7 +153,7 @@ async def add_perspective(
     conflict_id: EntryId, body: PerspectiveIn, ctx: Membership, request: Request
 ) -> EntryOut:
     payload = AddPerspective(conflict_id=conflict_id, **body.model_dump(exclude_unset=True))
-    return await forward(ctx, request, "add_perspective", payload)
+    return await forward(ctx, request, payload)
 
 
 @post_fact("/conflicts/{conflict_id}/repair", "Log the repair of a conflict")
@@ -161,19 +161,19 @@ async def log_repair(
     conflict_id: EntryId, body: RepairIn, ctx: Membership, request: Request
 ) -> EntryOut:
     payload = LogRepair(conflict_id=conflict_id, **body.model_dump(exclude_unset=True))
-    return await forward(ctx, request, "log_repair", payload)
+    return await forward(ctx, request, payload)
 
 
 @post_fact("/assessments", "Answer the ten-point self-assessment")
 async def complete_assessment(
     body: CompleteAssessment, ctx: Membership, request: Request
 ) -> EntryOut:
-    return await forward(ctx, request, "complete_assessment", body)
+    return await forward(ctx, request, body)
 
 
 @post_fact("/rituals", "Create a recurring ritual")
 async def create_ritual(body: CreateRitual, ctx: Membership, request: Request) -> EntryOut:
-    return await forward(ctx, request, "create_ritual", body)
+    return await forward(ctx, request, body)
 
 
 @post_fact("/rituals/{ritual_id}/outcomes", "Record how one occurrence went")
@@ -181,7 +181,7 @@ async def record_outcome(
     ritual_id: EntryId, body: OutcomeIn, ctx: Membership, request: Request
 ) -> EntryOut:
     payload = RecordRitualOutcome(ritual_id=ritual_id, **body.model_dump(exclude_unset=True))
-    return await forward(ctx, request, "record_ritual_outcome", payload)
+    return await forward(ctx, request, payload)
 
 
 # -- views -----------------------------------------------------------------------------
@@ -200,24 +200,22 @@ async def timeline(
 ) -> EntriesOut:
     if kind and not set(kind) <= ENTRY_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(sorted(ENTRY_KINDS))}", field="kind")
-    return await ask(
-        ctx, request, "timeline", TimelineQuery(limit=limit, cursor=cursor, kinds=kind)
-    )
+    return await ask(ctx, request, TimelineQuery(limit=limit, cursor=cursor, kinds=kind))
 
 
 @views.get("/boundaries", response_model=EntriesOut, responses=AUTHED, summary="With status")
 async def boundaries(ctx: Membership, request: Request) -> EntriesOut:
-    return await ask(ctx, request, "boundaries", NoPayload())
+    return await ask(ctx, request, ListBoundaries())
 
 
 @views.get("/rituals", response_model=EntriesOut, responses=AUTHED, summary="The rituals")
 async def rituals(ctx: Membership, request: Request) -> EntriesOut:
-    return await ask(ctx, request, "rituals", NoPayload())
+    return await ask(ctx, request, ListRituals())
 
 
 @views.get("/bids", response_model=EntriesOut, responses=AUTHED, summary="Open bids")
 async def open_bids(ctx: Membership, request: Request) -> EntriesOut:
-    return await ask(ctx, request, "open_bids", NoPayload())
+    return await ask(ctx, request, ListOpenBids())
 
 
 @views.get(
@@ -238,13 +236,9 @@ async def schedule(
         query = ScheduleQuery(start=start, end=end)
     except ValueError as exc:
         raise InvalidInput(str(exc).splitlines()[-1].strip(), field="to") from exc
-    return await rpc_of(request).call(
-        "qry", "scheduler", "schedule", query, Schedule, context=ctx.call_context()
-    )
+    return await rpc_of(request).call(query, context=ctx.call_context())
 
 
 @views.get("/insights", response_model=Insights, responses=AUTHED, summary="As you may see them")
 async def insights(ctx: Membership, request: Request) -> Insights:
-    return await rpc_of(request).call(
-        "qry", "insights", "insights", InsightsQuery(), Insights, context=ctx.call_context()
-    )
+    return await rpc_of(request).call(InsightsQuery(), context=ctx.call_context())

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.gateway.deps import require_operator
 from services.gateway.routes.errors import problems
 from shared.problems import AttuneError
-from shared.rpc import CallContext, Empty, Pong, RpcClient
+from shared.rpc import CallContext, Ping, RpcClient
 from shared.runtime import ServiceRuntime
 
 router = APIRouter(tags=["operations"])
@@ -27,9 +27,7 @@ async def healthz() -> dict[str, str]:
 
 async def _service_ready(rpc: RpcClient, service: str, timeout: float) -> bool:
     try:
-        pong = await rpc.call(
-            "qry", service, "ping", Empty(), Pong, context=CallContext(), timeout=timeout
-        )
+        pong = await rpc.call(Ping(), service=service, context=CallContext(), timeout=timeout)
     except AttuneError:
         return False
     return pong.ready

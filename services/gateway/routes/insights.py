@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from services.gateway.deps import Membership, rpc_of
 from services.gateway.routes.errors import WRITE
 from services.gateway.schemas import FlagResponseIn
-from shared.messages.views_rpc import AnswerRecommendation, Done, RespondToFlag
+from shared.messages.views_rpc import AnswerRecommendation, RespondToFlag
 from shared.messages.vocabulary import FlagCode
 
 router = APIRouter(prefix="/v1/relationships/{rid}/insights", tags=["views"])
@@ -25,9 +25,7 @@ async def respond_to_flag(
     code: FlagCode, body: FlagResponseIn, ctx: Membership, request: Request
 ) -> Response:
     payload = RespondToFlag(code=code, **body.model_dump(exclude_unset=True))
-    await rpc_of(request).call(
-        "cmd", "insights", "respond_to_flag", payload, Done, context=ctx.call_context()
-    )
+    await rpc_of(request).call(payload, context=ctx.call_context())
     return Response(status_code=204)
 
 
@@ -35,9 +33,7 @@ async def _answer(
     request: Request, ctx: Membership, rec_id: str, answer: Literal["dismissed", "done"]
 ) -> Response:
     payload = AnswerRecommendation(recommendation_id=rec_id, answer=answer)
-    await rpc_of(request).call(
-        "cmd", "insights", "answer_recommendation", payload, Done, context=ctx.call_context()
-    )
+    await rpc_of(request).call(payload, context=ctx.call_context())
     return Response(status_code=204)
 
 

@@ -8,8 +8,13 @@ from fastapi import APIRouter, Request
 
 from services.gateway.deps import EntryId, Membership, command_id, rpc_of
 from services.gateway.routes.errors import AUTHED, WRITE
-from shared.messages.scheduler_rpc import ReviewList, ReviewRef, ReviewSettings, ReviewSettingsOut
-from shared.rpc import Empty
+from shared.messages.scheduler_rpc import (
+    ListReviews,
+    ReviewList,
+    ReviewRef,
+    ReviewSettings,
+    ReviewSettingsOut,
+)
 
 router = APIRouter(prefix="/v1/relationships/{rid}/reviews", tags=["reviews"])
 
@@ -19,24 +24,18 @@ router = APIRouter(prefix="/v1/relationships/{rid}/reviews", tags=["reviews"])
                       "out of every member's quiet hours)")  # fmt: skip
 async def settings(body: ReviewSettings, ctx: Membership, request: Request) -> ReviewSettingsOut:
     return await rpc_of(request).call(
-        "cmd", "scheduler", "review_settings", body, ReviewSettingsOut,
-        context=ctx.call_context(), command_id=command_id(request, ctx.caller),
-    )  # fmt: skip
+        body, context=ctx.call_context(), command_id=command_id(request, ctx.caller)
+    )
 
 
 @router.get(
     "", response_model=ReviewList, responses=AUTHED, summary="Monthly reviews, newest first"
 )
 async def list_reviews(ctx: Membership, request: Request) -> ReviewList:
-    return await rpc_of(request).call(
-        "qry", "scheduler", "reviews", Empty(), ReviewList, context=ctx.call_context()
-    )
+    return await rpc_of(request).call(ListReviews(), context=ctx.call_context())
 
 
 @router.get("/{review_id}", responses=AUTHED, summary="One month, as its members may see it")
 async def one(review_id: EntryId, ctx: Membership, request: Request) -> dict[str, Any]:
-    found = await rpc_of(request).call(
-        "qry", "scheduler", "review", ReviewRef(review_id=review_id), ReviewList,
-        context=ctx.call_context(),
-    )  # fmt: skip
+    found = await rpc_of(request).call(ReviewRef(review_id=review_id), context=ctx.call_context())
     return found.reviews[0]

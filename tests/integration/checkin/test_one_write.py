@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
-from services.checkin.handlers import COMMANDS
 from services.checkin.store import COMMANDS as OLD_COMMANDS
 from services.checkin.store import ENTRIES
+from shared.contract import operation
+from shared.messages.asks import Asks
 from shared.messages.checkin_rpc import Entry
 from shared.outbox import EVENTS, EVENTS_SEQ, OUTBOX
 from shared.problems import Conflict
@@ -15,10 +17,10 @@ from tests.support.waiting import eventually
 
 
 async def send(member: Member, name: str, command_id: str, **payload) -> tuple[Entry, bool]:
+    command = cast(Asks[Entry], operation("cmd", "checkin", name).request(**payload))
     return await member.rpc.call_replayable(
-        "cmd", "checkin", name, COMMANDS[name](**payload), Entry,
-        context=member.context(), command_id=command_id,
-    )  # fmt: skip
+        command, context=member.context(), command_id=command_id
+    )
 
 
 async def test_a_command_is_one_document_holding_its_record_and_events_until_published(

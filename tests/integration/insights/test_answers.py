@@ -24,13 +24,12 @@ from tests.support.waiting import eventually
 
 
 async def view_of(rpc: RpcClient, member: Member) -> Insights:
-    return await rpc.call("qry", "insights", "insights", InsightsQuery(), Insights,
+    return await rpc.call_named("qry", "insights", "insights", InsightsQuery(), Insights,
                           context=member.context())  # fmt: skip
 
 
 async def respond(rpc: RpcClient, member: Member, **payload) -> Done:
-    return await rpc.call("cmd", "insights", "respond_to_flag", RespondToFlag(**payload), Done,
-                          context=member.context())  # fmt: skip
+    return await rpc.call(RespondToFlag(**payload), context=member.context())
 
 
 async def test_two_views_of_one_fight_count_once_and_the_other_member_answers_the_flag(
@@ -129,7 +128,7 @@ async def test_recommendations_dismissed_never_come_back_and_done_ones_count(mak
 
         async def answer(member: Member, rec_id: str, how: str) -> Done:
             payload = AnswerRecommendation(recommendation_id=rec_id, answer=how)
-            return await rpc.call("cmd", "insights", "answer_recommendation", payload, Done,
+            return await rpc.call_named("cmd", "insights", "answer_recommendation", payload, Done,
                                   context=member.context())  # fmt: skip
 
         await answer(eve, ritual.id, "dismissed")

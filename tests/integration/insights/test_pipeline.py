@@ -23,7 +23,7 @@ async def insight_types(nats_client, namespace: str, rid: str) -> list[str]:
 
 
 async def view_of(rpc: RpcClient, member: Member) -> Insights:
-    return await rpc.call("qry", "insights", "insights", InsightsQuery(), Insights,
+    return await rpc.call_named("qry", "insights", "insights", InsightsQuery(), Insights,
                           context=member.context())  # fmt: skip
 
 
