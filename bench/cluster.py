@@ -16,8 +16,9 @@ from typing import TypeVar
 
 import nats
 
-from deploy.embedded import free_port, mongo_url, private_servers, start_secantus
 from deploy.nats_cluster import running_cluster
+from deploy.processes import free_port
+from deploy.servers import mongo_url, private_servers, start_secantus
 
 T = TypeVar("T")
 

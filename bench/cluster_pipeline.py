@@ -24,7 +24,8 @@ from bench.pipeline import (
     publisher_settings,
 )
 from bench.report import conclude
-from deploy.embedded import free_port, start_service, wait_ready
+from deploy.embedded import start_service, wait_ready
+from deploy.processes import free_port
 from shared.logging import configure_logging
 
 EVENTS = 500  # fewer than bench/pipeline.py: the replicated run is the slow one

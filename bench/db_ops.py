@@ -30,7 +30,7 @@ from pymongo import AsyncMongoClient
 
 from bench.report import conclude
 from bench.system import attune, member_with_relationship
-from deploy.embedded import private_servers
+from deploy.servers import private_servers
 
 WRITES = 200
 CONCURRENCY = 4

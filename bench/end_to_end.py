@@ -35,7 +35,7 @@ from nats.js.api import DeliverPolicy
 
 from bench.report import conclude, percentile_ms, spread
 from bench.system import attune, member_with_relationship
-from deploy.embedded import private_servers
+from deploy.servers import private_servers
 from shared.subjects import owner_events, stream_name
 from tests.support.receiver import Receiver
 

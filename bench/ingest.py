@@ -18,7 +18,9 @@ import httpx
 
 from bench.report import MEMORY, conclude, spread
 from bench.system import attune, member_with_relationship
-from deploy.embedded import SERVICES, ManagedProcess, free_port, private_servers, wait_ready
+from deploy.embedded import SERVICES, wait_ready
+from deploy.processes import ManagedProcess, free_port
+from deploy.servers import private_servers
 
 REQUESTS = 600
 CONCURRENCY = 16

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import conclude
-from deploy.embedded import private_servers
+from deploy.servers import private_servers
 from services.insights import handlers as insights_handlers
 from services.insights.settings import InsightsSettings
 from shared.envelope import Envelope, Visibility

@@ -21,7 +21,7 @@ import nats
 from pymongo import AsyncMongoClient
 
 from bench.report import conclude
-from deploy.embedded import private_servers
+from deploy.servers import private_servers
 from shared.envelope import Envelope
 from shared.messages import new_event
 from shared.messages.checkin import TouchLogged

@@ -39,7 +39,9 @@ from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 
 from bench.report import conclude
-from deploy.embedded import ManagedProcess, free_port, private_servers, start_service, wait_ready
+from deploy.embedded import start_service, wait_ready
+from deploy.processes import ManagedProcess, free_port
+from deploy.servers import private_servers
 from services.checkin.settings import CheckinSettings
 from shared.envelope import Envelope, Visibility
 from shared.logging import configure_logging

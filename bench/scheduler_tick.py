@@ -17,7 +17,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import conclude
-from deploy.embedded import private_servers
+from deploy.servers import private_servers
 from services.scheduler import handlers as scheduler_handlers
 from services.scheduler.settings import SchedulerSettings
 from shared.logging import configure_logging

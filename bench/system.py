@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from deploy.embedded import SERVICES, ManagedProcess, free_port, start_service, wait_ready
+from deploy.embedded import SERVICES, start_service, wait_ready
+from deploy.processes import ManagedProcess, free_port
 
 
 @dataclass

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.embedded import ManagedProcess, find_nats_server, free_port, wait_for_port
 from deploy.nats_auth import nats_config
+from deploy.processes import ManagedProcess, free_port, wait_for_port
+from deploy.servers import find_nats_server
 from shared.subjects import SERVICES
 
 CLUSTER_NAME = "attune"

@@ -8,22 +8,15 @@ and the health endpoints report what the service can reach.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
-import uvicorn
 from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
-from starlette.requests import Request as HttpRequest
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from shared import telemetry, tombstones
 from shared.consumer import (
@@ -37,7 +30,12 @@ from shared.consumer import (
 )
 from shared.contract import operation_for
 from shared.gauges import Durable, sample_forever
-from shared.logging import configure_logging, failure, get_logger
+
+# Re-exported for the code that imports them from here (they have modules of their own).
+from shared.health import VERSION as VERSION
+from shared.health import http_face, pong
+from shared.health import serve as serve
+from shared.logging import get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
 from shared.messages.base import DecodedEvent
 from shared.mongo import Database, Document, Session, create_client, in_transaction, ping
@@ -51,6 +49,8 @@ from shared.nats import (
 )
 from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
 from shared.redrive import RedriveDeadLetter, Redriven, redrive
+from shared.repeating import Wake as Wake
+from shared.repeating import repeat_when_due as repeat_when_due
 from shared.rpc import Handler, Kind, Ping, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import CONSUMERS, relay_wake_subject, stream_name
@@ -60,55 +60,7 @@ log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
 
-try:
-    VERSION = version("attune")
-except PackageNotFoundError:  # run from a checkout without installing
-    VERSION = "dev"
 T = TypeVar("T")
-
-
-class Wake:
-    """Wakes a `repeat_when_due` loop: at once, or only if something falls due before the
-    loop would look anyway (so a burst of requests for later costs no extra round)."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.planned = 0.0  # monotonic time of the loop's next round
-
-    def now(self) -> None:
-        self.event.set()
-
-    def due_in(self, seconds: float) -> None:
-        if time.monotonic() + seconds < self.planned:
-            self.event.set()
-
-
-async def repeat_when_due(
-    work: Callable[[], Awaitable[Any]],
-    next_due: Callable[[], Awaitable[float | None]],
-    wake: Wake,
-    safety_seconds: float,
-    name: str,
-) -> None:
-    """Run `work`, then sleep until the next thing is due (`next_due`: seconds from now, None
-    for nothing), until `wake` says so, or at most `safety_seconds` (which also covers work
-    another replica added). With nothing to do this costs two reads per safety period."""
-    while True:
-        wake.event.clear()  # before the round, so work added during it is not missed
-        wake.planned = 0.0  # while it runs, any request wakes the next round
-        try:
-            await work()
-            due = await next_due()
-            delay = safety_seconds if due is None else min(max(due, 0.0), safety_seconds)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # NATS or MongoDB away for a moment: try again soon
-            log.warning("repeated_work_failed", work=name, **failure(exc))
-            delay = min(1.0, safety_seconds)
-        if delay > 0 and not wake.event.is_set():
-            wake.planned = time.monotonic() + delay
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.event.wait(), timeout=delay)
 
 
 class ServiceRuntime:
@@ -424,12 +376,7 @@ class ServiceRuntime:
         return all((await self.checks()).values())
 
     async def _pong(self, _payload: Ping, _request: Request) -> Pong:
-        # The last sampled figure (shared/gauges.py): a ping never waits on MongoDB.
-        sampled = REGISTRY.get_sample_value("attune_outbox_pending_events")
-        pending = int(sampled) if self.relay is not None and sampled is not None else None
-        return Pong(service=self.name, ready=await self.ready(), version=VERSION,
-                    uptime_seconds=round(time.monotonic() - self.started_at, 1),
-                    outbox_pending=pending)  # fmt: skip
+        return await pong(self)
 
     async def _redrive(self, payload: RedriveDeadLetter, _request: Request) -> Redriven:
         return await redrive(
@@ -438,49 +385,5 @@ class ServiceRuntime:
         )  # fmt: skip
 
     def asgi(self) -> Starlette:
-        """A small HTTP face: liveness, readiness and Prometheus metrics."""
-
-        async def healthz(_request: HttpRequest) -> Response:
-            return JSONResponse({"status": "ok", "service": self.name})
-
-        async def readyz(_request: HttpRequest) -> Response:
-            checks = await self.checks()
-            ok = all(checks.values())
-            return JSONResponse(
-                {"status": "ready" if ok else "not_ready", "checks": checks},
-                status_code=200 if ok else 503,
-            )
-
-        async def metrics(_request: HttpRequest) -> Response:
-            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-        @contextlib.asynccontextmanager
-        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-            await self.start()
-            try:
-                yield
-            finally:
-                await self.stop()
-
-        return Starlette(
-            routes=[
-                Route("/healthz", healthz),
-                Route("/readyz", readyz),
-                Route("/metrics", metrics),
-            ],
-            lifespan=lifespan,
-        )
-
-
-def serve(app: Any, settings: BaseServiceSettings) -> None:
-    """Run an ASGI app until SIGINT/SIGTERM, then shut down gracefully."""
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        lifespan="on",
-    )
+        """A small HTTP face: liveness, readiness and Prometheus metrics (shared/health.py)."""
+        return http_face(self)

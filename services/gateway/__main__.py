@@ -2,7 +2,7 @@
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.runtime import serve
+from shared.health import serve
 from shared.settings import load_settings
 
 if __name__ == "__main__":

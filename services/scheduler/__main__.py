@@ -2,7 +2,7 @@
 
 from services.scheduler.app import create_app
 from services.scheduler.settings import SchedulerSettings
-from shared.runtime import serve
+from shared.health import serve
 from shared.settings import load_settings
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import nats
 import pytest
 from pymongo import MongoClient
 
-from deploy.embedded import PROJECT_ROOT, free_port
+from deploy.processes import PROJECT_ROOT, free_port
 from shared.subjects import inbox_prefix
 
 
@@ -40,7 +40,10 @@ def alive(pid: int) -> bool:
 def start_launcher(
     data_dir: Path, port: int, *options: str
 ) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    argv = ["--data-dir", str(data_dir), "--port", str(port), *options]
+    # Ports of our own for the servers too: a second test run beside this one (or `make run`)
+    # may hold the usual ones, and two launchers must never race for the same free port.
+    servers = ["--nats-port", str(free_port()), "--mongo-port", str(free_port())]
+    argv = ["--data-dir", str(data_dir), "--port", str(port), *servers, *options]
     launcher = subprocess.Popen(
         [sys.executable, "-m", "deploy.embedded", *argv],
         cwd=PROJECT_ROOT,

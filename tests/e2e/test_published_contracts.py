@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.embedded import PROJECT_ROOT
+from deploy.processes import PROJECT_ROOT
 from services.gateway.app import create_app
 
 TOOLS = PROJECT_ROOT / "tools" / "contract" / "node_modules" / ".bin"

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from deploy.embedded import free_port, start_nats
 from deploy.nats_auth import write_embedded_config
+from deploy.processes import free_port
+from deploy.servers import start_nats
 from tests.e2e.test_journey import test_two_people_build_a_week_together as journey
 from tests.support.api import couple
 from tests.support.system import System, running_system

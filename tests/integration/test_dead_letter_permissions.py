@@ -8,8 +8,9 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 
-from deploy.embedded import free_port, start_nats
 from deploy.nats_auth import write_embedded_config
+from deploy.processes import free_port
+from deploy.servers import start_nats
 from services.gateway.ops import dead_letters
 from shared.nats import DLQ_MSG_ID_HEADER, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER
 from shared.redrive import redrive

@@ -9,8 +9,9 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
 
-from deploy.embedded import free_port, start_nats
 from deploy.nats_auth import write_embedded_config
+from deploy.processes import free_port
+from deploy.servers import start_nats
 from shared.subjects import durable_name, event_subject, inbox_prefix, stream_name
 
 NS = "attune"

@@ -11,7 +11,7 @@ import nats
 import pytest
 from pymongo import AsyncMongoClient
 
-from deploy.embedded import PROJECT_ROOT
+from deploy.processes import PROJECT_ROOT
 from services.checkin.settings import CheckinSettings
 from shared.messages import new_event
 from shared.messages.checkin import TouchLogged

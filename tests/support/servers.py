@@ -14,7 +14,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.embedded import ManagedProcess, free_port, mongo_url, start_nats, start_secantus
+from deploy.processes import ManagedProcess, free_port
+from deploy.servers import mongo_url, start_nats, start_secantus
 
 
 @dataclass

@@ -8,7 +8,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.embedded import SERVICES, ManagedProcess, free_port, start_service, wait_ready
+from deploy.embedded import SERVICES, start_service, wait_ready
+from deploy.processes import ManagedProcess, free_port
 
 
 @dataclass

@@ -13,9 +13,10 @@ from services.gateway import store
 from services.gateway.ops import dead_letters
 from services.gateway.ops.lag_history import LagHistory
 from services.gateway.routes.health import BACKEND_SERVICES
+from shared.health import VERSION
 from shared.problems import AttuneError
 from shared.rpc import CallContext, Ping, RpcClient
-from shared.runtime import VERSION, ServiceRuntime
+from shared.runtime import ServiceRuntime
 
 
 async def _service(rpc: RpcClient, name: str) -> dict[str, Any]:

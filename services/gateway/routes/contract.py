@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from shared import asyncapi
-from shared.runtime import VERSION
+from shared.health import VERSION
 
 router = APIRouter(tags=["operations"])
 
