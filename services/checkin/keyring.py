@@ -10,15 +10,12 @@ can no longer act (the gateway refuses them); erasure in this process drops it a
 
 from __future__ import annotations
 
-import contextlib
 import time
 
-from pymongo.errors import DuplicateKeyError
-
+from services.checkin import store
 from shared import crypto
 from shared.mongo import Database, Session
 
-KEYS = "data_keys"
 CACHE_SECONDS = 60.0
 
 
@@ -29,9 +26,7 @@ class Keyring:
         self._writing: dict[str, tuple[bytes, float]] = {}  # name -> (key, monotonic expiry)
 
     async def ensure_indexes(self) -> None:
-        await self.db[KEYS].create_index("member_id")
-        await self.db[KEYS].create_index("relationship_id")
-        await self.db[KEYS].create_index("wrapped.master")
+        await store.ensure_key_indexes(self.db)
 
     @staticmethod
     def name(relationship_id: str, member_id: str) -> str:
@@ -43,16 +38,11 @@ class Keyring:
         cached = self._writing.get(name)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
-        found = await self.db[KEYS].find_one({"_id": name})
+        found = await store.data_key(self.db, name)
         if found is None:
             # A concurrent command may create it first: then that one is used.
-            with contextlib.suppress(DuplicateKeyError):
-                await self.db[KEYS].insert_one({
-                    "_id": name, "relationship_id": relationship_id, "member_id": member_id,
-                    "wrapped": self.master.wrap(crypto.new_data_key(), name),
-                })  # fmt: skip
-            found = await self.db[KEYS].find_one({"_id": name})
-            assert found is not None
+            wrapped = self.master.wrap(crypto.new_data_key(), name)
+            found = await store.add_data_key(self.db, name, relationship_id, member_id, wrapped)
         key = self.master.unwrap(found["wrapped"], name)
         self._writing[name] = (key, time.monotonic() + CACHE_SECONDS)
         return key
@@ -60,27 +50,24 @@ class Keyring:
     async def existing_key(self, relationship_id: str, member_id: str) -> bytes | None:
         """The key if it still exists (None once destroyed by erasure)."""
         name = self.name(relationship_id, member_id)
-        found = await self.db[KEYS].find_one({"_id": name})
+        found = await store.data_key(self.db, name)
         return None if found is None else self.master.unwrap(found["wrapped"], name)
 
     async def destroy_member(self, session: Session, member_id: str) -> None:
         self._writing = {n: k for n, k in self._writing.items() if not n.endswith(f":{member_id}")}
-        await self.db[KEYS].delete_many({"member_id": member_id}, session=session)
+        await store.delete_member_keys(self.db, session, member_id)
 
     async def destroy_relationship(self, session: Session, relationship_id: str) -> None:
         self._writing = {
             n: k for n, k in self._writing.items() if not n.startswith(f"{relationship_id}:")
         }
-        await self.db[KEYS].delete_many({"relationship_id": relationship_id}, session=session)
+        await store.delete_relationship_keys(self.db, session, relationship_id)
 
     async def rewrap(self) -> int:
         """Wrap every key still under an older master key with the current one."""
         moved = 0
-        async for found in self.db[KEYS].find({"wrapped.master": {"$ne": self.master.current}}):
+        async for found in store.data_keys_not_under(self.db, self.master.current):
             key = self.master.unwrap(found["wrapped"], found["_id"])
-            result = await self.db[KEYS].update_one(
-                {"_id": found["_id"], "wrapped": found["wrapped"]},
-                {"$set": {"wrapped": self.master.wrap(key, found["_id"])}},
-            )
-            moved += result.modified_count
+            rewrapped = self.master.wrap(key, found["_id"])
+            moved += await store.rewrap_data_key(self.db, found, rewrapped)
         return moved

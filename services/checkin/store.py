@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from shared.outbox import EVENTS, EVENTS_SEQ
 from shared.problems import InvalidInput
 
 ENTRIES = "entries"
+KEYS = "data_keys"  # each member's data key per relationship, wrapped by the master key
 COMMANDS = "commands"  # command records of earlier versions, kept until erased
 # What a reader never needs: the commands' results and the pending events.
 HIDDEN: Document = {"commands": 0, EVENTS: 0, EVENTS_SEQ: 0}
@@ -196,3 +198,52 @@ async def erase_member(db: Database, session: Session, member_id: str) -> None:
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
     await db[ENTRIES].delete_many({"relationship_id": relationship_id}, session=session)
     await db[COMMANDS].delete_many({"relationship_id": relationship_id}, session=session)
+
+
+# -- data keys (services/checkin/keyring.py) ----------------------------------------------
+async def ensure_key_indexes(db: Database) -> None:
+    await db[KEYS].create_index("member_id")
+    await db[KEYS].create_index("relationship_id")
+    await db[KEYS].create_index("wrapped.master")
+
+
+async def data_key(db: Database, name: str) -> Document | None:
+    return await db[KEYS].find_one({"_id": name})
+
+
+async def add_data_key(
+    db: Database, name: str, relationship_id: str, member_id: str, wrapped: Document
+) -> Document:
+    """Store a new wrapped key, unless a concurrent command stored one first: either way,
+    the stored one."""
+    try:
+        await db[KEYS].insert_one({
+            "_id": name, "relationship_id": relationship_id, "member_id": member_id,
+            "wrapped": wrapped,
+        })  # fmt: skip
+    except DuplicateKeyError:
+        found = await db[KEYS].find_one({"_id": name})
+        assert found is not None
+        return found
+    return {"_id": name, "wrapped": wrapped}
+
+
+async def delete_member_keys(db: Database, session: Session, member_id: str) -> None:
+    await db[KEYS].delete_many({"member_id": member_id}, session=session)
+
+
+async def delete_relationship_keys(db: Database, session: Session, relationship_id: str) -> None:
+    await db[KEYS].delete_many({"relationship_id": relationship_id}, session=session)
+
+
+async def data_keys_not_under(db: Database, master: str) -> AsyncIterator[Document]:
+    async for found in db[KEYS].find({"wrapped.master": {"$ne": master}}):
+        yield found
+
+
+async def rewrap_data_key(db: Database, found: Document, wrapped: Document) -> int:
+    """Replace the wrapping, unless another replica rewrapped it meanwhile (1 if changed)."""
+    result = await db[KEYS].update_one(
+        {"_id": found["_id"], "wrapped": found["wrapped"]}, {"$set": {"wrapped": wrapped}}
+    )
+    return result.modified_count

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.checkin.keyring import KEYS, Keyring
+from services.checkin.keyring import Keyring
+from services.checkin.store import KEYS
 from shared import crypto
 
 
