@@ -8,6 +8,8 @@ from typing import ClassVar, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.subjects import database_name
+
 Environment = Literal["development", "test", "production"]
 
 # Values that show a secret was never set; refused outside development and test.
@@ -74,7 +76,7 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def database_name(self) -> str:
-        return f"{self.namespace}_{self.service_name}"
+        return database_name(self.namespace, self.service_name)
 
     @field_validator("nats_url", "mongo_url")
     @classmethod

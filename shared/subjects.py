@@ -67,6 +67,11 @@ def dead_letter_subject(namespace: str, service: str) -> str:
     return f"{namespace}.dlq.{_token(service, 'service')}"
 
 
+def database_name(namespace: str, service: str) -> str:
+    """Each service keeps its data in a database of its own."""
+    return f"{namespace}_{_token(service, 'service')}"
+
+
 def stream_name(namespace: str, owner: str) -> str:
     return f"{namespace}_{owner}".upper()
 

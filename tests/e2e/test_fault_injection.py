@@ -25,6 +25,7 @@ import nats
 import pytest
 from pymongo import AsyncMongoClient
 
+from shared.subjects import database_name
 from tests.support.api import couple
 from tests.support.load import Load, Write
 from tests.support.receiver import Receiver
@@ -59,9 +60,9 @@ async def look(
     ns = system.namespace
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     try:
-        entries = client[f"{ns}_checkin"].entries.find({"kind": "checkin"}, {"_id": 1})
+        entries = client[database_name(ns, "checkin")].entries.find({"kind": "checkin"}, {"_id": 1})
         stored = Counter([e["_id"] async for e in entries])
-        insights = client[f"{ns}_insights"]
+        insights = client[database_name(ns, "insights")]
         markers = {m["_id"] async for m in insights.processed_events.find({}, {"_id": 1})}
         days = Counter[str]()
         async for day in insights.days.find({}):

@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from services.checkin.keyring import Keyring
 from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
 from shared import crypto
-from shared.subjects import stream_name
+from shared.subjects import database_name, stream_name
 from tests.support.api import Person, couple
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -140,21 +140,40 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(
         return bool((await http.get(status_url)).json()["complete"])
 
     await eventually(complete, timeout=30)
-    assert await client[f"{ns}_checkin"].entries.count_documents({"author_id": cy.id}) == 0
-    assert await client[f"{ns}_checkin"].data_keys.count_documents({"member_id": cy.id}) == 0
-    assert await client[f"{ns}_insights"].member_days.count_documents({"member_id": cy.id}) == 0
-    assert await client[f"{ns}_scheduler"].member_settings.count_documents({"_id": cy.id}) == 0
-    assert await client[f"{ns}_scheduler"].data_keys.count_documents({"member_id": cy.id}) == 0
+    assert (
+        await client[database_name(ns, "checkin")].entries.count_documents({"author_id": cy.id})
+        == 0
+    )
+    assert (
+        await client[database_name(ns, "checkin")].data_keys.count_documents({"member_id": cy.id})
+        == 0
+    )
+    assert (
+        await client[database_name(ns, "insights")].member_days.count_documents(
+            {"member_id": cy.id}
+        )
+        == 0
+    )
+    assert (
+        await client[database_name(ns, "scheduler")].member_settings.count_documents({"_id": cy.id})
+        == 0
+    )
+    assert (
+        await client[database_name(ns, "scheduler")].data_keys.count_documents({"member_id": cy.id})
+        == 0
+    )
     (left,) = (await di.ok("GET", f"{base}/dates"))["dates"]
     assert left["plan"] is None and cy.id not in json.dumps(left)  # shredded, and no trace of Cy
-    assert await client[f"{ns}_gateway"].members.count_documents({"_id": cy.id}) == 0
+    assert await client[database_name(ns, "gateway")].members.count_documents({"_id": cy.id}) == 0
     timeline = await di.ok("GET", f"{base}/timeline")
     assert [e["id"] for e in timeline["entries"]] == [theirs["id"]]
     assert mine["id"] not in json.dumps(timeline)
 
     # A copy of an old event (from the stream) stays unreadable:
     # Cy's key is gone, and no other key opens it.
-    keyring = Keyring(client[f"{ns}_checkin"], crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS))
+    keyring = Keyring(
+        client[database_name(ns, "checkin")], crypto.MasterKeys.parse(DEVELOPMENT_MASTER_KEYS)
+    )
     assert await keyring.existing_key(rid, cy.id) is None
     other = await keyring.existing_key(rid, di.id)
     assert other is not None

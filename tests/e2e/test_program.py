@@ -3,7 +3,7 @@ words, starts its first stage once, and can be stopped."""
 
 from __future__ import annotations
 
-from shared.subjects import stream_name
+from shared.subjects import relationship_events, stream_name
 from tests.support.api import couple
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -30,7 +30,7 @@ async def test_the_program_starts_once_every_member_accepted_and_shows_its_words
 
     async def stages() -> list[str]:
         events = await read_subject(
-            nats_client, stream_name(ns, "scheduler"), f"{ns}.scheduler.evt.{rid}.>"
+            nats_client, stream_name(ns, "scheduler"), relationship_events(ns, "scheduler", rid)
         )
         return [e["data"]["stage"] for e in events if e["type"] == "program.stage_started"]
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from shared.subjects import database_name
 from tests.support.api import couple
 from tests.support.system import running_system
 from tests.support.waiting import eventually
@@ -57,11 +58,13 @@ async def test_two_replicas_of_each_service_share_the_work_and_do_nothing_twice(
         client: AsyncMongoClient = AsyncMongoClient(servers.mongo_url)
 
         async def all_counted() -> bool:
-            days = await client[f"{namespace}_insights"].days.find({}).to_list()
+            days = await client[database_name(namespace, "insights")].days.find({}).to_list()
             return sum(d.get("checkins", 0) for d in days) == CHECKINS
 
         await eventually(all_counted, timeout=40)
-        stored = await client[f"{namespace}_checkin"].entries.count_documents({"kind": "checkin"})
+        stored = await client[database_name(namespace, "checkin")].entries.count_documents(
+            {"kind": "checkin"}
+        )
         await client.close()
         checkin_metrics = await metrics_of(system.urls("checkin"))
         insights_metrics = await metrics_of(system.urls("insights"))

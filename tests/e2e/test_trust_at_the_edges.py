@@ -23,7 +23,7 @@ from shared.envelope import Visibility
 from shared.messages.base import new_event, subject_of
 from shared.messages.checkin import CheckinLogged
 from shared.nats import MSG_ID_HEADER
-from shared.subjects import SERVICES
+from shared.subjects import SERVICES, database_name
 from tests.e2e.test_privacy_at_rest import log_every_kind, mark
 from tests.support.api import Person, couple, sign_up
 from tests.support.live import listen
@@ -262,8 +262,8 @@ async def test_a_late_checkin_of_an_erased_member_creates_nothing_anywhere(
     await publish(vic.id, canary)  # behind it on the same stream and the same consumers
 
     async def caught_up() -> bool:
-        insights = client[f"{ns}_insights"].member_days
-        scheduler = client[f"{ns}_scheduler"]
+        insights = client[database_name(ns, "insights")].member_days
+        scheduler = client[database_name(ns, "scheduler")]
         seen_insights = await insights.count_documents({"member_id": vic.id}) > 0
         checked_in = [d["_id"] async for d in scheduler[CHECKINS].find({})]
         return seen_insights and any(key.startswith(vic.id) for key in checked_in)

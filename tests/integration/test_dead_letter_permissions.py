@@ -19,6 +19,7 @@ from shared.subjects import (
     dead_letter_subject,
     event_subject,
     inbox_prefix,
+    owner_events,
     stream_name,
 )
 
@@ -46,7 +47,9 @@ async def test_owner_redrives_and_gateway_removes_under_nats_permissions(secured
             clients["checkin"]
             .jetstream()
             .add_stream(
-                StreamConfig(name=stream_name(NS, "checkin"), subjects=[f"{NS}.checkin.evt.>"])
+                StreamConfig(
+                    name=stream_name(NS, "checkin"), subjects=[owner_events(NS, "checkin")]
+                )
             )
         )
         await clients["insights"].jetstream().add_stream(

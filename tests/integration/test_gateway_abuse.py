@@ -11,6 +11,7 @@ import httpx
 from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from shared.subjects import database_name
 from tests.support.api import sign_up
 from tests.support.gateway import http
 
@@ -39,7 +40,7 @@ async def test_random_tokens_from_one_address_are_throttled(make_settings, nats_
 
 async def test_a_revoked_token_gets_401_not_a_replay(make_settings, nats_client, mongo, namespace):
     app = create_app(make_settings(GatewaySettings))
-    db: Any = mongo[f"{namespace}_gateway"]
+    db: Any = mongo[database_name(namespace, "gateway")]
     async with http(app) as client:
         sam = await sign_up(client, "Sam")
         first = await sam.post("/v1/relationships", {"name": "us"}, key="create-1")

@@ -13,6 +13,7 @@ from services.gateway import store
 from services.gateway.auth import token_digest
 from services.gateway.deps import Caller
 from services.gateway.middleware import Idempotency
+from shared.subjects import database_name
 
 ROUTES: list[BaseRoute] = [
     Route("/v1/relationships/{rid}/checkins", lambda request: None, methods=["POST"])
@@ -40,7 +41,7 @@ async def nothing_more() -> Message:
 
 
 async def test_the_answer_leaves_only_after_the_key_is_recorded(mongo: Any, namespace: str):
-    db = mongo[f"{namespace}_gateway"]
+    db = mongo[database_name(namespace, "gateway")]
 
     async def created(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", b"application/json")]
@@ -73,7 +74,7 @@ async def test_the_answer_leaves_only_after_the_key_is_recorded(mongo: Any, name
 
 
 async def test_a_request_that_dies_half_way_frees_its_key(mongo: Any, namespace: str):
-    db = mongo[f"{namespace}_gateway"]
+    db = mongo[database_name(namespace, "gateway")]
 
     async def dies(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 201, "headers": []})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from services.checkin.keyring import Keyring
 from services.checkin.store import KEYS
 from shared import crypto
+from shared.subjects import database_name
 
 
 async def test_keys_move_to_the_new_master_key_and_stay_readable(mongo, namespace):
-    db = mongo[f"{namespace}_checkin"]
+    db = mongo[database_name(namespace, "checkin")]
     k1 = crypto.generate_master_key_spec("k1")
     before = Keyring(db, crypto.MasterKeys.parse(k1))
     key = await before.key_for("r1", "m1")

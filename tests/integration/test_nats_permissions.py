@@ -12,7 +12,14 @@ from nats.js.api import StreamConfig
 from deploy.nats_auth import write_embedded_config
 from deploy.processes import free_port
 from deploy.servers import start_nats
-from shared.subjects import durable_name, event_subject, inbox_prefix, stream_name
+from shared.subjects import (
+    durable_name,
+    event_subject,
+    inbox_prefix,
+    owner_events,
+    relationship_events,
+    stream_name,
+)
 
 NS = "attune"
 
@@ -45,7 +52,7 @@ async def test_a_service_cannot_publish_another_services_events(secured_nats):
     try:
         own = stream_name(NS, "insights")
         await insights.jetstream().add_stream(
-            StreamConfig(name=own, subjects=[f"{NS}.insights.evt.>"])
+            StreamConfig(name=own, subjects=[owner_events(NS, "insights")])
         )
         ack = await insights.jetstream().publish(
             event_subject(NS, "insights", "r1", "insight.flag_raised"), b"{}"
@@ -104,17 +111,19 @@ async def test_a_service_may_erase_messages_from_its_own_stream_only(secured_nat
     own = stream_name(NS, "insights")
     try:
         js = insights.jetstream()
-        await js.add_stream(StreamConfig(name=own, subjects=[f"{NS}.insights.evt.>"]))
+        await js.add_stream(StreamConfig(name=own, subjects=[owner_events(NS, "insights")]))
         for _ in range(2):
             await js.publish(event_subject(NS, "insights", "r1", "insight.flag_raised"), b"{}")
-        found = await js.get_msg(own, 1, subject=f"{NS}.insights.evt.r1.>", next=True)
+        found = await js.get_msg(
+            own, 1, subject=relationship_events(NS, "insights", "r1"), next=True
+        )
         assert found.seq is not None
         assert await js.delete_msg(own, found.seq)  # its own: allowed (erasure)
         with pytest.raises(Exception):  # noqa: B017 - refused; the error type varies
             await checkin.jetstream().delete_msg(own, 2)
         with pytest.raises(Exception):  # noqa: B017
             await checkin.jetstream().purge_stream(own)
-        assert await js.purge_stream(own, subject=f"{NS}.insights.evt.r1.>")
+        assert await js.purge_stream(own, subject=relationship_events(NS, "insights", "r1"))
         info = await js.stream_info(own)
     finally:
         await insights.close()
@@ -140,12 +149,12 @@ async def test_a_service_cannot_read_another_services_replies_or_use_its_consume
     checkins_consumer = durable_name("checkin", "membership", "gateway")
     try:
         await gateway.jetstream().add_stream(
-            StreamConfig(name=gateway_stream, subjects=[f"{NS}.gateway.evt.>"])
+            StreamConfig(name=gateway_stream, subjects=[owner_events(NS, "gateway")])
         )
         await gateway.jetstream().publish(f"{NS}.gateway.evt.r1.relationship.created", b"{}")
         # Its own consumer: checkin creates it, fetches from it and acknowledges.
         own = await checkin.jetstream().pull_subscribe(
-            f"{NS}.gateway.evt.>", durable=checkins_consumer, stream=gateway_stream
+            owner_events(NS, "gateway"), durable=checkins_consumer, stream=gateway_stream
         )
         fetched = await own.fetch(1, timeout=5)
         await fetched[0].ack()

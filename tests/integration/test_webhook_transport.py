@@ -15,6 +15,7 @@ import pytest
 from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from shared.subjects import database_name
 from tests.support.api import sign_up
 from tests.support.gateway import http
 from tests.support.receiver import Receiver
@@ -64,7 +65,7 @@ async def test_a_host_rebinding_to_a_private_address_after_the_check_is_never_re
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     app = create_app(make_settings(GatewaySettings, webhook_allow_loopback_http=True))
-    db = mongo[f"{namespace}_gateway"]
+    db = mongo[database_name(namespace, "gateway")]
     try:
         async with http(app) as client:
             delivery = await subscribe_and_deliver(
@@ -122,7 +123,7 @@ async def test_a_receiver_streaming_forever_is_cut_off(
         make_settings(GatewaySettings, webhook_allow_loopback_http=True,
                       webhook_timeout_seconds=1)
     )  # fmt: skip
-    db = mongo[f"{namespace}_gateway"]
+    db = mongo[database_name(namespace, "gateway")]
     async with endless_receiver(serve) as url, http(app) as client:
         delivery = await subscribe_and_deliver(client, db, app, url)
         done = await eventually(lambda: attempted(db, delivery), timeout=20)

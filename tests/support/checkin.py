@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.contract import operation
 from shared.messages.checkin_rpc import Entry, EntryList
 from shared.rpc import CallContext, RpcClient
-from shared.subjects import stream_name
+from shared.subjects import relationship_events, stream_name
 from tests.support.streams import read_subject
 
 
@@ -53,5 +53,7 @@ class Member:
 
 async def checkin_events(client: Client, namespace: str, relationship_id: str) -> list[dict]:
     return await read_subject(
-        client, stream_name(namespace, "checkin"), f"{namespace}.checkin.evt.{relationship_id}.>"
+        client,
+        stream_name(namespace, "checkin"),
+        relationship_events(namespace, "checkin", relationship_id),
     )

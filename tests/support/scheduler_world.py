@@ -18,7 +18,7 @@ from shared.messages import new_event
 from shared.messages.base import EventData
 from shared.nats import publish_event
 from shared.runtime import ServiceRuntime
-from shared.subjects import stream_name
+from shared.subjects import owner_events, stream_name
 from tests.support.runtimes import running
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -54,7 +54,7 @@ class World:
     async def scheduler_events(self, nats_client) -> list[dict]:
         ns = self.namespace
         return await read_subject(
-            nats_client, stream_name(ns, "scheduler"), f"{ns}.scheduler.evt.>"
+            nats_client, stream_name(ns, "scheduler"), owner_events(ns, "scheduler")
         )
 
 

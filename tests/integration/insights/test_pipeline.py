@@ -8,7 +8,7 @@ from services.insights.app import create_runtime as insights_runtime
 from services.insights.settings import InsightsSettings
 from shared.messages.views_rpc import Insights, InsightsQuery
 from shared.rpc import RpcClient
-from shared.subjects import stream_name
+from shared.subjects import relationship_events, stream_name
 from tests.support.checkin import Member
 from tests.support.runtimes import running
 from tests.support.streams import read_subject
@@ -17,7 +17,9 @@ from tests.support.waiting import eventually
 
 async def insight_types(nats_client, namespace: str, rid: str) -> list[str]:
     events = await read_subject(
-        nats_client, stream_name(namespace, "insights"), f"{namespace}.insights.evt.{rid}.>"
+        nats_client,
+        stream_name(namespace, "insights"),
+        relationship_events(namespace, "insights", rid),
     )
     return [f"{e['type']}:{e['data'].get('code', '')}" for e in events]
 
@@ -94,7 +96,7 @@ async def test_a_private_self_report_flag_reaches_its_author_only(
         assert (await view_of(rpc, dan)).flags == []
         ns = checkin.settings.namespace
         events = await read_subject(
-            nats_client, stream_name(ns, "insights"), f"{ns}.insights.evt.rel2.>"
+            nats_client, stream_name(ns, "insights"), relationship_events(ns, "insights", "rel2")
         )
         raised = [e for e in events if e["type"] == "insight.flag_raised"]
         assert [(e["visibility"], e["actorid"]) for e in raised] == [("private", "cleo")]

@@ -13,7 +13,7 @@ from shared.messages import new_event
 from shared.messages.checkin import ConflictLogged
 from shared.nats import publish_event
 from shared.runtime import ServiceRuntime
-from shared.subjects import event_subject, stream_name
+from shared.subjects import event_subject, relationship_events, stream_name
 from tests.support.runtimes import running
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -82,7 +82,9 @@ async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it
 
         async def types() -> list[str]:
             events = await read_subject(
-                nats_client, stream_name(ns, "insights"), f"{ns}.insights.evt.rel9.>"
+                nats_client,
+                stream_name(ns, "insights"),
+                relationship_events(ns, "insights", "rel9"),
             )
             return [f"{e['type']}:{e['data'].get('code', '')}" for e in events]
 
