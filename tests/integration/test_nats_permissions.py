@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import nats
 import pytest
 from nats.aio.client import Client
@@ -68,7 +66,7 @@ async def test_a_service_cannot_publish_another_services_events(secured_nats):
                 StreamConfig(name=stream_name(NS, "scheduler"), subjects=["x.>"]), timeout=1
             )
         await checkin.subscribe(f"{NS}.cmd.gateway.anything")  # not its commands to take
-        await asyncio.sleep(0.5)
+        await checkin.flush()  # the server has judged everything sent before this round trip
         info = await insights.jetstream().stream_info(own)
     finally:
         await insights.close()
