@@ -8,11 +8,13 @@ fall on the author's day, each relationship counter on the relationship's.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import get_type_hints
 
 from services.insights.domain import (
     ASSESSMENTS,
     BIDS,
     CONFLICT_REPORTS,
+    CONTRIBUTIONS,
     DAYS,
     MEMBER_DAYS,
     OCCURRENCES,
@@ -257,3 +259,13 @@ def test_without_zones_days_are_utc_days():
     utc_day = Contribution(DAYS, "r1:2026-01-15", {"relationship_id": "r1", "day": "2026-01-15"},
                            {"bids_made": 1})  # fmt: skip
     assert contributions(landed(data))[1:] == [utc_day, activity(first_day="2026-01-15")]
+
+
+def test_the_table_lists_every_event_the_rules_use_each_with_a_function_for_its_own_type():
+    assert set(CONTRIBUTIONS) == {
+        CheckinLogged, BidMade, BidAnswered, TouchLogged, TimeLogged, BoundaryBreached,
+        ConflictLogged, ConflictPerspectiveAdded, RepairLogged, AssessmentCompleted,
+        RitualCompleted, RitualSkipped, RitualMissed,
+    }  # fmt: skip
+    for event_type, contribute in CONTRIBUTIONS.items():
+        assert get_type_hints(contribute)["data"] is event_type, contribute.__name__
