@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import conclude
 from deploy.servers import private_servers
-from services.insights import handlers as insights_handlers
+from services.insights.app import wire
+from services.insights.handlers import InsightsHandlers
 from services.insights.settings import InsightsSettings
 from shared.envelope import Envelope, Visibility
 from shared.logging import configure_logging
@@ -79,7 +80,7 @@ async def seed_history(runtime: ServiceRuntime, rid: str, prior: int) -> None:
     )
 
 
-async def per_event_cost(handlers: insights_handlers.InsightsHandlers, rid: str) -> float:
+async def per_event_cost(handlers: InsightsHandlers, rid: str) -> float:
     from shared.messages import decode
 
     fresh = [decode(e.to_json()) for e in events_for(rid, NEW_EVENTS, start=10_000_000)]
@@ -95,7 +96,7 @@ async def run(nats_url: str, db_url: str) -> None:
         "environment": "test", "tick_seconds": 3600,
     })  # fmt: skip
     runtime = ServiceRuntime(settings)
-    handlers = insights_handlers.wire(runtime)
+    handlers = wire(runtime)
     await runtime.start()
     try:
         await seed_history(runtime, "rel-small", 1_000)

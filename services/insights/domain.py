@@ -1,5 +1,8 @@
 """What each event contributes to the aggregates, and the view rules read.
 
+Each event type the rules use has one function saying what such an event contributes;
+CONTRIBUTIONS lists them by event model, and `contributions()` looks an event up there.
+
 Every contribution is commutative and keyed (counters added, first/last by
 min/max, facts of one bid set by the one event that knows them), so the
 aggregates end the same whatever order events arrive in; applying each event
@@ -14,14 +17,14 @@ member's), both as known when the event is applied.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.envelope import Visibility
-from shared.messages.base import DecodedEvent
+from shared.messages.base import DecodedEvent, EventData
 from shared.messages.checkin import (
     AssessmentCompleted,
     BidAnswered,
@@ -137,109 +140,211 @@ def _occurrence(rid: str, ritual: str, occurrence: datetime, outcome: str) -> Co
                         set={outcome: True})  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Landing:
+    """Where an event lands: its relationship, whether its entry is shared, whose days count."""
+
+    relationship_id: str
+    shared: bool
+    zones: Zones
+
+    def day(self, moment: datetime) -> date:
+        """The relationship's day of a moment: relationship-wide counters fall on it."""
+        return day_of(moment, self.zones.shared)
+
+
+def _checkin_logged(data: CheckinLogged, at: Landing) -> list[Contribution]:
+    rid = at.relationship_id
+    member = _member_day(
+        rid, data.author_id, day_of(data.occurred_at, at.zones.of(data.author_id)), checkins=1
+    )
+    signals = data.signals
+    if signals and signals.held_back:
+        member.inc["held_back"] = 1
+    if signals and signals.confided_elsewhere:
+        member.inc["confided_elsewhere"] = 1
+    if at.shared and data.criticism:  # judged by the checkin service, which can read the note
+        member.inc["criticism_notes"] = 1
+    for need in data.needs:  # the author's own pattern, private or not
+        name = f"{NEED_PREFIX}{need.value}"
+        member.inc[name] = member.inc.get(name, 0) + 1
+    found = [member]
+    if at.shared:
+        counters: dict[str, float] = {"checkins": 1, "connection_sum": data.connection}
+        for pillar, score in (data.pillars.model_dump() if data.pillars else {}).items():
+            if score is not None:
+                counters[f"{pillar}_sum"] = score
+                counters[f"{pillar}_n"] = 1
+        if data.gratitude:
+            counters["gratitude_shared"] = 1
+        found.append(_day(rid, at.day(data.occurred_at), **counters))
+        if data.mood == 1:
+            found.append(Contribution(RELATIONSHIPS, rid, max={"hard_moment_at": data.occurred_at}))
+    return found
+
+
+def _bid_made(data: BidMade, at: Landing) -> list[Contribution]:
+    # A bid is ordinary life, not an exercise: it never counts towards burnout.
+    rid = at.relationship_id
+    return [
+        Contribution(
+            BIDS, data.bid_id, {"relationship_id": rid}, set={"made_at": data.occurred_at}
+        ),
+        _day(rid, at.day(data.occurred_at), bids_made=1),
+    ]
+
+
+def _bid_answered(data: BidAnswered, at: Landing) -> list[Contribution]:
+    rid, response = at.relationship_id, data.response.value
+    answer = {"at": data.occurred_at, "bid": data.bid_id, "response": response}
+    return [
+        Contribution(BIDS, data.bid_id, {"relationship_id": rid},
+                     set={"made_at": data.made_at, "answered_at": data.occurred_at,
+                          "response": response}),
+        Contribution(RELATIONSHIPS, rid, push={ANSWERS: answer}),
+    ]  # fmt: skip
+
+
+def _touch_logged(data: TouchLogged, at: Landing) -> list[Contribution]:
+    if not at.shared or data.sexual:
+        return []
+    counters = {"touch_nonsexual": 1.0}
+    if data.with_member_id:  # with whom: affection is also read per pair of members
+        counters[touch_pair(data.author_id, data.with_member_id)] = 1
+    return [_day(at.relationship_id, at.day(data.occurred_at), **counters)]
+
+
+def _time_logged(data: TimeLogged, at: Landing) -> list[Contribution]:
+    if not at.shared:
+        return []
+    return [_day(at.relationship_id, data.date, screen_minutes=data.screen_minutes,
+                 face_to_face_minutes=data.face_to_face_minutes, time_logs=1)]  # fmt: skip
+
+
+def _boundary_breached(data: BoundaryBreached, at: Landing) -> list[Contribution]:
+    return [_day(at.relationship_id, at.day(data.occurred_at), **{
+        f"{BREACH_PREFIX}{data.boundary_id}": 1,
+        f"{BREACH_BY_PREFIX}{data.boundary_id}:{data.reported_by}": 1,
+    })]  # fmt: skip
+
+
+def _conflict_report(
+    data: ConflictLogged | ConflictPerspectiveAdded, conflict_at: datetime, at: Landing
+) -> list[Contribution]:
+    # Rules count conflicts, not reports: each member's view is one report of the conflict.
+    if not at.shared:
+        return []
+    rid = at.relationship_id
+    found = [
+        _report(rid, data.conflict_id, data.author_id, conflict_at, data),
+        _day(rid, at.day(data.occurred_at), conflict_reports=1,
+             conflict_overwhelming=int(data.intensity >= 4)),
+    ]  # fmt: skip
+    if data.intensity >= 4:
+        found.append(Contribution(RELATIONSHIPS, rid, max={"hard_moment_at": data.occurred_at}))
+    return found
+
+
+def _conflict_logged(data: ConflictLogged, at: Landing) -> list[Contribution]:
+    return _conflict_report(data, data.occurred_at, at)
+
+
+def _perspective_added(data: ConflictPerspectiveAdded, at: Landing) -> list[Contribution]:
+    return _conflict_report(data, data.conflict_occurred_at, at)
+
+
+def _repair_logged(data: RepairLogged, at: Landing) -> list[Contribution]:
+    if not at.shared:
+        return []
+    return [_day(at.relationship_id, at.day(data.occurred_at), **{f"repair_{data.felt.value}": 1})]
+
+
+def _assessment_completed(data: AssessmentCompleted, at: Landing) -> list[Contribution]:
+    rid = at.relationship_id
+    found = [Contribution(
+        ASSESSMENTS, data.assessment_id, {"relationship_id": rid, "member_id": data.member_id},
+        set={"at": data.occurred_at, "band": data.band.value, "shared": at.shared},
+    )]  # fmt: skip
+    if at.shared:  # a private assessment is no evidence the partner may see (burnout)
+        found.append(_day(rid, at.day(data.occurred_at), exercises=1))
+    return found
+
+
+def _records_outcomes(rid: str, ritual: str) -> Contribution:
+    return Contribution(RITUALS, ritual, {"relationship_id": rid}, set={"records_outcomes": True})
+
+
+def _ritual_completed(data: RitualCompleted, at: Landing) -> list[Contribution]:
+    # A late completion replaces "missed": the occurrence is one document, completed wins.
+    rid = at.relationship_id
+    return [
+        _occurrence(rid, data.ritual_id, data.occurrence, "completed"),
+        _records_outcomes(rid, data.ritual_id),
+        _day(rid, at.day(data.occurred_at), rituals_completed=1, exercises=1),
+    ]
+
+
+def _ritual_skipped(data: RitualSkipped, at: Landing) -> list[Contribution]:
+    rid = at.relationship_id
+    return [
+        _occurrence(rid, data.ritual_id, data.occurrence, "skipped"),
+        _records_outcomes(rid, data.ritual_id),
+    ]
+
+
+def _ritual_missed(data: RitualMissed, at: Landing) -> list[Contribution]:
+    return [_occurrence(at.relationship_id, data.ritual_id, data.occurrence, "missed")]
+
+
+Contributes = Callable[[Any, Landing], list[Contribution]]
+"""An event type's contributions: its data (of that type) and where it landed."""
+
+CONTRIBUTIONS: dict[type[EventData], Contributes] = {
+    CheckinLogged: _checkin_logged,
+    BidMade: _bid_made,
+    BidAnswered: _bid_answered,
+    TouchLogged: _touch_logged,
+    TimeLogged: _time_logged,
+    BoundaryBreached: _boundary_breached,
+    ConflictLogged: _conflict_logged,
+    ConflictPerspectiveAdded: _perspective_added,
+    RepairLogged: _repair_logged,
+    AssessmentCompleted: _assessment_completed,
+    RitualCompleted: _ritual_completed,
+    RitualSkipped: _ritual_skipped,
+    RitualMissed: _ritual_missed,
+}
+"""Every event type the rules use (exact type), and what one such event contributes."""
+
+
+def _happened_at(event: DecodedEvent) -> datetime:
+    """When an event's fact happened: its `occurred_at`; a missed ritual's occurrence; else
+    (a time log carries only a date) when the event was published."""
+    moment: datetime | None = getattr(event.data, "occurred_at", None) or getattr(
+        event.data, "occurrence", None
+    )
+    return moment or event.envelope.time
+
+
 def contributions(event: DecodedEvent, zones: Zones | None = None) -> list[Contribution]:
     """The increments one event makes; [] for events the rules do not use."""
-    envelope, data = event.envelope, event.data
-    rid = envelope.relationship_id
-    if rid is None:
+    rid, contribute = event.envelope.relationship_id, CONTRIBUTIONS.get(type(event.data))
+    if rid is None or contribute is None:
         return []
-    zones = zones or Zones()
-    shared = envelope.visibility is Visibility.SHARED
-    found: list[Contribution] = []
-    when: datetime | None = getattr(data, "occurred_at", None)
-
-    def day(moment: datetime) -> date:
-        return day_of(moment, zones.shared)
-
-    if isinstance(data, CheckinLogged):
-        member = _member_day(
-            rid, data.author_id, day_of(data.occurred_at, zones.of(data.author_id)), checkins=1
-        )
-        signals = data.signals
-        if signals and signals.held_back:
-            member.inc["held_back"] = 1
-        if signals and signals.confided_elsewhere:
-            member.inc["confided_elsewhere"] = 1
-        if shared and data.criticism:  # judged by the checkin service, which can read the note
-            member.inc["criticism_notes"] = 1
-        for need in data.needs:  # the author's own pattern, private or not
-            member.inc[f"{NEED_PREFIX}{need.value}"] = member.inc.get(f"{NEED_PREFIX}{need}", 0) + 1
-        found.append(member)
-        if shared:
-            counters: dict[str, float] = {"checkins": 1, "connection_sum": data.connection}
-            for pillar, score in (data.pillars.model_dump() if data.pillars else {}).items():
-                if score is not None:
-                    counters[f"{pillar}_sum"] = score
-                    counters[f"{pillar}_n"] = 1
-            if data.gratitude:
-                counters["gratitude_shared"] = 1
-            found.append(_day(rid, day(data.occurred_at), **counters))
-            if data.mood == 1:
-                found.append(Contribution(RELATIONSHIPS, rid, max={"hard_moment_at": when}))
-    elif isinstance(data, BidMade):
-        # A bid is ordinary life, not an exercise: it never counts towards burnout.
-        found.append(Contribution(BIDS, data.bid_id, {"relationship_id": rid},
-                                  set={"made_at": data.occurred_at}))  # fmt: skip
-        found.append(_day(rid, day(data.occurred_at), bids_made=1))
-    elif isinstance(data, BidAnswered):
-        found.append(Contribution(
-            BIDS, data.bid_id, {"relationship_id": rid},
-            set={"made_at": data.made_at, "answered_at": data.occurred_at,
-                 "response": data.response.value},
-        ))  # fmt: skip
-        answer = {"at": data.occurred_at, "bid": data.bid_id, "response": data.response.value}
-        found.append(Contribution(RELATIONSHIPS, rid, push={ANSWERS: answer}))
-    elif isinstance(data, TouchLogged) and shared and not data.sexual:
-        counters = {"touch_nonsexual": 1.0}
-        if data.with_member_id:  # with whom: affection is also read per pair of members
-            counters[touch_pair(data.author_id, data.with_member_id)] = 1
-        found.append(_day(rid, day(data.occurred_at), **counters))
-    elif isinstance(data, TimeLogged) and shared:
-        found.append(_day(rid, data.date, screen_minutes=data.screen_minutes,
-                          face_to_face_minutes=data.face_to_face_minutes, time_logs=1))  # fmt: skip
-    elif isinstance(data, BoundaryBreached):
-        found.append(_day(rid, day(data.occurred_at), **{
-            f"{BREACH_PREFIX}{data.boundary_id}": 1,
-            f"{BREACH_BY_PREFIX}{data.boundary_id}:{data.reported_by}": 1,
-        }))  # fmt: skip
-    elif isinstance(data, ConflictLogged | ConflictPerspectiveAdded) and shared:
-        # Rules count conflicts, not reports: each member's view is one report of the conflict.
-        at = data.occurred_at if isinstance(data, ConflictLogged) else data.conflict_occurred_at
-        found.append(_report(rid, data.conflict_id, data.author_id, at, data))
-        found.append(_day(rid, day(data.occurred_at), conflict_reports=1,
-                          conflict_overwhelming=int(data.intensity >= 4)))  # fmt: skip
-        if data.intensity >= 4:
-            found.append(Contribution(RELATIONSHIPS, rid, max={"hard_moment_at": when}))
-    elif isinstance(data, RepairLogged) and shared:
-        found.append(_day(rid, day(data.occurred_at), **{f"repair_{data.felt.value}": 1}))
-    elif isinstance(data, AssessmentCompleted):
-        found.append(Contribution(
-            ASSESSMENTS, data.assessment_id,
-            {"relationship_id": rid, "member_id": data.member_id},
-            set={"at": data.occurred_at, "band": data.band.value, "shared": shared},
-        ))  # fmt: skip
-        if shared:  # a private assessment is no evidence the partner may see (burnout)
-            found.append(_day(rid, day(data.occurred_at), exercises=1))
-    elif isinstance(data, RitualCompleted):
-        # A late completion replaces "missed": the occurrence is one document, completed wins.
-        found.append(_occurrence(rid, data.ritual_id, data.occurrence, "completed"))
-        found.append(Contribution(RITUALS, data.ritual_id, {"relationship_id": rid},
-                                  set={"records_outcomes": True}))  # fmt: skip
-        found.append(_day(rid, day(data.occurred_at), rituals_completed=1, exercises=1))
-    elif isinstance(data, RitualSkipped):
-        found.append(_occurrence(rid, data.ritual_id, data.occurrence, "skipped"))
-        found.append(Contribution(RITUALS, data.ritual_id, {"relationship_id": rid},
-                                  set={"records_outcomes": True}))  # fmt: skip
-    elif isinstance(data, RitualMissed):
-        when = data.occurrence
-        found.append(_occurrence(rid, data.ritual_id, data.occurrence, "missed"))
-    if found and shared:
+    at = Landing(rid, event.envelope.visibility is Visibility.SHARED, zones or Zones())
+    found = contribute(event.data, at)
+    if found and at.shared:
         # A private entry never sets when the relationship's history starts (which gates
         # affection_drop) nor its last activity.
-        moment = when or envelope.time
-        first = {"first_day": day(moment).isoformat()}
+        moment = _happened_at(event)
+        first = {"first_day": at.day(moment).isoformat()}
         found.append(Contribution(RELATIONSHIPS, rid, min=first, max={"last_event_at": moment}))
     return found
+
+
+def contributes(event: DecodedEvent) -> bool:
+    """Whether the event changes any aggregate (its days' zones do not matter for that)."""
+    return bool(contributions(event))
 
 
 def exercise_done(rid: str, today: date) -> list[Contribution]:

@@ -1,5 +1,8 @@
 """One function per message the insights service handles, and its evaluation tick.
 
+services/insights/app.py says which function answers each request and consumes which
+events; this module says what each does.
+
 An event's contributions commit in one transaction with the processed-event
 marker (so a redelivered event changes nothing) and ask for an evaluation of its
 relationship a moment later. A tick claims due relationships one at a time, so
@@ -9,8 +12,7 @@ evaluation, and time-based rules are re-evaluated on a schedule.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,14 +21,13 @@ from services.insights import domain, evaluation, store
 from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
 from shared import crypto
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.consumer import apply_batch_once, apply_once
 from shared.envelope import Visibility
-from shared.erasure import handle_erasure
 from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
 from shared.messages.gateway import MemberErased, MemberUpdated, RelationshipCreated
-from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import (
     AnswerRecommendation,
     Done,
@@ -40,7 +41,7 @@ from shared.messages.views_rpc import (
     RespondToFlag,
     Strength,
 )
-from shared.mongo import Document, Session, next_due
+from shared.mongo import Document, Session
 from shared.problems import Conflict, NotFound
 from shared.rpc import Request
 from shared.runtime import ServiceRuntime, Wake, repeat_when_due
@@ -49,12 +50,12 @@ log = get_logger(__name__)
 
 
 class InsightsHandlers:
-    def __init__(self, runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None):
+    def __init__(self, runtime: ServiceRuntime, clock: Clock = SYSTEM_CLOCK):
         self.runtime = runtime
         settings = runtime.settings
         assert isinstance(settings, InsightsSettings)
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.master = crypto.master_keys_of(settings)
         self.wake = Wake()  # an evaluation was asked for in this process
 
@@ -82,14 +83,16 @@ class InsightsHandlers:
         )  # fmt: skip
 
     async def on_event(self, event: DecodedEvent) -> None:
+        """One event on its own (the service consumes batches, on_batch; the history
+        benchmark, bench/insights_history.py, measures this path)."""
         rid = event.envelope.relationship_id
-        if rid is None or not domain.contributions(event):
+        if rid is None or not domain.contributes(event):
             return
         db = self.runtime.db
         # Days are the members' own (and the relationship's), as known when the event lands.
         found = domain.contributions(event, await store.load_zones(db, rid))
 
-        soon = self.clock() + timedelta(seconds=self.settings.evaluation_delay_seconds)
+        soon = self.clock.now() + timedelta(seconds=self.settings.evaluation_delay_seconds)
 
         async def effect(session: Session) -> None:
             await store.apply(db, session, found)
@@ -101,10 +104,10 @@ class InsightsHandlers:
     async def on_batch(self, batch: list[DecodedEvent]) -> None:
         """A batch of events: their contributions merged, one bulk write per aggregate
         collection, the processed markers and the evaluation requests, in one transaction."""
-        if not any(domain.contributions(event) for event in batch):
+        if not any(domain.contributes(event) for event in batch):
             return  # nothing here the rules use: no write at all
         db = self.runtime.db
-        soon = self.clock() + timedelta(seconds=self.settings.evaluation_delay_seconds)
+        soon = self.clock.now() + timedelta(seconds=self.settings.evaluation_delay_seconds)
 
         async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
             # Days are the members' own (and the relationship's), as known when events land.
@@ -113,14 +116,14 @@ class InsightsHandlers:
                 for rid in {e.envelope.relationship_id for e in fresh}
                 if rid is not None
             }
-            found = [c for event in fresh if (rid := event.envelope.relationship_id)
-                     for c in domain.contributions(event, zones[rid])]  # fmt: skip
+            each = [(rid, domain.contributions(event, zones[rid])) for event in fresh
+                    if (rid := event.envelope.relationship_id)]  # fmt: skip
+            found = [c for _, contributed in each for c in contributed]
             if not found:
                 return
             await store.apply_merged(db, session, merged_updates(found))
             # A burst of events is evaluated once, by the tick, a moment later.
-            rids = sorted({e.envelope.relationship_id for e in fresh
-                           if e.envelope.relationship_id and domain.contributions(e)})  # fmt: skip
+            rids = sorted({rid for rid, contributed in each if contributed})
             await store.request_evaluations(db, session, rids, soon)
 
         if await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect):
@@ -128,15 +131,15 @@ class InsightsHandlers:
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest evaluation falls due (None: none asked for)."""
-        due = await next_due(self.runtime.db[domain.RELATIONSHIPS], "next_eval_at")
-        return None if due is None else (due - self.clock()).total_seconds()
+        due = await store.next_evaluation_at(self.runtime.db)
+        return None if due is None else (due - self.clock.now()).total_seconds()
 
     async def evaluate_due(self, limit: int = 100) -> int:
         """Re-evaluate relationships whose time has come (flags clear as windows move on)."""
         done = 0
         db = self.runtime.db
         for _ in range(limit):
-            now = self.clock()
+            now = self.clock.now()
             claim_until = now + timedelta(seconds=self.settings.reevaluate_every_seconds)
             rid = await store.claim_due(db, now, claim_until)
             if rid is None:
@@ -149,22 +152,25 @@ class InsightsHandlers:
             done += 1
         return done
 
-    async def on_member_event(self, event: DecodedEvent) -> None:
-        """Members' time zones and each relationship's creator: whose days count."""
+    # -- whose days count: members' time zones and each relationship's creator -----------
+    async def on_member_updated(self, event: DecodedEvent) -> None:
         data, db = event.data, self.runtime.db
-        if isinstance(data, MemberUpdated):
+        assert isinstance(data, MemberUpdated)  # app.py's table sends it only these
 
-            async def effect(session: Session) -> None:
-                await store.save_zone(db, session, data.member_id, data.timezone)
+        async def effect(session: Session) -> None:
+            await store.save_zone(db, session, data.member_id, data.timezone)
 
-        elif isinstance(data, RelationshipCreated) and event.envelope.relationship_id:
-            rid = event.envelope.relationship_id
+        await apply_once(self.runtime.mongo, db, "zones", event.id, effect)
 
-            async def effect(session: Session) -> None:
-                await store.save_creator(db, session, rid, data.created_by)
-
-        else:
+    async def on_relationship_created(self, event: DecodedEvent) -> None:
+        data, db, rid = event.data, self.runtime.db, event.envelope.relationship_id
+        assert isinstance(data, RelationshipCreated)  # app.py's table sends it only these
+        if not rid:
             return
+
+        async def effect(session: Session) -> None:
+            await store.save_creator(db, session, rid, data.created_by)
+
         await apply_once(self.runtime.mongo, db, "zones", event.id, effect)
 
     async def member_export(self, _query: ExportInsights, request: Request) -> MemberInsights:
@@ -229,7 +235,7 @@ class InsightsHandlers:
     async def insights(self, _query: InsightsQuery, request: Request) -> Insights:
         """Flags, health, strengths and recommendations as this member may see them."""
         rid, member = await self._member(request)
-        db, now, rules = self.runtime.db, self.clock(), self.settings.rules
+        db, now, rules = self.runtime.db, self.clock.now(), self.settings.rules
         view = await store.load_view(db, rid, now)
         state = await store.load_state(db, rid)
         visible = evaluation.visible_flags(state, member)
@@ -276,7 +282,7 @@ class InsightsHandlers:
                 "the flag rests on your own reports; the other member(s) may answer it",
                 code="flag_response_not_yours",
             )
-        at = self.clock()
+        at = self.clock.now()
         note = None
         raising = store.raising_of(rid, flag)
         if cmd.note is not None:
@@ -288,7 +294,7 @@ class InsightsHandlers:
     async def answer_recommendation(self, cmd: AnswerRecommendation, request: Request) -> Done:
         """Dismissed ones never come back; done ones count as exercises."""
         rid, member = await self._member(request)
-        db, now = self.runtime.db, self.clock()
+        db, now = self.runtime.db, self.clock.now()
         view = await store.load_view(db, rid, now)
         state = await store.load_state(db, rid)
         answered = await store.answered_recommendations(db, rid, member)
@@ -309,6 +315,21 @@ class InsightsHandlers:
         await self.runtime.transact(work)
         return Done()
 
+    # -- erasure and start-up ------------------------------------------------------------
+    async def erase_member(self, session: Session, erased: MemberErased) -> None:
+        await store.erase_member(
+            self.runtime.db, session, erased.member_id, erased.relationship_ids
+        )
+
+    async def erase_relationship(self, session: Session, relationship_id: str) -> None:
+        await store.erase_relationship(self.runtime.db, session, relationship_id)
+
+    async def prepare(self, runtime: ServiceRuntime) -> None:
+        await store.ensure_indexes(runtime.db)
+        await self.rewrap_note_keys()
+        runtime.spawn(repeat_when_due(self.evaluate_due, self.seconds_to_next, self.wake,
+                                      self.settings.tick_seconds, "insights_tick"))  # fmt: skip
+
 
 class MemberInsights(BaseModel):
     """A member's own insights, for export: flags only they see, their own counters."""
@@ -317,34 +338,3 @@ class MemberInsights(BaseModel):
     days: list[dict[str, Any]]
     flag_responses: list[dict[str, Any]] = []
     recommendation_answers: list[dict[str, Any]] = []
-
-
-def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> InsightsHandlers:
-    handlers = InsightsHandlers(runtime, clock)
-    runtime.keep_membership()
-    runtime.consume_batches("checkin", "aggregates", handlers.on_batch)
-    runtime.consume_batches("scheduler", "aggregates", handlers.on_batch)
-    runtime.handle({
-        InsightsQuery: handlers.insights,
-        ExportInsights: handlers.member_export,
-        RespondToFlag: handlers.respond_to_flag,
-        AnswerRecommendation: handlers.answer_recommendation,
-    })  # fmt: skip
-    runtime.consume("gateway", "zones", handlers.on_member_event)
-
-    async def erase_member(session: Session, erased: MemberErased) -> None:
-        await store.erase_member(runtime.db, session, erased.member_id, erased.relationship_ids)
-
-    async def erase_relationship(session: Session, relationship_id: str) -> None:
-        await store.erase_relationship(runtime.db, session, relationship_id)
-
-    handle_erasure(runtime, InsightsErasureConfirmed, erase_member, erase_relationship)
-
-    async def start(rt: ServiceRuntime) -> None:
-        await store.ensure_indexes(rt.db)
-        await handlers.rewrap_note_keys()
-        rt.spawn(repeat_when_due(handlers.evaluate_due, handlers.seconds_to_next, handlers.wake,
-                                 handlers.settings.tick_seconds, "insights_tick"))  # fmt: skip
-
-    runtime.on_startup(start)
-    return handlers

@@ -39,7 +39,7 @@ from services.insights.domain import (
 )
 from services.insights.evaluation import State
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Document, Session, claim_next
+from shared.mongo import Database, Document, Session, claim_next, next_due
 
 STATE = "state"
 FLAG_RESPONSES = "flag_responses"
@@ -354,6 +354,12 @@ async def schedule_evaluation(
     await db[RELATIONSHIPS].update_one(
         {"_id": relationship_id}, {"$set": {"next_eval_at": at}}, upsert=True, session=session
     )
+
+
+async def next_evaluation_at(db: Database) -> datetime | None:
+    """When the earliest evaluation asked for falls due (None: none asked for)."""
+    due: datetime | None = await next_due(db[RELATIONSHIPS], "next_eval_at")
+    return due
 
 
 async def claim_due(db: Database, now: datetime, next_at: datetime) -> str | None:

@@ -6,8 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.checkin.settings import CheckinSettings
-from services.insights import handlers as insights_handlers
+from services.insights.app import wire
 from services.insights.settings import InsightsSettings
+from shared.clock import ManualClock
 from shared.envelope import Visibility
 from shared.messages import new_event
 from shared.messages.checkin import ConflictLogged
@@ -35,7 +36,7 @@ async def consumed(nats_client, namespace: str, durable: str) -> bool:
 async def test_a_redelivered_event_changes_nothing(make_settings, nats_client, mongo):
     producer = ServiceRuntime(make_settings(CheckinSettings))
     runtime = ServiceRuntime(make_settings(InsightsSettings))
-    insights_handlers.wire(runtime)
+    wire(runtime)
     ns = producer.settings.namespace
     event = conflict(1, T0)
     async with running(producer, runtime):
@@ -62,12 +63,12 @@ async def test_a_redelivered_event_changes_nothing(make_settings, nats_client, m
 async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it(
     make_settings, nats_client, mongo
 ):
-    clock = [T0]
+    clock = ManualClock(T0)
     producer = ServiceRuntime(make_settings(CheckinSettings))
     first = ServiceRuntime(make_settings(InsightsSettings, tick_seconds=3600))
     second = ServiceRuntime(make_settings(InsightsSettings, tick_seconds=3600))
-    replica_a = insights_handlers.wire(first, clock=lambda: clock[0])
-    replica_b = insights_handlers.wire(second, clock=lambda: clock[0])
+    replica_a = wire(first, clock)
+    replica_b = wire(second, clock)
     ns = producer.settings.namespace
     async with running(producer, first, second):
         for n in range(3):
@@ -77,7 +78,7 @@ async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it
             return await first.db.conflict_reports.count_documents({"shut_down": True}) == 3
 
         await eventually(applied, timeout=20)
-        clock[0] = T0 + timedelta(seconds=5)  # past the short evaluation delay
+        clock.at = T0 + timedelta(seconds=5)  # past the short evaluation delay
         assert await replica_a.evaluate_due() == 1
 
         async def types() -> list[str]:
@@ -92,7 +93,7 @@ async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it
             return "insight.flag_raised:stonewalling" in await types()
 
         await eventually(raised, timeout=20)
-        clock[0] = T0 + timedelta(days=30)  # the three conflicts leave the 30-day window
+        clock.at = T0 + timedelta(days=30)  # the three conflicts leave the 30-day window
         done = await asyncio.gather(replica_a.evaluate_due(), replica_b.evaluate_due())
         assert sorted(done) == [0, 1]  # one replica claimed it, the other found nothing due
 
