@@ -6,14 +6,12 @@ Each request type is answered by one function (services/checkin/handlers.py); th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from starlette.applications import Starlette
 
 from services.checkin import store
 from services.checkin.handlers import CheckinHandlers
 from services.checkin.settings import CheckinSettings
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.erasure import handle_erasure
 from shared.messages.checkin import CheckinErasureConfirmed
 from shared.messages.checkin_rpc import (
@@ -41,7 +39,7 @@ from shared.messages.checkin_rpc import (
 from shared.runtime import ServiceRuntime
 
 
-def wire(runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None) -> CheckinHandlers:
+def wire(runtime: ServiceRuntime, clock: Clock = SYSTEM_CLOCK) -> CheckinHandlers:
     handlers = CheckinHandlers(runtime, clock)
     runtime.handle({
         LogCheckin: handlers.log_checkin,

@@ -8,15 +8,13 @@ shared/contract.py, a decision in domain.py, a function here and a line in app.p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from services.checkin import domain, store
 from services.checkin.keyring import Keyring
 from services.checkin.mapping import view
 from services.checkin.pipeline import Pipeline
 from services.checkin.settings import CheckinSettings
 from shared import crypto, privacy
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.logging import get_logger
 from shared.messages.checkin_rpc import (
     AcceptBoundary,
@@ -58,16 +56,14 @@ def seen_by(entry: Entry, viewer: str) -> Entry:
 
 
 class CheckinHandlers:
-    def __init__(self, runtime: ServiceRuntime, clock: Callable[[], datetime] | None = None):
+    def __init__(self, runtime: ServiceRuntime, clock: Clock = SYSTEM_CLOCK):
         self.runtime = runtime
         settings = runtime.settings
         assert isinstance(settings, CheckinSettings)
         self.settings = settings
         self.master = crypto.master_keys_of(settings)
         self._keyring: Keyring | None = None
-        self.pipeline = Pipeline(
-            runtime, lambda: self.keyring, clock or (lambda: datetime.now(UTC))
-        )
+        self.pipeline = Pipeline(runtime, lambda: self.keyring, clock)
 
     @property
     def keyring(self) -> Keyring:

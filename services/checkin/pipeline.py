@@ -28,6 +28,7 @@ from services.checkin import domain, sealing, store
 from services.checkin.keyring import Keyring
 from services.checkin.mapping import Context
 from shared import telemetry
+from shared.clock import Clock
 from shared.contract import operation_for
 from shared.membership import authorize
 from shared.messages.checkin_rpc import Entry
@@ -52,14 +53,14 @@ def fingerprint(key: bytes, name: str, relationship_id: str, payload: BaseModel)
 
 class Pipeline:
     def __init__(
-        self, runtime: ServiceRuntime, keyring: Callable[[], Keyring], clock: Callable[[], datetime]
+        self, runtime: ServiceRuntime, keyring: Callable[[], Keyring], clock: Clock
     ) -> None:
         self.runtime = runtime
         self._keyring = keyring
         self._clock = clock
 
     def now(self) -> datetime:
-        return domain.to_millis(self._clock())
+        return domain.to_millis(self._clock.now())
 
     async def context(self, request: Request) -> Context:
         rid = request.context.relationship_id
