@@ -121,6 +121,10 @@ async def test_a_retry_with_a_new_token_of_the_same_member_is_a_replay(mongo: An
     assert sorted(r["scope"] for r in records) == ["m1", "m2"]  # what an erasure deletes by
     # The answers are kept sealed: the records alone do not show them.
     assert not any(b'"id"' in base64.b64decode(r["response"]["body"]) for r in records)
+    # Erasing m1 takes their records, whichever token made them, and leaves m2's.
+    async with mongo.start_session() as session:
+        await store.delete_member(db, session, "m1")
+    assert [r["scope"] for r in await db[store.IDEMPOTENCY].find({}).to_list()] == ["m2"]
 
 
 def _collect(into: list[Message]) -> Send:
