@@ -1,4 +1,5 @@
-"""Typed errors shared by services and the gateway, and their RFC 9457 form."""
+"""Typed errors shared by services and the gateway, which answers them as RFC 9457
+problem+json."""
 
 from __future__ import annotations
 
@@ -50,20 +51,6 @@ class AttuneError(Exception):
     def from_body(body: ErrorBody) -> AttuneError:
         cls = _BY_STATUS.get(body.status, AttuneError)
         return cls(body.message, code=body.code, field=body.field, retry_after=body.retry_after)
-
-    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
-        problem: dict[str, Any] = {
-            "type": PROBLEM_TYPE_BASE + self.code,
-            "title": self.code.replace("_", " ").capitalize(),
-            "status": self.status,
-            "detail": self.message,
-            "code": self.code,
-        }
-        if self.field:
-            problem["field"] = self.field
-        if instance:
-            problem["instance"] = instance
-        return problem
 
 
 class InvalidInput(AttuneError):

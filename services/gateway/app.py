@@ -129,6 +129,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         Idempotency,
         db=lambda: runtime.db,
         routes=lambda: app.router.routes,
+        secret=webhook_key(settings),
         abandoned_after=timedelta(seconds=settings.idempotency_abandoned_seconds),
         # A fact's command id comes from the key and its document replays the answer: the
         # gateway keeps no record of its own for these.

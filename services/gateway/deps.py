@@ -6,7 +6,6 @@ problem+json (401, or 404 so a relationship's existence is never revealed).
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import secrets
 import time
@@ -20,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import store
 from services.gateway.auth import token_digest
+from services.gateway.idempotency_keys import request_id
 from services.gateway.settings import GatewaySettings
 from shared.envelope import new_id
 from shared.mongo import Database, Document
@@ -210,7 +210,7 @@ def command_id(request: Request, caller: Caller) -> str:
     key = request.headers.get("idempotency-key")
     if not key:
         return new_id()
-    return hashlib.sha256(f"{caller.token_digest}:{key}".encode()).hexdigest()
+    return request_id(caller.member_id, request.method, request.scope["path"], key)
 
 
 def require_operator(request: Request) -> None:

@@ -1,4 +1,9 @@
-"""Every error the gateway returns is RFC 9457 problem+json with a stable code."""
+"""Every error the gateway returns is RFC 9457 problem+json with a stable code.
+
+One renderer, `problem_response`, writes them all: the exception handlers answer through it,
+and the ASGI middleware (which refuses requests before any route or handler runs) sends the
+same response through `send_error`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
+from starlette.types import Message, Scope, Send
 
 from shared.logging import failure, get_logger
 from shared.problems import PROBLEM_TYPE_BASE, AttuneError
@@ -14,6 +21,8 @@ from shared.problems import PROBLEM_TYPE_BASE, AttuneError
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# What a client may wait before retrying when the error does not say.
+DEFAULT_RETRY_AFTER = 2
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -31,9 +40,23 @@ _HTTP_CODES = {
 }
 
 
+class PayloadTooLarge(AttuneError):
+    """Only the edge refuses a body for its size; no service ever sees it."""
+
+    status = 413
+    default_code = "payload_too_large"
+
+
+class UnsupportedMediaType(AttuneError):
+    status = 415
+    default_code = "unsupported_media_type"
+
+
 def problem_response(
     status: int, code: str, detail: str, instance: str, **extra: object
 ) -> JSONResponse:
+    """The problem+json response. `Retry-After` goes with every answer that says when to
+    retry, and with every 429 and 503 (which always may be retried)."""
     body: dict[str, object] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": code.replace("_", " ").capitalize(),
@@ -44,20 +67,35 @@ def problem_response(
         **extra,
     }
     headers = {}
-    if status in (429, 503):
-        headers["Retry-After"] = str(extra.get("retry_after", 2))
+    retry_after = extra.get("retry_after")
+    if retry_after is not None or status in (429, 503):
+        headers["Retry-After"] = str(DEFAULT_RETRY_AFTER if retry_after is None else retry_after)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def error_response(error: AttuneError, instance: str) -> JSONResponse:
+    extra: dict[str, object] = {}
+    if error.field:
+        extra["field"] = error.field
+    if error.retry_after is not None:
+        extra["retry_after"] = error.retry_after
+    return problem_response(error.status, error.code, error.message, instance, **extra)
+
+
+async def send_error(scope: Scope, send: Send, error: AttuneError) -> None:
+    """`error_response` from ASGI middleware: the same body and headers a route's error gets."""
+    await error_response(error, URL(scope=scope).path)(scope, _nothing_to_read, send)
+
+
+async def _nothing_to_read() -> Message:
+    # A response that is all written at once never reads the request.
+    return {"type": "http.disconnect"}
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(AttuneError)
     async def on_attune_error(request: Request, exc: AttuneError) -> JSONResponse:
-        extra: dict[str, object] = {}
-        if exc.field:
-            extra["field"] = exc.field
-        if exc.retry_after is not None:
-            extra["retry_after"] = exc.retry_after
-        return problem_response(exc.status, exc.code, exc.message, request.url.path, **extra)
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -100,5 +138,5 @@ def install_problem_handlers(app: FastAPI) -> None:
             "service_unavailable",
             "Something went wrong on our side; try again shortly.",
             request.url.path,
-            retry_after=2,
+            retry_after=DEFAULT_RETRY_AFTER,
         )

@@ -62,7 +62,9 @@ class GatewaySettings(BaseServiceSettings):
     )
     stream_heartbeat_seconds: float = Field(default=15, gt=0)
     webhook_key: SecretStr | None = Field(
-        default=None, description="Encrypts webhook signing secrets at rest (32 bytes, base64)."
+        default=None,
+        description="Encrypts webhook signing secrets at rest and keys the sealing of "
+        "live-stream positions and recorded Idempotency-Key answers (32 bytes, base64).",
     )
     webhook_allow_loopback_http: bool = Field(
         default=False, description="Local development only: allow http://127.0.0.1 receivers."

@@ -10,7 +10,7 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import Envelope
-from shared.mongo import Database, Document, Session
+from shared.mongo import Database, Document, Session, next_due
 
 MEMBERS = "members"
 TOKENS = "tokens"
@@ -141,6 +141,10 @@ async def insert_invite(db: Database, document: Document) -> None:
     await db[INVITES].insert_one(document)
 
 
+async def invite(db: Database, digest: str) -> Document | None:
+    return await db[INVITES].find_one({"_id": digest})
+
+
 async def pending_invites(db: Database, relationship_id: str, now: datetime) -> list[Document]:
     return (
         await db[INVITES]
@@ -196,7 +200,7 @@ async def claim_idempotency_key(
 ) -> Document | None:
     """Claim a key for a new request; returns the existing record when it was seen before.
 
-    `scope` is the caller's token digest: what an erasure finds the member's records by."""
+    `scope` is the caller's member id: what an erasure finds the member's records by."""
     for _ in range(3):
         try:
             await db[IDEMPOTENCY].insert_one(
@@ -276,9 +280,9 @@ async def delete_member(db: Database, session: Session, member_id: str) -> None:
     delivery of an event about the member (deliveries to the others' endpoints too)."""
     tokens = await db[TOKENS].find({"member_id": member_id}, {"_id": 1},
                                    session=session).to_list()  # fmt: skip
-    scopes = [t["_id"] for t in tokens]
-    if scopes:
-        await db[IDEMPOTENCY].delete_many({"scope": {"$in": scopes}}, session=session)
+    # Records are scoped by the member; those written before were scoped by a token digest.
+    scopes = [member_id, *(t["_id"] for t in tokens)]
+    await db[IDEMPOTENCY].delete_many({"scope": {"$in": scopes}}, session=session)
     await db[MEMBERS].delete_one({"_id": member_id}, session=session)
     await db[TOKENS].delete_many({"member_id": member_id}, session=session)
     await db[INVITES].delete_many(
@@ -343,6 +347,11 @@ async def webhook(db: Database, relationship_id: str, webhook_id: str) -> Docume
     return await db[WEBHOOKS].find_one({"_id": webhook_id, "relationship_id": relationship_id})
 
 
+async def webhook_by_id(db: Database, webhook_id: str) -> Document | None:
+    """Any relationship's endpoint: for the dispatcher, which sends for all of them."""
+    return await db[WEBHOOKS].find_one({"_id": webhook_id})
+
+
 async def delete_webhook(db: Database, relationship_id: str, webhook_id: str) -> bool:
     deleted = await db[WEBHOOKS].delete_one({"_id": webhook_id, "relationship_id": relationship_id})
     await db[DELIVERIES].delete_many({"webhook_id": webhook_id})
@@ -378,6 +387,12 @@ async def endpoints_with_due_deliveries(db: Database, now: datetime) -> list[str
         str(w)
         for w in await db[DELIVERIES].distinct("webhook_id", {"next_attempt_at": {"$lte": now}})
     ]
+
+
+async def next_delivery_due(db: Database) -> datetime | None:
+    """When the earliest pending delivery (or retry) falls due; None when nothing is pending."""
+    due: datetime | None = await next_due(db[DELIVERIES], "next_attempt_at")
+    return due
 
 
 async def oldest_pending_delivery(db: Database, webhook_id: str) -> Document | None:

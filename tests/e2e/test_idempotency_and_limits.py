@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from tests.support.api import couple, sign_up
 
@@ -27,6 +28,30 @@ async def test_an_idempotency_key_replay_returns_the_same_entry_and_writes_nothi
     relationship_again = await pia.post("/v1/relationships", {"name": "x"}, key="rel-1")
     assert relationship.json()["id"] == relationship_again.json()["id"]
     assert len(await pia.ok("GET", "/v1/relationships")) == 2
+
+
+async def test_a_retry_after_signing_in_again_is_the_same_request(http):
+    rid, (ada, bo) = await couple(http, "Ada", "Bo")
+    base = f"/v1/relationships/{rid}"
+    touch = {"kind": "hug", "sexual": False, "visibility": "shared"}
+    first_touch = await ada.post(f"{base}/touches", touch, key="touch-again")
+    first_relationship = await ada.post("/v1/relationships", {"name": "x"}, key="rel-again")
+    signed_in = await http.post(
+        "/v1/auth/token", json={"email": ada.email, "password": "a long enough secret"}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    again = replace(ada, token=signed_in.json()["access_token"])
+    assert again.token != ada.token
+    touch_again = await again.post(f"{base}/touches", touch, key="touch-again")
+    relationship_again = await again.post("/v1/relationships", {"name": "x"}, key="rel-again")
+    for first, retried in ((first_touch, touch_again), (first_relationship, relationship_again)):
+        assert (first.status_code, retried.status_code) == (201, 201), retried.text
+        assert retried.json()["id"] == first.json()["id"]
+        assert retried.headers.get("idempotent-replayed") == "true"
+    # Nothing written twice: one touch, one new relationship.
+    timeline = await bo.ok("GET", f"{base}/timeline?kind=touch")
+    assert [e["id"] for e in timeline["entries"]] == [first_touch.json()["id"]]
+    assert len(await again.ok("GET", "/v1/relationships")) == 2
 
 
 async def test_a_retry_sent_the_moment_the_answer_arrives_is_a_replay(http):

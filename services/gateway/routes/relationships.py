@@ -197,7 +197,7 @@ async def accept_invite(
     runtime = runtime_of(request)
     db = runtime.db
     digest = invite_digest(code)
-    invite = await db[store.INVITES].find_one({"_id": digest})
+    invite = await store.invite(db, digest)
     if invite is None:
         raise NotFound("this invite is not valid", code="invite_not_found")
     rid = invite["relationship_id"]

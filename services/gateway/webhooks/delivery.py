@@ -26,7 +26,7 @@ from shared.envelope import new_id
 from shared.logging import get_logger
 from shared.messages.base import DecodedEvent
 from shared.metrics import WEBHOOK_ENDPOINTS_DISABLED
-from shared.mongo import Document, next_due
+from shared.mongo import Document
 from shared.problems import InvalidInput
 from shared.runtime import ServiceRuntime, Wake, repeat_when_due
 from shared.subjects import SERVICES
@@ -170,7 +170,7 @@ class Deliveries:
 
     async def _send(self, http: httpx.AsyncClient, due: Document, now: datetime) -> bool:
         db = self.runtime.db
-        hook = await db[store.WEBHOOKS].find_one({"_id": due["webhook_id"]})
+        hook = await store.webhook_by_id(db, due["webhook_id"])
         if hook is None:
             return False
         if hook.get("disabled"):
@@ -262,7 +262,7 @@ class Deliveries:
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest pending delivery (or retry) falls due; None: nothing pending."""
-        due = await next_due(self.runtime.db[store.DELIVERIES], "next_attempt_at")
+        due = await store.next_delivery_due(self.runtime.db)
         return None if due is None else (due - datetime.now(UTC)).total_seconds()
 
     async def run(self) -> None:
