@@ -154,9 +154,8 @@ class SchedulerHandlers:
     async def flag_checkins(self, batch: list[DecodedEvent]) -> None:
         """The batch's check-ins mark their authors' days (no reminder that day): one read and
         one bulk write; setting a flag is idempotent by itself (no processed marker)."""
-        checkins = [(e.data, e.envelope.relationship_id) for e in batch
-                    if isinstance(e.data, CheckinLogged)]  # fmt: skip
-        logged = [data for data, rid in checkins if rid]
+        logged = [e.data for e in batch
+                  if isinstance(e.data, CheckinLogged) and e.envelope.relationship_id]  # fmt: skip
         if not logged:
             return
         db = self.runtime.db

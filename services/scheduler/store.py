@@ -137,12 +137,6 @@ async def has_outcome(db: Database, key: str) -> bool:
     return await db[OUTCOMES].count_documents({"_id": key}, limit=1) > 0
 
 
-async def record_checkin(db: Database, session: Session | None, key: str) -> None:
-    await db[CHECKINS].update_one(
-        {"_id": key}, {"$set": {"at": True}}, upsert=True, session=session
-    )
-
-
 async def record_checkins(db: Database, keys: list[str]) -> None:
     await db[CHECKINS].bulk_write(
         [UpdateOne({"_id": key}, {"$set": {"at": True}}, upsert=True) for key in set(keys)],
