@@ -18,18 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import conclude
 from deploy.servers import private_servers
-from services.scheduler import handlers as scheduler_handlers
+from services.scheduler.app import wire as wire_scheduler
+from services.scheduler.handlers import SchedulerHandlers
 from services.scheduler.settings import SchedulerSettings
+from shared.clock import ManualClock
 from shared.logging import configure_logging
 from shared.runtime import ServiceRuntime
 
 DUE = 100
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def now(self) -> datetime:
-        return NOW
 
 
 def review(n: int, due: bool, namespace: str) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def review(n: int, due: bool, namespace: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def tick_cost(handlers: scheduler_handlers.SchedulerHandlers, stored: int, tag: str) -> float:
+async def tick_cost(handlers: SchedulerHandlers, stored: int, tag: str) -> float:
     db = handlers.runtime.db
     await db.schedules.delete_many({})
     for start in range(0, stored, 5000):
@@ -62,7 +59,7 @@ async def run(nats_url: str, db_url: str) -> None:
         "tick_seconds": 3600,
     })  # fmt: skip
     runtime = ServiceRuntime(settings)
-    handlers = scheduler_handlers.wire(runtime, Clock())
+    handlers = wire_scheduler(runtime, ManualClock(NOW))
     await runtime.start()
     try:
         small = await tick_cost(handlers, 1_000, "s")

@@ -30,11 +30,7 @@ from shared.consumer import (
 )
 from shared.contract import operation_for
 from shared.gauges import Durable, sample_forever
-
-# Re-exported for the code that imports them from here (they have modules of their own).
-from shared.health import VERSION as VERSION
 from shared.health import http_face, pong
-from shared.health import serve as serve
 from shared.logging import get_logger
 from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
 from shared.messages.base import DecodedEvent
@@ -49,8 +45,6 @@ from shared.nats import (
 )
 from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
 from shared.redrive import RedriveDeadLetter, Redriven, redrive
-from shared.repeating import Wake as Wake
-from shared.repeating import repeat_when_due as repeat_when_due
 from shared.rpc import Handler, Kind, Ping, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
 from shared.subjects import CONSUMERS, relay_wake_subject, stream_name

@@ -43,8 +43,9 @@ from shared.messages.views_rpc import (
 )
 from shared.mongo import Document, Session
 from shared.problems import Conflict, NotFound
+from shared.repeating import Wake, repeat_when_due
 from shared.rpc import Request
-from shared.runtime import ServiceRuntime, Wake, repeat_when_due
+from shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from services.scheduler.domain import parse_clock
 from shared.zones import zone
@@ -43,6 +44,12 @@ def status(answers: dict[str, str], members: frozenset[str]) -> str:
         return "declined"
     accepted = {m for m, answer in answers.items() if answer == "accepted"}
     return "accepted" if members and members <= accepted else "proposed"
+
+
+def facts(doc: dict[str, Any]) -> dict[str, Any]:
+    """What every date event says about the date."""
+    return {"date_id": doc["_id"], "starts_at": doc["starts_at"], "timezone": doc["timezone"],
+            "duration_minutes": doc["duration_minutes"], "kind": doc["kind"]}  # fmt: skip
 
 
 def local_view(moment: datetime, timezone: str) -> str:

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from shared.zones import zone
 
 WEEKDAYS = {"mo": "MO", "tu": "TU", "we": "WE", "th": "TH", "fr": "FR", "sa": "SA", "su": "SU"}
+
+
+def stamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def derived_id(*parts: object) -> str:
+    """A stable id from what makes something unique (a retried command or re-fire repeats it)."""
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def outcome_key(ritual_id: str, occurrence: datetime) -> str:
+    """Which occurrence of a ritual an outcome was recorded for."""
+    return f"{ritual_id}:{stamp(occurrence)}"
+
+
+def checkin_key(member_id: str, local_day: date) -> str:
+    """A member checked in on this day of their own (so that day's reminder stays quiet)."""
+    return f"{member_id}:{local_day.isoformat()}"
 
 
 def parse_clock(value: str) -> time:

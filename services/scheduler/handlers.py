@@ -1,32 +1,29 @@
 """One function per message the scheduler handles, and the tick that fires what is due.
 
-Events keep the schedules (rituals, reminders, boundary windows, reviews,
-programs). The tick claims one due item at a time with a lease, publishes with an
-event id derived from (schedule, occurrence) - so a crash after publishing and a
-re-fire is dropped by JetStream - and moves the item to its next occurrence.
-After downtime, what is within the grace period fires once; older occurrences
-are recorded as missed, never sent as a flood.
+Events keep the schedules (rituals, reminders, boundary windows, reviews, programs); each
+event type has its function here, registered by type in app.py. The tick claims one due
+item at a time with a lease, reads what the item's decision needs (store.py), lets
+firing.py decide, then writes and publishes what it decided and moves the item on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from services.scheduler import dates, domain, program, reviews, store
-from services.scheduler.clock import Clock, SystemClock
+from services.scheduler import dates, domain, firing, program, reviews, store
+from services.scheduler.domain import derived_id, stamp
+from services.scheduler.firing import Fired, MemberDay
 from services.scheduler.sealing import Sealer
 from services.scheduler.settings import SchedulerSettings
 from shared import crypto, recurrence
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.consumer import apply_once
 from shared.envelope import Envelope, Visibility, new_id
-from shared.erasure import handle_erasure
 from shared.logging import get_logger
 from shared.membership import authorize, members_of
 from shared.messages.base import DecodedEvent, EventData, new_event
@@ -42,27 +39,14 @@ from shared.messages.gateway import (
     MemberErased,
     MemberUpdated,
     RelationshipCreated,
-    RelationshipErased,
 )
 from shared.messages.insights import FlagCleared, FlagRaised, HealthUpdated
 from shared.messages.scheduler import (
-    BoundaryWindowClosed,
-    BoundaryWindowOpened,
     DateAccepted,
     DateDeclined,
-    DateHappened,
     DateProposed,
-    DateReminded,
     ProgramAccepted,
-    ProgramEnded,
     ProgramProposed,
-    ProgramStageStarted,
-    ReminderDue,
-    ReminderKind,
-    ReviewDue,
-    RitualDue,
-    RitualMissed,
-    SchedulerErasureConfirmed,
 )
 from shared.messages.scheduler_rpc import (
     AcceptDate,
@@ -91,39 +75,20 @@ from shared.messages.scheduler_rpc import (
 )
 from shared.messages.views_rpc import Schedule, ScheduleItem, ScheduleQuery
 from shared.messages.vocabulary import FlagCode
-from shared.mongo import Document, Session, next_due
+from shared.mongo import Document, Session
 from shared.nats import publish_event
 from shared.problems import Conflict, InvalidInput, NotFound, Unavailable
+from shared.repeating import Wake
 from shared.rpc import Empty, Request
-from shared.runtime import ServiceRuntime, Wake, repeat_when_due
+from shared.runtime import ServiceRuntime
 from shared.zones import zone
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
-MemberDay = tuple[str, str, tuple[str, str] | None]  # member, time zone, quiet hours
-
 
 MAX_DATE_AHEAD = timedelta(days=731)
 ANSWER_ATTEMPTS = 5  # members answering the same date or program at once read it again
-
-
-def stamp(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def derived_id(*parts: object) -> str:
-    """A stable id from what makes something unique (a retried command or re-fire repeats it)."""
-    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
-
-
-@dataclass
-class Fired:
-    """What one due item produced: events (with derived ids) and its next state."""
-
-    events: list[tuple[str, EventData, str | None, str | None]] = field(default_factory=list)
-    changes: dict[str, Any] | None = None  # None: the schedule is over
-    nudges: list[Document] = field(default_factory=list)  # per-member nudges it schedules
 
 
 class MemberSchedules(BaseModel):
@@ -140,7 +105,7 @@ class SchedulerHandlers:
         settings = runtime.settings
         assert isinstance(settings, SchedulerSettings)
         self.settings = settings
-        self.clock = clock or SystemClock()
+        self.clock = clock or SYSTEM_CLOCK
         self.owner = new_id()
         self.wake = Wake()  # schedules changed in this process: look again now
         self.master = crypto.master_keys_of(settings)
@@ -152,6 +117,9 @@ class SchedulerHandlers:
     @property
     def grace(self) -> timedelta:
         return timedelta(seconds=self.settings.grace_seconds)
+
+    async def prepare(self, runtime: ServiceRuntime) -> None:
+        await store.ensure_indexes(runtime.db)
 
     # -- keeping schedules from events ---------------------------------------------------
     async def _once(self, event: DecodedEvent, purpose: str, effect: Any) -> None:
@@ -168,71 +136,90 @@ class SchedulerHandlers:
 
     async def seconds_to_next(self) -> float | None:
         """Until the earliest item falls due (None: nothing scheduled)."""
-        due = await next_due(self.runtime.db[store.SCHEDULES], "next_fire_at")
+        due = await store.next_fire_at(self.runtime.db)
         return None if due is None else (due - self.clock.now()).total_seconds()
 
-    async def on_facts(self, batch: list[DecodedEvent]) -> None:
-        """A batch of checkin events: the check-ins' day flags in one read and one bulk
-        write (setting a flag is idempotent by itself), the rest one by one, in order."""
-        checkins = [
-            e for e in batch if isinstance(e.data, CheckinLogged) and e.envelope.relationship_id
-        ]
-        if checkins:
-            db = self.runtime.db
-            authors = sorted(
-                {e.data.author_id for e in checkins if isinstance(e.data, CheckinLogged)}
-            )
-            zones = await store.member_timezones(db, authors)
-            keys = []
-            for e in checkins:
-                assert isinstance(e.data, CheckinLogged)
-                tz = zone(zones[e.data.author_id]) if e.data.author_id in zones else UTC
-                keys.append(
-                    f"{e.data.author_id}:{e.data.occurred_at.astimezone(tz).date().isoformat()}"
-                )
-            await store.record_checkins(db, keys)
-        for event in batch:
-            if not isinstance(event.data, CheckinLogged):
-                await self.on_fact(event)
+    async def _log_for_review(self, event: DecodedEvent, happening: Document) -> None:
+        """Keep what a monthly review may tell: shared, relationship-wide happenings only."""
+        rid, envelope, db = event.envelope.relationship_id, event.envelope, self.runtime.db
+        if rid is None or envelope.visibility is not Visibility.SHARED:
+            return  # a private entry never reaches a review
+        # Each happening counts in the month it happened (apps may sync late).
+        entry: Document = {"_id": event.id, "relationship_id": rid, "at": envelope.time}
+        entry |= happening
+        await self._once(
+            event, "review-log", lambda session: store.log_for_review(db, session, entry)
+        )
 
-    async def on_fact(self, event: DecodedEvent) -> None:
+    # -- checkin's events (a batch consumer: see app.py) ------------------------------------
+    async def flag_checkins(self, batch: list[DecodedEvent]) -> None:
+        """The batch's check-ins mark their authors' days (no reminder that day): one read and
+        one bulk write; setting a flag is idempotent by itself (no processed marker)."""
+        logged = [e.data for e in batch
+                  if isinstance(e.data, CheckinLogged) and e.envelope.relationship_id]  # fmt: skip
+        if not logged:
+            return
+        db = self.runtime.db
+        zones = await store.member_timezones(db, sorted({data.author_id for data in logged}))
+        keys = []
+        for data in logged:
+            tz = zone(zones[data.author_id]) if data.author_id in zones else UTC
+            keys.append(domain.checkin_key(data.author_id, data.occurred_at.astimezone(tz).date()))
+        await store.record_checkins(db, keys)
+
+    async def on_ritual_created(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
+        assert isinstance(data, RitualCreated)
         if rid is None:
             return
-        now = self.clock.now()
-        if isinstance(data, RitualCreated):
-            start_local = data.starts_at.replace(tzinfo=None)
-            ritual = {"_id": data.ritual_id, "relationship_id": rid, "rrule": data.rrule,
-                      "timezone": data.timezone, "starts_at": start_local.isoformat(),
-                      "duration_minutes": data.duration_minutes}  # fmt: skip
-            first = recurrence.next_after(
-                data.rrule, data.timezone, start_local, now - timedelta(microseconds=1)
-            )
+        start_local = data.starts_at.replace(tzinfo=None)
+        ritual = {"_id": data.ritual_id, "relationship_id": rid, "rrule": data.rrule,
+                  "timezone": data.timezone, "starts_at": start_local.isoformat(),
+                  "duration_minutes": data.duration_minutes}  # fmt: skip
+        first = recurrence.next_after(
+            data.rrule, data.timezone, start_local, self.clock.now() - timedelta(microseconds=1)
+        )
 
-            async def ritual_effect(session: Session) -> None:
-                await store.save_ritual(db, session, ritual)
-                if first is not None:
-                    await store.put_schedule(db, session, {
-                        "_id": f"ritual:{data.ritual_id}", "kind": "ritual", "relationship_id": rid,
-                        "ref": data.ritual_id, "rule": data.rrule, "timezone": data.timezone,
-                        "start_local": start_local.isoformat(),
-                        "duration_minutes": data.duration_minutes,
-                        "phase": "start", "occurrence": first, "next_fire_at": first,
-                    })  # fmt: skip
+        async def ritual_effect(session: Session) -> None:
+            await store.save_ritual(db, session, ritual)
+            if first is not None:
+                await store.put_schedule(db, session, {
+                    "_id": f"ritual:{data.ritual_id}", "kind": "ritual", "relationship_id": rid,
+                    "ref": data.ritual_id, "rule": data.rrule, "timezone": data.timezone,
+                    "start_local": start_local.isoformat(),
+                    "duration_minutes": data.duration_minutes,
+                    "phase": "start", "occurrence": first, "next_fire_at": first,
+                })  # fmt: skip
 
-            await self._once(event, "schedules", ritual_effect)
-        elif isinstance(data, RitualCompleted | RitualSkipped):
-            key = f"{data.ritual_id}:{stamp(data.occurrence)}"
-            await self._once(event, "schedules",
-                             lambda session: store.record_outcome(db, session, key))  # fmt: skip
-        elif isinstance(data, CheckinLogged):
-            settings = await store.member_settings(db, data.author_id)
-            tz = zone(settings["timezone"]) if settings else UTC
-            key = f"{data.author_id}:{data.occurred_at.astimezone(tz).date().isoformat()}"
-            # Setting a flag is idempotent by itself: no processed marker, no transaction.
-            await store.record_checkin(db, None, key)
-        elif isinstance(data, BoundaryActivated) and data.window is not None:
-            window = data.window
+        await self._once(event, "schedules", ritual_effect)
+
+    async def on_ritual_completed(self, event: DecodedEvent) -> None:
+        assert isinstance(event.data, RitualCompleted)
+        await self._ritual_outcome(event, event.data, "completed")
+
+    async def on_ritual_skipped(self, event: DecodedEvent) -> None:
+        assert isinstance(event.data, RitualSkipped)
+        await self._ritual_outcome(event, event.data, "skipped")
+
+    async def _ritual_outcome(
+        self, event: DecodedEvent, data: RitualCompleted | RitualSkipped, outcome: str
+    ) -> None:
+        """Someone said how an occurrence went: when it ends, it is not missed."""
+        db, key = self.runtime.db, domain.outcome_key(data.ritual_id, data.occurrence)
+        if event.envelope.relationship_id is None:
+            return
+        await self._once(event, "schedules",
+                         lambda session: store.record_outcome(db, session, key))  # fmt: skip
+        await self._log_for_review(event, {"kind": "ritual_outcome", "ref": data.ritual_id,
+                                           "outcome": outcome, "at": data.occurred_at})  # fmt: skip
+
+    async def on_boundary_activated(self, event: DecodedEvent) -> None:
+        data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
+        assert isinstance(data, BoundaryActivated)
+        if rid is None:
+            return
+        if data.window is not None:
+            now, window = self.clock.now(), data.window
             rule = domain.window_rule([d.value for d in window.days or []], window.start)
             start_local = datetime.combine(now.astimezone(zone(window.timezone)).date(),
                                            datetime.min.time())  # fmt: skip
@@ -246,100 +233,105 @@ class SchedulerHandlers:
             }  # fmt: skip
             await self._once(event, "schedules",
                              lambda session: store.put_schedule(db, session, doc))  # fmt: skip
-        elif isinstance(data, BoundaryRetired):
-            window_id = f"window:{data.boundary_id}"
-            await self._once(
-                event, "schedules", lambda session: store.drop_schedule(db, session, window_id)
-            )
-        await self._log_for_review(event)
+        await self._log_for_review(event, {"kind": "boundary_agreed", "ref": data.boundary_id,
+                                           "boundary_kind": data.kind.value})  # fmt: skip
 
-    async def _log_for_review(self, event: DecodedEvent) -> None:
-        """Keep what a monthly review may tell: shared, relationship-wide happenings only."""
-        data, rid, envelope = event.data, event.envelope.relationship_id, event.envelope
-        if rid is None or envelope.visibility is not Visibility.SHARED:
-            return  # a private entry never reaches a review
-        # Each happening counts in the month it happened (apps may sync late).
-        entry: Document = {"_id": event.id, "relationship_id": rid, "at": envelope.time}
-        if isinstance(data, RitualCompleted | RitualSkipped):
-            outcome = "completed" if isinstance(data, RitualCompleted) else "skipped"
-            entry |= {"kind": "ritual_outcome", "ref": data.ritual_id, "outcome": outcome,
-                      "at": data.occurred_at}  # fmt: skip
-        elif isinstance(data, BoundaryActivated):
-            entry |= {"kind": "boundary_agreed", "ref": data.boundary_id,
-                      "boundary_kind": data.kind.value}  # fmt: skip
-        elif isinstance(data, FlagRaised) and data.member_id is None:
-            entry |= {"kind": "flag_raised", "code": str(data.code), "at": data.raised_at}
-        elif isinstance(data, FlagCleared) and data.member_id is None:
-            entry |= {"kind": "flag_cleared", "code": str(data.code), "at": data.cleared_at}
-        elif isinstance(data, HealthUpdated):
-            values = data.model_dump(include={"emotional", "intellectual", "physical", "overall"})
-            entry |= {"kind": "health", "values": values, "at": data.as_of}
-        else:
+    async def on_boundary_retired(self, event: DecodedEvent) -> None:
+        data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
+        assert isinstance(data, BoundaryRetired)
+        if rid is None:
             return
-        db = self.runtime.db
+        window_id = f"window:{data.boundary_id}"
         await self._once(
-            event, "review-log", lambda session: store.log_for_review(db, session, entry)
+            event, "schedules", lambda session: store.drop_schedule(db, session, window_id)
         )
 
-    async def on_gateway(self, event: DecodedEvent) -> None:
-        data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
-        now = self.clock.now()
-        if isinstance(data, MemberUpdated):
-            settings = {
-                "_id": data.member_id,
-                **data.model_dump(mode="json", exclude={"member_id"}),
-            }
-            reminder: Document | None = None
-            if data.checkin_reminder_time:
-                quiet = (data.quiet_hours.start, data.quiet_hours.end) if data.quiet_hours else None
-                day, at = domain.next_reminder(
-                    now, data.checkin_reminder_time, data.timezone, quiet
-                )
-                reminder = {
-                    "_id": f"reminder:{data.member_id}", "kind": "reminder",
-                    "member_id": data.member_id, "time": data.checkin_reminder_time,
-                    "timezone": data.timezone, "quiet": list(quiet) if quiet else None,
-                    "day": day.isoformat(), "occurrence": at, "next_fire_at": at,
-                }  # fmt: skip
-
-            async def member_effect(session: Session) -> None:
-                await store.save_member_settings(db, session, settings)
-                if reminder is None:
-                    await store.drop_schedule(db, session, f"reminder:{data.member_id}")
-                else:
-                    await store.put_schedule(db, session, reminder)
-
-            await self._once(event, "member-settings", member_effect)
-        elif isinstance(data, RelationshipCreated) and rid is not None:
-            creator = await store.member_settings(db, data.created_by)
-            timezone = creator["timezone"] if creator else "UTC"
-            local_day = now.astimezone(zone(timezone)).day
-            review = {"_id": rid, "day_of_month": min(local_day, 28),
-                      "time": self.settings.review_time, "timezone": timezone}  # fmt: skip
-            doc = self._review_schedule(rid, review, now, period_start=now)
-
-            async def review_effect(session: Session) -> None:
-                await store.save_review_settings(db, session, review)
-                await store.put_schedule(db, session, doc)
-
-            await self._once(event, "reviews", review_effect)
-        elif isinstance(data, RelationshipErased) and rid is not None:
-            gone = rid
-            await self._once(
-                event,
-                "reviews",
-                lambda session: store.drop_relationship_schedules(db, session, gone),
+    # -- the gateway's events --------------------------------------------------------------
+    async def on_member_updated(self, event: DecodedEvent) -> None:
+        """A member's zone, quiet hours and reminder time: their daily reminder follows."""
+        data, db = event.data, self.runtime.db
+        assert isinstance(data, MemberUpdated)
+        settings = {"_id": data.member_id, **data.model_dump(mode="json", exclude={"member_id"})}
+        reminder: Document | None = None
+        if data.checkin_reminder_time:
+            quiet = (data.quiet_hours.start, data.quiet_hours.end) if data.quiet_hours else None
+            day, at = domain.next_reminder(
+                self.clock.now(), data.checkin_reminder_time, data.timezone, quiet
             )
+            reminder = {
+                "_id": f"reminder:{data.member_id}", "kind": "reminder",
+                "member_id": data.member_id, "time": data.checkin_reminder_time,
+                "timezone": data.timezone, "quiet": list(quiet) if quiet else None,
+                "day": day.isoformat(), "occurrence": at, "next_fire_at": at,
+            }  # fmt: skip
 
-    async def on_insight(self, event: DecodedEvent) -> None:
-        """Burnout shows: fewer nudges for the relationship until the flag clears."""
+        async def member_effect(session: Session) -> None:
+            await store.save_member_settings(db, session, settings)
+            if reminder is None:
+                await store.drop_schedule(db, session, f"reminder:{data.member_id}")
+            else:
+                await store.put_schedule(db, session, reminder)
+
+        await self._once(event, "member-settings", member_effect)
+
+    async def on_relationship_created(self, event: DecodedEvent) -> None:
+        """A new relationship's monthly review, on its creator's day and zone."""
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
-        await self._log_for_review(event)
-        if rid is None or not isinstance(data, FlagRaised | FlagCleared):
+        assert isinstance(data, RelationshipCreated)
+        if rid is None:
             return
-        if data.code is not FlagCode.INTIMACY_BURNOUT or data.member_id is not None:
+        now = self.clock.now()
+        creator = await store.member_settings(db, data.created_by)
+        timezone = creator["timezone"] if creator else "UTC"
+        local_day = now.astimezone(zone(timezone)).day
+        review = {"_id": rid, "day_of_month": min(local_day, 28),
+                  "time": self.settings.review_time, "timezone": timezone}  # fmt: skip
+        doc = self._review_schedule(rid, review, now, period_start=now)
+
+        async def review_effect(session: Session) -> None:
+            await store.save_review_settings(db, session, review)
+            await store.put_schedule(db, session, doc)
+
+        await self._once(event, "reviews", review_effect)
+
+    async def on_relationship_erased(self, event: DecodedEvent) -> None:
+        rid, db = event.envelope.relationship_id, self.runtime.db
+        if rid is None:
             return
-        on = isinstance(data, FlagRaised)
+        await self._once(
+            event, "reviews", lambda session: store.drop_relationship_schedules(db, session, rid)
+        )
+
+    # -- insights' events -------------------------------------------------------------------
+    async def on_flag_raised(self, event: DecodedEvent) -> None:
+        data = event.data
+        assert isinstance(data, FlagRaised)
+        if data.member_id is None:  # a member's own flag never reaches a review
+            await self._log_for_review(event, {"kind": "flag_raised", "code": str(data.code),
+                                               "at": data.raised_at})  # fmt: skip
+        await self._backoff(event, data.code, data.member_id, on=True)
+
+    async def on_flag_cleared(self, event: DecodedEvent) -> None:
+        data = event.data
+        assert isinstance(data, FlagCleared)
+        if data.member_id is None:
+            await self._log_for_review(event, {"kind": "flag_cleared", "code": str(data.code),
+                                               "at": data.cleared_at})  # fmt: skip
+        await self._backoff(event, data.code, data.member_id, on=False)
+
+    async def on_health_updated(self, event: DecodedEvent) -> None:
+        data = event.data
+        assert isinstance(data, HealthUpdated)
+        values = data.model_dump(include={"emotional", "intellectual", "physical", "overall"})
+        await self._log_for_review(event, {"kind": "health", "values": values, "at": data.as_of})
+
+    async def _backoff(
+        self, event: DecodedEvent, code: FlagCode, member_id: str | None, on: bool
+    ) -> None:
+        """Burnout shows: fewer nudges for the relationship until the flag clears."""
+        rid, db = event.envelope.relationship_id, self.runtime.db
+        if rid is None or code is not FlagCode.INTIMACY_BURNOUT or member_id is not None:
+            return
         await self._once(event, "backoff", lambda session: store.set_backoff(db, session, rid, on))
 
     # -- shared by the commands ------------------------------------------------------------
@@ -371,26 +363,9 @@ class SchedulerHandlers:
                          (quiet["start"], quiet["end"]) if quiet else None))  # fmt: skip
         return days
 
-    async def _nudges(
-        self, about: str, ref: str, rid: str, due: datetime, not_after: datetime | None = None
-    ) -> list[Document]:
-        """One nudge per member, moved to the end of that member's quiet hours; a nudge that would
-        then come after `not_after` (the ritual is over, the date has begun) is left out: it
-        never reaches anyone inside their quiet hours."""
-        out: list[Document] = []
-        for member, timezone, quiet in await self._member_days(
-            await members_of(self.runtime.db, rid)
-        ):
-            at = domain.after_quiet_hours(due, timezone, quiet)
-            if not_after is not None and at > not_after:
-                continue
-            out.append({
-                "_id": f"nudge:{derived_id(about, ref, stamp(due), member)}", "kind": "nudge",
-                "relationship_id": rid, "member_id": member, "about": about, "ref": ref,
-                "due_at": due, "local_date": due.astimezone(zone(timezone)).date().isoformat(),
-                "occurrence": at, "next_fire_at": at,
-            })  # fmt: skip
-        return out
+    async def _member_days_in(self, rid: str) -> list[MemberDay]:
+        """The days of the relationship's members as they are now."""
+        return await self._member_days(await members_of(self.runtime.db, rid))
 
     # -- the trust-rebuilding program (commands and query) -----------------------------------
     async def propose_program(self, _payload: ProposeProgram, request: Request) -> ProgramView:
@@ -501,7 +476,7 @@ class SchedulerHandlers:
         actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
         assert actor is not None
         date_id = derived_id("date", rid, request.command_id)
-        if (existing := await store.find_date(db, rid, date_id)) is not None:
+        if (existing := await store.date_in(db, rid, date_id)) is not None:
             return await self._date_view(existing, members)  # a retried command
         if cmd.starts_at <= now:
             raise InvalidInput("a date must start in the future", field="starts_at")
@@ -517,9 +492,9 @@ class SchedulerHandlers:
             "remind_minutes_before": cmd.remind_minutes_before, "created_at": now,
         }  # fmt: skip
         doc["status"] = dates.status(doc["answers"], members)
-        proposed = DateProposed(**self._date_facts(doc), proposed_by=actor)
+        proposed = DateProposed(**dates.facts(doc), proposed_by=actor)
         if not await self._save_date(doc, [self._event(proposed, rid, request, now)], was="none"):
-            doc = await store.find_date(db, rid, date_id) or doc  # a concurrent retry won
+            doc = await store.date_in(db, rid, date_id) or doc  # a concurrent retry won
         return await self._date_view(doc, members)
 
     async def accept_date(self, ref: AcceptDate, request: Request) -> DateOut:
@@ -533,7 +508,7 @@ class SchedulerHandlers:
         actor, now, db = request.context.actor_id, self.clock.now(), self.runtime.db
         assert actor is not None
         for _ in range(ANSWER_ATTEMPTS):
-            doc = await store.find_date(db, rid, ref.date_id)
+            doc = await store.date_in(db, rid, ref.date_id)
             if doc is None:
                 raise NotFound("date not found", code="date_not_found")
             if doc["answers"].get(actor) == answer:
@@ -545,7 +520,7 @@ class SchedulerHandlers:
             was = doc["status"]
             doc = {**doc, "answers": {**doc["answers"], actor: answer}}
             doc["status"] = dates.status(doc["answers"], members)
-            facts = self._date_facts(doc)
+            facts = dates.facts(doc)
             data: EventData = (
                 DateAccepted(**facts, member_id=actor, confirmed=doc["status"] == "accepted")
                 if answer == "accepted" else DateDeclined(**facts, member_id=actor)
@@ -562,7 +537,7 @@ class SchedulerHandlers:
         if doc["status"] == "accepted" and was != "accepted":
             remind = doc["starts_at"] - timedelta(minutes=doc["remind_minutes_before"])
             schedule = {"_id": f"date:{doc['_id']}", "kind": "date", "relationship_id": rid,
-                        "ref": doc["_id"], "phase": "remind", "facts": self._date_facts(doc),
+                        "ref": doc["_id"], "phase": "remind", "facts": dates.facts(doc),
                         "remind_minutes_before": doc["remind_minutes_before"],
                         "occurrence": remind, "next_fire_at": remind}  # fmt: skip
 
@@ -580,11 +555,6 @@ class SchedulerHandlers:
             return True
 
         return await self._changed(work)
-
-    @staticmethod
-    def _date_facts(doc: Document) -> dict[str, Any]:
-        return {"date_id": doc["_id"], "starts_at": doc["starts_at"], "timezone": doc["timezone"],
-                "duration_minutes": doc["duration_minutes"], "kind": doc["kind"]}  # fmt: skip
 
     async def _local_times(
         self, members: frozenset[str], start: datetime, end: datetime
@@ -668,7 +638,7 @@ class SchedulerHandlers:
     ) -> ReviewSettingsOut:
         next_at = None
         if occurrence is not None:
-            days = await self._member_days(await members_of(self.runtime.db, rid))
+            days = await self._member_days_in(rid)
             next_at = reviews.clear_of_everyone(occurrence, [(tz, q) for _, tz, q in days])
         return ReviewSettingsOut(day_of_month=settings["day_of_month"], time=settings["time"],
                                  timezone=settings["timezone"], next_at=next_at)  # fmt: skip
@@ -680,7 +650,7 @@ class SchedulerHandlers:
 
     async def get_review(self, ref: ReviewRef, request: Request) -> ReviewList:
         rid = await self._authorize(request)
-        found = await store.find_review(self.runtime.db, rid, ref.review_id)
+        found = await store.review_in(self.runtime.db, rid, ref.review_id)
         if found is None:
             raise NotFound("review not found", code="review_not_found")
         return ReviewList(reviews=[self._review_out(found)])
@@ -701,6 +671,10 @@ class SchedulerHandlers:
             if item is None:
                 break
             outcome = await self._fire(item, now)
+            if outcome.review is not None:
+                await store.save_review(db, outcome.review)
+            if outcome.review_log is not None:
+                await store.log_for_review_now(db, outcome.review_log)
             for event_id, data, rid, member in outcome.events:
                 envelope = new_event(
                     data, relationship_id=rid, actor_id=member, event_id=event_id, time=now,
@@ -713,194 +687,74 @@ class SchedulerHandlers:
         return fired
 
     async def _fire(self, item: Document, now: datetime) -> Fired:
-        kind = item["kind"]
-        if kind == "ritual":
-            return await self._fire_ritual(item, now)
-        if kind == "reminder":
-            return await self._fire_reminder(item, now)
-        if kind == "window":
-            return self._fire_window(item, now)
-        if kind == "review":
-            return await self._fire_review(item, now)
-        if kind == "nudge":
-            return await self._fire_nudge(item, now)
-        if kind == "date":
-            return await self._fire_date(item, now)
-        return await self._fire_program(item)
-
-    def _next(self, item: Document, after: datetime) -> datetime | None:
-        start = datetime.fromisoformat(item["start_local"])
-        return recurrence.next_after(item["rule"], item["timezone"], start, after)
-
-    def _missed(self, item: Document, extra: int = 1) -> int:
-        return int(item.get("missed_count", 0)) + extra
+        """Read what the item's decision needs, then let firing.py decide."""
+        kinds = {
+            "ritual": self._fire_ritual,
+            "reminder": self._fire_reminder,
+            "window": self._fire_window,
+            "review": self._fire_review,
+            "nudge": self._fire_nudge,
+            "date": self._fire_date,
+            "program": self._fire_program,
+        }
+        return await kinds[item["kind"]](item, now)
 
     async def _fire_ritual(self, item: Document, now: datetime) -> Fired:
-        occurrence, rid, ritual = item["occurrence"], item["relationship_id"], item["ref"]
-        ends = occurrence + timedelta(minutes=item["duration_minutes"])
-        out = Fired()
         if item["phase"] == "start":
-            if domain.firing(occurrence, now, self.grace).fire:
-                out.events.append((f"ritual-due-{ritual}-{stamp(occurrence)}",
-                                   RitualDue(ritual_id=ritual, occurrence=occurrence, ends_at=ends),
-                                   rid, None))  # fmt: skip
-                # Each member's nudge, after their quiet hours but while the ritual still runs.
-                out.nudges = await self._nudges(domain.NudgeKind.RITUAL, ritual, rid, occurrence,
-                                                not_after=ends)  # fmt: skip
-            out.changes = {"phase": "end", "next_fire_at": ends}
-            return out
-        if not await store.has_outcome(self.runtime.db, f"{ritual}:{stamp(occurrence)}"):
-            missed = RitualMissed(ritual_id=ritual, occurrence=occurrence)
-            out.events.append((f"ritual-missed-{ritual}-{stamp(occurrence)}", missed, rid, None))
-        following = self._next(item, occurrence)
-        out.changes = None if following is None else {
-            "phase": "start", "occurrence": following, "next_fire_at": following,
-        }  # fmt: skip
-        return out
+            days = await self._member_days_in(item["relationship_id"])
+            return firing.ritual_starts(item, now, self.grace, days)
+        key = domain.outcome_key(item["ref"], item["occurrence"])
+        return firing.ritual_ends(item, await store.has_outcome(self.runtime.db, key))
 
     async def _fire_reminder(self, item: Document, now: datetime) -> Fired:
-        member, day = item["member_id"], date.fromisoformat(item["day"])
-        db, out = self.runtime.db, Fired()
-        quiet = tuple(item["quiet"]) if item.get("quiet") else None
+        member, db = item["member_id"], self.runtime.db
+        checkin_key = domain.checkin_key(member, firing.reminder_day(item))
         relationships = await store.relationships_of_member(db, member)
-        wanted = domain.reminder_wanted(
-            day,
-            await store.checked_in(db, f"{member}:{day.isoformat()}"),
-            await store.backed_off(db, relationships),
-            self.settings.backoff_every_days,
-        )
-        on_time = domain.firing(item["occurrence"], now, self.grace).fire
-        if wanted and on_time:
-            out.events.append((f"reminder-{member}-{day.isoformat()}", ReminderDue(
-                reminder_id=f"{member}-{day.isoformat()}", member_id=member,
-                kind=ReminderKind.CHECKIN, local_date=day, due_at=item["occurrence"],
-            ), None, member))  # fmt: skip
-        next_day, at = domain.next_reminder(
-            max(item["occurrence"], now - self.grace),
-            item["time"],
-            item["timezone"],
-            quiet,
-        )
-        out.changes = {"day": next_day.isoformat(), "occurrence": at, "next_fire_at": at,
-                       "missed_count": self._missed(item, int(not on_time))}  # fmt: skip
-        return out
+        return firing.reminder(
+            item, now, self.grace,
+            checked_in=await store.checked_in(db, checkin_key),
+            backed_off=await store.backed_off(db, relationships),
+            backoff_every_days=self.settings.backoff_every_days,
+        )  # fmt: skip
 
-    def _fire_window(self, item: Document, now: datetime) -> Fired:
-        occurrence, rid, boundary = item["occurrence"], item["relationship_id"], item["ref"]
-        closes = occurrence + timedelta(minutes=item["duration_minutes"])
-        out = Fired()
-        if item["phase"] == "start":
-            opened = domain.firing(occurrence, now, self.grace).fire
-            if opened:
-                out.events.append((f"window-open-{boundary}-{stamp(occurrence)}",
-                                   BoundaryWindowOpened(boundary_id=boundary, opens_at=occurrence,
-                                                        closes_at=closes), rid, None))  # fmt: skip
-            out.changes = {"phase": "end", "next_fire_at": closes, "opened": opened}
-            return out
-        if item.get("opened"):  # whatever opened is closed again, however late
-            out.events.append((f"window-close-{boundary}-{stamp(occurrence)}",
-                               BoundaryWindowClosed(boundary_id=boundary, opened_at=occurrence,
-                                                    closes_at=closes), rid, None))  # fmt: skip
-        following = self._next(item, max(occurrence, now - self.grace))
-        out.changes = None if following is None else {
-            "phase": "start", "occurrence": following, "next_fire_at": following, "opened": False,
-        }  # fmt: skip
-        return out
+    async def _fire_window(self, item: Document, now: datetime) -> Fired:
+        return firing.window(item, now, self.grace)
 
     async def _fire_review(self, item: Document, now: datetime) -> Fired:
-        occurrence, rid, out = item["occurrence"], item["relationship_id"], Fired()
-        db = self.runtime.db
-        days = await self._member_days(await members_of(db, rid))
-        due = reviews.clear_of_everyone(occurrence, [(tz, quiet) for _, tz, quiet in days])
-        if due > now:  # someone's quiet hours hold it (they may have changed since planning)
-            out.changes = {"next_fire_at": due}
-            return out
-        if domain.firing(due, now, self.grace).fire:
-            review_id = f"{rid}-{stamp(occurrence)}"
-            period_start = item.get("period_start") or occurrence - timedelta(days=30)
-            content = reviews.content(
-                await store.last_health_before(db, rid, period_start),
-                await store.review_log(db, rid, period_start, due),
-            )
-            await store.save_review(db, {"_id": review_id, "relationship_id": rid,
-                                         "period_start": period_start, "period_end": due,
-                                         "content": content})  # fmt: skip
-            due_event = ReviewDue(review_id=review_id, due_at=due, period_start=period_start)
-            out.events.append((f"review-{rid}-{stamp(occurrence)}", due_event, rid, None))
-            out.nudges = await self._nudges(domain.NudgeKind.REVIEW, review_id, rid, due)
-        following = self._next(item, max(occurrence, now - self.grace))
-        out.changes = None if following is None else {
-            "occurrence": following, "next_fire_at": following, "period_start": due,
-        }  # fmt: skip
-        return out
+        rid, db = item["relationship_id"], self.runtime.db
+        days = await self._member_days_in(rid)
+        month = None
+        if (period := firing.review_period(item, now, self.grace, days)) is not None:
+            start, end = period
+            month = firing.ReviewMonth(await store.last_health_before(db, rid, start),
+                                       await store.review_log(db, rid, start, end))  # fmt: skip
+        return firing.review(item, now, self.grace, days, month)
 
-    async def _fire_program(self, item: Document) -> Fired:
-        index, rid, out = int(item["stage_index"]), item["relationship_id"], Fired()
-        started_at = item["started_at"]
-        # Programs started before proposals existed carry no id of their own.
-        program_id = item.get("program_id") or f"{rid}-{stamp(started_at)}"
+    async def _fire_program(self, item: Document, now: datetime) -> Fired:
         if item.get("phase") == "end":
-            ended = ProgramEnded(program_id=program_id, ended_at=item["occurrence"])
-            out.events.append((f"program-{program_id}-ended", ended, rid, None))
-            return out  # the schedule is over; the program reads as ended from now on
-        stage = program.STAGES[index]
-        begins = started_at + stage.starts_after
-        started = ProgramStageStarted(
-            program_id=program_id, stage=stage.stage, prompt_codes=list(stage.prompt_codes),
-            starts_at=begins,
-        )  # fmt: skip
-        out.events.append((f"program-{program_id}-{index}", started, rid, None))
-        out.nudges = await self._nudges(domain.NudgeKind.PROGRAM, f"{program_id}-{index}", rid,
-                                        begins)  # fmt: skip
-        if index + 1 >= len(program.STAGES):
-            ends = program.ends_at(started_at)
-            out.changes = {"phase": "end", "occurrence": ends, "next_fire_at": ends}
-        else:
-            following = started_at + program.STAGES[index + 1].starts_after
-            out.changes = {"stage_index": index + 1, "occurrence": following,
-                           "next_fire_at": following}  # fmt: skip
-        return out
+            return firing.program_end(item)
+        return firing.program_stage(item, await self._member_days_in(item["relationship_id"]))
 
     async def _fire_nudge(self, item: Document, now: datetime) -> Fired:
-        """One member's nudge: it goes out unless burnout pauses its kind, it came far too late
-        (after downtime), or the member has left the relationship."""
-        rid, member, db, out = item["relationship_id"], item["member_id"], self.runtime.db, Fired()
-        paused = domain.nudge_paused(item["about"], await store.backed_off(db, [rid]))
-        still_member = member in await members_of(db, rid)
-        on_time = domain.firing(item["occurrence"], now, self.grace).fire
-        if paused or not still_member or not on_time:
-            return out
-        reminder_id = item["_id"].removeprefix("nudge:")
-        out.events.append((f"nudge-{reminder_id}", ReminderDue(
-            reminder_id=reminder_id, member_id=member, kind=ReminderKind(item["about"]),
-            local_date=date.fromisoformat(item["local_date"]), due_at=item["due_at"],
-            ref_id=item["ref"], delivered_at=now,
-        ), rid, member))  # fmt: skip
-        return out
+        rid, db = item["relationship_id"], self.runtime.db
+        backed_off = await store.backed_off(db, [rid])
+        return firing.nudge(item, now, self.grace, backed_off, await members_of(db, rid))
 
     async def _fire_date(self, item: Document, now: datetime) -> Fired:
-        rid, ref, out, db = item["relationship_id"], item["ref"], Fired(), self.runtime.db
-        current = await store.find_date(db, rid, ref)
-        if current is None or current["status"] != "accepted":
-            return out  # declined or gone meanwhile
-        facts = self._date_facts(current)
+        rid = item["relationship_id"]
+        current = await store.date_in(self.runtime.db, rid, item["ref"])
         if item["phase"] == "remind":
-            if domain.firing(item["occurrence"], now, self.grace).fire:
-                minutes = int(item["remind_minutes_before"])
-                out.events.append((f"date-reminded-{ref}", DateReminded(
-                    **facts, minutes_before=minutes), rid, None))  # fmt: skip
-                # Dates the members set themselves still remind during burnout.
-                out.nudges = await self._nudges(domain.NudgeKind.DATE, ref, rid,
-                                                item["occurrence"],
-                                                not_after=current["starts_at"])  # fmt: skip
-            out.changes = {"phase": "happened", "occurrence": current["ends_at"],
-                           "next_fire_at": current["ends_at"]}  # fmt: skip
-            return out
-        out.events.append((f"date-happened-{ref}", DateHappened(**facts), rid, None))
-        await store.log_for_review_now(db, {"_id": f"date-happened-{ref}", "relationship_id": rid,
-                                            "at": current["ends_at"], "kind": "date_happened",
-                                            "ref": ref, "date_kind": current["kind"]})  # fmt: skip
-        return out
+            days = await self._member_days_in(rid)
+            return firing.date_reminds(item, now, self.grace, current, days)
+        return firing.date_happened(item, current)
+
+    # -- erasure ---------------------------------------------------------------------------
+    async def erase_member(self, session: Session, erased: MemberErased) -> None:
+        await store.erase_member(self.runtime.db, session, erased.member_id)
+
+    async def erase_relationship(self, session: Session, relationship_id: str) -> None:
+        await store.drop_relationship_schedules(self.runtime.db, session, relationship_id)
+        await store.erase_relationship(self.runtime.db, session, relationship_id)
 
     # -- queries -------------------------------------------------------------------------
     async def member_export(self, _payload: ExportSchedules, request: Request) -> MemberSchedules:
@@ -994,44 +848,3 @@ def occurrences(
         return recurrence.occurrences_between(rule, timezone, start_local, start, end)
     except InvalidInput:
         return []
-
-
-def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandlers:
-    handlers = SchedulerHandlers(runtime, clock)
-    runtime.keep_membership()
-    runtime.consume_batches("checkin", "schedules", handlers.on_facts)
-    runtime.consume("gateway", "schedules", handlers.on_gateway)
-    runtime.consume("insights", "backoff", handlers.on_insight)
-    runtime.handle({
-        ScheduleQuery: handlers.schedule,
-        ProposeProgram: handlers.propose_program,
-        AcceptProgram: handlers.accept_program,
-        StopProgram: handlers.stop_program,
-        GetProgram: handlers.program_status,
-        ProposeDate: handlers.propose_date,
-        AcceptDate: handlers.accept_date,
-        DeclineDate: handlers.decline_date,
-        ListDates: handlers.list_dates,
-        SuggestionsQuery: handlers.date_suggestions,
-        ReviewSettings: handlers.update_review_settings,
-        ListReviews: handlers.list_reviews,
-        ReviewRef: handlers.get_review,
-        ExportSchedules: handlers.member_export,
-    })  # fmt: skip
-
-    async def erase_member(session: Session, erased: MemberErased) -> None:
-        await store.erase_member(runtime.db, session, erased.member_id)
-
-    async def erase_relationship(session: Session, relationship_id: str) -> None:
-        await store.drop_relationship_schedules(runtime.db, session, relationship_id)
-        await store.erase_relationship(runtime.db, session, relationship_id)
-
-    handle_erasure(runtime, SchedulerErasureConfirmed, erase_member, erase_relationship)
-
-    async def start(rt: ServiceRuntime) -> None:
-        await store.ensure_indexes(rt.db)
-        rt.spawn(repeat_when_due(handlers.fire_due, handlers.seconds_to_next, handlers.wake,
-                                 handlers.settings.tick_seconds, "scheduler_tick"))  # fmt: skip
-
-    runtime.on_startup(start)
-    return handlers

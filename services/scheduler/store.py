@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, UpdateOne
 
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Document, Session, claim_next
+from shared.mongo import Database, Document, Session, claim_next, next_due
 
 RITUALS = "rituals"
 MEMBERS = "member_settings"
@@ -97,6 +97,12 @@ async def schedules_of(db: Database, relationship_id: str, kind: str) -> list[Do
     return await db[SCHEDULES].find({"relationship_id": relationship_id, "kind": kind}).to_list()
 
 
+async def next_fire_at(db: Database) -> datetime | None:
+    """When the earliest item falls due (None: nothing scheduled)."""
+    due: datetime | None = await next_due(db[SCHEDULES], "next_fire_at")
+    return due
+
+
 async def claim_due(
     db: Database, now: datetime, owner: str, lease_until: datetime
 ) -> Document | None:
@@ -129,12 +135,6 @@ async def record_outcome(db: Database, session: Session, key: str) -> None:
 
 async def has_outcome(db: Database, key: str) -> bool:
     return await db[OUTCOMES].count_documents({"_id": key}, limit=1) > 0
-
-
-async def record_checkin(db: Database, session: Session | None, key: str) -> None:
-    await db[CHECKINS].update_one(
-        {"_id": key}, {"$set": {"at": True}}, upsert=True, session=session
-    )
 
 
 async def record_checkins(db: Database, keys: list[str]) -> None:
@@ -209,7 +209,7 @@ async def save_versioned(
     return replaced.matched_count == 1
 
 
-async def find_date(
+async def date_in(
     db: Database, relationship_id: str, date_id: str, session: Session | None = None
 ) -> Document | None:
     return await db[DATES].find_one(
@@ -256,6 +256,7 @@ async def log_for_review(db: Database, session: Session, entry: Document) -> Non
 
 
 async def log_for_review_now(db: Database, entry: Document) -> None:
+    """A happening the tick itself saw (a date happened), outside any event's transaction."""
     await db[REVIEW_LOG].replace_one({"_id": entry["_id"]}, entry, upsert=True)
 
 
@@ -282,7 +283,7 @@ async def reviews_of(db: Database, relationship_id: str) -> list[Document]:
     return await db[REVIEWS].find(query).sort("period_end", -1).to_list(120)
 
 
-async def find_review(db: Database, relationship_id: str, review_id: str) -> Document | None:
+async def review_in(db: Database, relationship_id: str, review_id: str) -> Document | None:
     return await db[REVIEWS].find_one({"_id": review_id, "relationship_id": relationship_id})
 
 

@@ -11,8 +11,10 @@ from typing import Any
 from services.checkin.settings import CheckinSettings
 from services.gateway.settings import GatewaySettings
 from services.insights.settings import InsightsSettings
-from services.scheduler import handlers as scheduler_handlers
+from services.scheduler.app import wire as wire_scheduler
+from services.scheduler.handlers import SchedulerHandlers
 from services.scheduler.settings import SchedulerSettings
+from shared.clock import ManualClock
 from shared.envelope import Visibility
 from shared.messages import new_event
 from shared.messages.base import EventData
@@ -25,18 +27,10 @@ from tests.support.waiting import eventually
 
 
 @dataclass
-class FakeClock:
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-
-@dataclass
 class World:
     producers: dict[str, ServiceRuntime]
     make_scheduler: object
-    clock: FakeClock
+    clock: ManualClock
     namespace: str
 
     async def publish(
@@ -65,11 +59,11 @@ async def scheduler_world(make_settings: Callable[..., Any], t0: datetime) -> As
         "gateway": ServiceRuntime(make_settings(GatewaySettings)),
         "insights": ServiceRuntime(make_settings(InsightsSettings)),
     }
-    clock = FakeClock(t0)
+    clock = ManualClock(t0)
 
-    def make_scheduler() -> tuple[ServiceRuntime, scheduler_handlers.SchedulerHandlers]:
+    def make_scheduler() -> tuple[ServiceRuntime, SchedulerHandlers]:
         runtime = ServiceRuntime(make_settings(SchedulerSettings, tick_seconds=3600))
-        return runtime, scheduler_handlers.wire(runtime, clock)
+        return runtime, wire_scheduler(runtime, clock)
 
     async with running(*producers.values()):
         yield World(producers, make_scheduler, clock, producers["checkin"].settings.namespace)

@@ -28,7 +28,8 @@ from shared.messages.base import DecodedEvent
 from shared.metrics import WEBHOOK_ENDPOINTS_DISABLED
 from shared.mongo import Document
 from shared.problems import InvalidInput
-from shared.runtime import ServiceRuntime, Wake, repeat_when_due
+from shared.repeating import Wake, repeat_when_due
+from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
 from shared.tombstones import members_named
 

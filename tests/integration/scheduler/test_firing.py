@@ -41,7 +41,7 @@ async def test_two_replicas_fire_each_occurrence_exactly_once(world: World, nats
         await until_scheduled(first, "ritual:walk")
         for day in range(5):
             for minute in (0, 31):  # the start, then the end of each occurrence
-                world.clock.moment = T0 + timedelta(days=day, hours=1, minutes=minute)
+                world.clock.at = T0 + timedelta(days=day, hours=1, minutes=minute)
                 await asyncio.gather(a.fire_due(), b.fire_due(), a.fire_due(), b.fire_due())
         events = await world.scheduler_events(nats_client)
     due = [e["data"]["occurrence"] for e in events if e["type"] == "ritual.due"]
@@ -57,10 +57,10 @@ async def test_after_a_gap_what_is_within_grace_fires_once_and_the_rest_is_misse
     async with running(runtime):
         await world.publish("checkin", ritual(), "rel1")
         await until_scheduled(runtime, "ritual:walk")
-        world.clock.moment = T0 + timedelta(hours=1, minutes=5)  # day 0, 10:05
+        world.clock.at = T0 + timedelta(hours=1, minutes=5)  # day 0, 10:05
         await handlers.fire_due()
     # The scheduler is down for three days; it comes back at 10:10 on day 3.
-    world.clock.moment = T0 + timedelta(days=3, hours=1, minutes=10)
+    world.clock.at = T0 + timedelta(days=3, hours=1, minutes=10)
     restarted, handlers = world.make_scheduler()  # type: ignore[operator]
     async with running(restarted):
         await handlers.fire_due()  # (its own first tick may be firing at the same moment)
@@ -96,7 +96,7 @@ async def test_burnout_makes_reminders_back_off_until_it_clears(world: World, na
             before = len([e for e in await world.scheduler_events(nats_client)
                           if e["type"] == "reminder.due"])  # fmt: skip
             for day in range(start, start + count):
-                world.clock.moment = T0 + timedelta(days=day, hours=11, minutes=1)
+                world.clock.at = T0 + timedelta(days=day, hours=11, minutes=1)
                 await handlers.fire_due()
             after = [
                 e for e in await world.scheduler_events(nats_client) if e["type"] == "reminder.due"

@@ -62,7 +62,7 @@ async def far_apart(world: World, runtime: ServiceRuntime) -> None:
 
 
 async def fire_at(world: World, handlers: SchedulerHandlers, moment: datetime) -> None:
-    world.clock.moment = moment
+    world.clock.at = moment
     await handlers.fire_due()
 
 
@@ -169,7 +169,7 @@ async def test_the_review_fires_outside_everyones_quiet_hours_without_private_en
         shared_flag = FlagRaised(code="stonewalling", rule_version=1, severity="warning",
                                  evidence={"count": 3}, suggestion="pause",
                                  raised_at=occurrence)  # fmt: skip
-        world.clock.moment = T0 + timedelta(days=1)
+        world.clock.at = T0 + timedelta(days=1)
         await world.publish("checkin", kept, RID, actor=B)
         await world.publish("checkin", skipped, RID, private=True, actor=L)
         await world.publish("insights", withheld, RID, private=True, actor=L)
