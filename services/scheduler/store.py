@@ -155,10 +155,6 @@ async def set_backoff(db: Database, session: Session, relationship_id: str, on: 
         )
     else:
         await db[BACKOFF].delete_one({"_id": relationship_id}, session=session)
-    for collection in (DATES, REVIEWS, REVIEW_LOG, KEYS):
-        await db[collection].delete_many({"relationship_id": relationship_id}, session=session)
-    for collection in (PROGRAMS, REVIEW_SETTINGS):
-        await db[collection].delete_one({"_id": relationship_id}, session=session)
 
 
 async def backed_off(db: Database, relationship_ids: list[str]) -> bool:

@@ -14,8 +14,8 @@ import pytest
 from services.scheduler.handlers import SchedulerHandlers
 from shared.messages.checkin import RitualCompleted, RitualCreated, RitualSkipped
 from shared.messages.gateway import MemberUpdated, QuietHours, RelationshipCreated
-from shared.messages.insights import FlagRaised
-from shared.messages.scheduler_rpc import DateRef, ProposeDate, ReviewRef
+from shared.messages.insights import FlagCleared, FlagRaised
+from shared.messages.scheduler_rpc import DateRef, ProposeDate, ReviewRef, ReviewSettings
 from shared.messages.views_rpc import ScheduleQuery
 from shared.rpc import CallContext, Empty, Request
 from shared.runtime import ServiceRuntime
@@ -286,3 +286,36 @@ async def test_members_answering_at_once_lose_no_answer(world: World, nats_clien
         ).status == "active"
         accepted = await published(world, nats_client, 2, "date.accepted")
         assert [a["data"]["confirmed"] for a in accepted].count(True) == 1
+
+
+async def test_a_burnout_flag_raised_and_cleared_leaves_dates_program_and_reviews_alone(
+    world: World, nats_client
+):
+    runtime, handlers = world.make_scheduler()  # type: ignore[operator]
+    async with running(runtime):
+        await far_apart(world, runtime)
+        starts = datetime(2026, 10, 30, 19, 0, tzinfo=zone(BERLIN))
+        proposal = ProposeDate(starts_at=starts, timezone=BERLIN, duration_minutes=45,
+                               kind="video", plan="our sealed plan")  # fmt: skip
+        date = await handlers.propose_date(proposal, request(B))
+        await handlers.accept_date(DateRef(date_id=date.id), request(L))
+        await handlers.propose_program(Empty(), request(B))
+        settings = ReviewSettings(day_of_month=3, time="18:30", timezone=BERLIN)
+        await handlers.update_review_settings(settings, request(B))
+
+        raised = FlagRaised(code="intimacy_burnout", rule_version=1, severity="warning",
+                            evidence={}, suggestion="rest", raised_at=T0)  # fmt: skip
+        await world.publish("insights", raised, RID)
+        await eventually(lambda: runtime.db.backoff.count_documents({"_id": RID}), timeout=20)
+        cleared = FlagCleared(code="intimacy_burnout", rule_version=1, raised_at=T0,
+                              cleared_at=T0)  # fmt: skip
+        await world.publish("insights", cleared, RID)
+
+        async def backed_off_no_more() -> bool:
+            return await runtime.db.backoff.count_documents({"_id": RID}) == 0
+
+        await eventually(backed_off_no_more, timeout=20)
+        (kept,) = (await handlers.list_dates(Empty(), request(L))).dates
+        assert kept.id == date.id and kept.plan == "our sealed plan"  # its key survived too
+        assert (await handlers.program_status(Empty(), request(B))).status == "proposed"
+        assert await runtime.db.review_settings.count_documents({"_id": RID}) == 1
