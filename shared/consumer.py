@@ -25,7 +25,7 @@ from nats.js.client import JetStreamContext
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
-from shared import telemetry
+from shared import telemetry, tombstones
 from shared.logging import bind_context, get_logger
 from shared.messages.base import (
     DecodedEvent,
@@ -259,8 +259,15 @@ async def apply_batch_once(
             return []
         now = datetime.now(UTC)
         await db[PROCESSED].insert_many([{"_id": key, "at": now} for key in fresh], session=session)
-        await effect(session, list(fresh.values()))
-        return list(fresh.values())
+        # An erasure may have committed since the batch was filtered: what it removed must
+        # not come back (the events are marked processed all the same).
+        gone = await tombstones.buried_events(
+            db, [event.envelope for event in fresh.values()], session
+        )
+        alive = [event for event in fresh.values() if event.id not in gone]
+        if alive:
+            await effect(session, alive)
+        return alive
 
     return await in_transaction(client, work)
 

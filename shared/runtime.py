@@ -323,7 +323,9 @@ class ServiceRuntime:
         """Batches too: events about an erased member or relationship are left out."""
 
         async def guarded(events: list[DecodedEvent]) -> None:
-            alive = [e for e in events if not await tombstones.is_buried(self.db, e.envelope)]
+            # One read for the batch; apply_batch_once looks again inside its transaction.
+            gone = await tombstones.buried_events(self.db, [e.envelope for e in events])
+            alive = [e for e in events if e.id not in gone]
             if len(alive) < len(events):
                 log.info("events_after_erasure_ignored", count=len(events) - len(alive))
             if alive:

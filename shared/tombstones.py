@@ -8,6 +8,7 @@ when: erasure bookkeeping, nothing about the person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +70,28 @@ async def is_buried(db: Database, envelope: Envelope) -> bool:
     if not ids:
         return False
     return await db[TOMBSTONES].count_documents({"_id": {"$in": ids}}, limit=1) > 0
+
+
+async def buried_events(
+    db: Database, events: Sequence[Envelope], session: Session | None = None
+) -> set[str]:
+    """The ids of the events (of a batch) about an erased member or relationship: one read
+    for the whole batch. Inside a transaction (`session`), it reads the transaction's
+    snapshot, so a batch cannot apply what an erasure committed before it removed."""
+    named = {
+        envelope.id: [_member(m) for m in members_named(envelope)]
+        + ([_relationship(envelope.relationship_id)] if envelope.relationship_id else [])
+        for envelope in events
+        if not carries_erasure(envelope.type)
+    }
+    wanted = sorted({i for ids in named.values() for i in ids})
+    if not wanted:
+        return set()
+    found = (
+        await db[TOMBSTONES].find({"_id": {"$in": wanted}}, {"_id": 1}, session=session).to_list()
+    )
+    gone = {document["_id"] for document in found}
+    return {event_id for event_id, ids in named.items() if gone.intersection(ids)}
 
 
 async def erased_members(db: Database, member_ids: list[str]) -> set[str]:
