@@ -22,7 +22,6 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy as AckPolicyConfig
 from nats.js.api import ConsumerConfig as NatsConsumerConfig
 from nats.js.client import JetStreamContext
-from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from shared import telemetry, tombstones
@@ -35,7 +34,7 @@ from shared.messages.base import (
     subject_of,
 )
 from shared.metrics import DEAD_LETTERED, EVENTS_CONSUMED
-from shared.mongo import Database, Document, Session, in_transaction
+from shared.mongo import Database, Session, Transact
 from shared.nats import (
     DLQ_CONSUMER_HEADER,
     DLQ_MSG_ID_HEADER,
@@ -78,7 +77,7 @@ async def ensure_processed_index(db: Database) -> None:
 
 
 async def apply_once(
-    client: AsyncMongoClient[Document],
+    transact: Transact,
     db: Database,
     consumer: str,
     event_id: str,
@@ -99,7 +98,7 @@ async def apply_once(
         return True
 
     try:
-        return await in_transaction(client, work)
+        return await transact(work)
     except DuplicateKeyError:
         return False  # a concurrent delivery of the same event won the race
 
@@ -236,7 +235,7 @@ BatchEffect = Callable[[Session, list[DecodedEvent]], Awaitable[None]]
 
 
 async def apply_batch_once(
-    client: AsyncMongoClient[Document],
+    transact: Transact,
     db: Database,
     consumer: str,
     events: list[DecodedEvent],
@@ -269,7 +268,7 @@ async def apply_batch_once(
             await effect(session, alive)
         return alive
 
-    return await in_transaction(client, work)
+    return await transact(work)
 
 
 def _decoded(raw: Msg, namespace: str) -> DecodedEvent:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from shared import tombstones
-from shared.consumer import apply_once
 from shared.envelope import Visibility
 from shared.messages.base import DecodedEvent, EventData, new_event
 from shared.messages.gateway import MemberErased, RelationshipErased
@@ -58,8 +57,7 @@ def handle_erasure(
                         visibility=Visibility.PRIVATE,
                     ))  # fmt: skip
 
-            if await apply_once(runtime.mongo, runtime.db, "erasure", event.id, forget_member):
-                runtime.outbox.committed()
+            await runtime.apply_once("erasure", event.id, forget_member)
             await sweep_member(erased)
         elif isinstance(data, RelationshipErased) and rid is not None:
             gone = rid
@@ -70,7 +68,7 @@ def handle_erasure(
                 if runtime.owns_events:
                     await runtime.outbox.forget(session, relationship_id=gone)
 
-            await apply_once(runtime.mongo, runtime.db, "erasure", event.id, forget_relationship)
+            await runtime.apply_once("erasure", event.id, forget_relationship)
             await erase_relationship_messages(
                 runtime.broker.connection.jetstream(), runtime.settings.namespace, runtime.name,
                 gone, owns_events=runtime.owns_events,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -32,6 +32,21 @@ def create_client(url: str, app_name: str, timeout: float = 5.0) -> AsyncMongoCl
         retryWrites=True,
         w="majority",
     )
+
+
+class Transact(Protocol):
+    """The one door to a transaction: a service's is `ServiceRuntime.transact` (which also
+    wakes its outbox relay); `transactions(client)` is the bare one, for tests and tools."""
+
+    async def __call__(self, work: Callable[[Session], Awaitable[T]]) -> T: ...
+
+
+def transactions(client: AsyncMongoClient[Document]) -> Transact:
+    class _Bare:
+        async def __call__(self, work: Callable[[Session], Awaitable[T]]) -> T:
+            return await in_transaction(client, work)
+
+    return _Bare()
 
 
 async def in_transaction(

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.trace import NoOpTracer, Tracer
@@ -46,6 +47,21 @@ EVENTS_SEQ = "outbox_seq"
 
 # Publishes one event: (event id, subject, body). Raises when NATS did not confirm.
 Publish = Callable[[str, str, bytes], Awaitable[None]]
+
+
+# Set by `noting_additions` around a transaction: whether it added outbox rows, so only a
+# commit that wrote events wakes the relay (consumers' transactions mostly write none).
+_added: ContextVar[list[int] | None] = ContextVar("attune_outbox_added", default=None)
+
+
+@contextlib.contextmanager
+def noting_additions() -> Iterator[list[int]]:
+    noted: list[int] = []
+    token = _added.set(noted)
+    try:
+        yield noted
+    finally:
+        _added.reset(token)
 
 
 def _rows(namespace: str, envelopes: Sequence[Envelope]) -> list[Document]:
@@ -100,6 +116,8 @@ class Outbox:
         await self._collection.create_index("about")
 
     async def add(self, session: Session, *envelopes: Envelope) -> None:
+        if (noted := _added.get()) is not None:
+            noted.append(len(envelopes))  # the transaction wakes the relay once it commits
         now = datetime.now(UTC)
         base = time.time_ns()
         trace_context = telemetry.carrier()

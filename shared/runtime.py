@@ -20,9 +20,12 @@ from starlette.applications import Starlette
 
 from shared import telemetry, tombstones
 from shared.consumer import (
+    BatchEffect,
     BatchHandler,
     DeadLetters,
+    Effect,
     EventHandler,
+    apply_batch_once,
     apply_once,
     consume_batches,
     ensure_processed_index,
@@ -43,7 +46,7 @@ from shared.nats import (
     publish_raw,
     wait_for_stream,
 )
-from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index
+from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index, noting_additions
 from shared.redrive import RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Handler, Kind, Ping, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
@@ -162,7 +165,7 @@ class ServiceRuntime:
             async def effect(session: Session) -> None:
                 await project_membership(db, event, session)
 
-            await apply_once(self.mongo, db, "membership", event.id, effect)
+            await self.apply_once("membership", event.id, effect)
 
         async def indexes(runtime: ServiceRuntime) -> None:
             await ensure_membership_indexes(runtime.db)
@@ -349,11 +352,23 @@ class ServiceRuntime:
     async def _publish_raw(self, event_id: str, subject: str, body: bytes) -> None:
         await publish_raw(self.broker, self.settings.namespace, self.name, event_id, subject, body)
 
+    async def apply_once(self, purpose: str, event_id: str, effect: Effect) -> bool:
+        """Apply an event's effect once for this consumer purpose (shared.consumer)."""
+        return await apply_once(self.transact, self.db, purpose, event_id, effect)
+
+    async def apply_batch_once(
+        self, purpose: str, events: list[DecodedEvent], effect: BatchEffect
+    ) -> list[DecodedEvent]:
+        """Apply a batch's effect once per event for this purpose; the events that were new."""
+        return await apply_batch_once(self.transact, self.db, purpose, events, effect)
+
     async def transact(self, work: Callable[[Session], Awaitable[T]]) -> T:
-        """Run `work` (facts plus outbox events) in one transaction, then wake the relay."""
-        with telemetry.tracer(self.name).start_as_current_span(f"{self.name} write"):
+        """The service's one door to a transaction: run `work` (state plus outbox events),
+        retried as MongoDB advises, then wake the relay if it added events."""
+        tracer = telemetry.tracer(self.name)
+        with noting_additions() as added, tracer.start_as_current_span(f"{self.name} write"):
             result = await in_transaction(self.mongo, work)
-        if self._outbox is not None:
+        if self._outbox is not None and added:
             self._outbox.committed()
         return result
 

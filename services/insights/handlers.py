@@ -22,7 +22,6 @@ from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
 from shared import crypto
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.consumer import apply_batch_once, apply_once
 from shared.envelope import Visibility
 from shared.logging import get_logger
 from shared.membership import authorize
@@ -100,7 +99,7 @@ class InsightsHandlers:
             # A burst of events is evaluated once, by the tick, a moment later.
             await store.request_evaluation(db, session, rid, soon)
 
-        await apply_once(self.runtime.mongo, db, "aggregates", event.id, effect)
+        await self.runtime.apply_once("aggregates", event.id, effect)
 
     async def on_batch(self, batch: list[DecodedEvent]) -> None:
         """A batch of events: their contributions merged, one bulk write per aggregate
@@ -127,7 +126,7 @@ class InsightsHandlers:
             rids = sorted({rid for rid, contributed in each if contributed})
             await store.request_evaluations(db, session, rids, soon)
 
-        if await apply_batch_once(self.runtime.mongo, db, "aggregates", batch, effect):
+        if await self.runtime.apply_batch_once("aggregates", batch, effect):
             self.wake.due_in(self.settings.evaluation_delay_seconds)
 
     async def seconds_to_next(self) -> float | None:
@@ -161,7 +160,7 @@ class InsightsHandlers:
         async def effect(session: Session) -> None:
             await store.save_zone(db, session, data.member_id, data.timezone)
 
-        await apply_once(self.runtime.mongo, db, "zones", event.id, effect)
+        await self.runtime.apply_once("zones", event.id, effect)
 
     async def on_relationship_created(self, event: DecodedEvent) -> None:
         data, db, rid = event.data, self.runtime.db, event.envelope.relationship_id
@@ -172,7 +171,7 @@ class InsightsHandlers:
         async def effect(session: Session) -> None:
             await store.save_creator(db, session, rid, data.created_by)
 
-        await apply_once(self.runtime.mongo, db, "zones", event.id, effect)
+        await self.runtime.apply_once("zones", event.id, effect)
 
     async def member_export(self, _query: ExportInsights, request: Request) -> MemberInsights:
         member = request.context.actor_id

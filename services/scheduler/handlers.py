@@ -22,7 +22,6 @@ from services.scheduler.sealing import Sealer
 from services.scheduler.settings import SchedulerSettings
 from shared import crypto, recurrence
 from shared.clock import SYSTEM_CLOCK, Clock
-from shared.consumer import apply_once
 from shared.envelope import Envelope, Visibility, new_id
 from shared.logging import get_logger
 from shared.membership import authorize, members_of
@@ -123,7 +122,7 @@ class SchedulerHandlers:
 
     # -- keeping schedules from events ---------------------------------------------------
     async def _once(self, event: DecodedEvent, purpose: str, effect: Any) -> None:
-        await apply_once(self.runtime.mongo, self.runtime.db, purpose, event.id, effect)
+        await self.runtime.apply_once(purpose, event.id, effect)
         self.wake.now()  # a schedule may have changed: the tick looks at once
 
     async def _changed(self, work: Callable[[Session], Awaitable[T]]) -> T:

@@ -9,7 +9,6 @@ import pytest
 from services.checkin.settings import CheckinSettings
 from services.gateway.ops import dead_letters
 from services.insights.settings import InsightsSettings
-from shared.consumer import apply_once
 from shared.messages import DecodedEvent, new_event
 from shared.messages.base import subject_of
 from shared.messages.checkin import BidMade
@@ -63,7 +62,7 @@ class FlakyProjection:
                 {"_id": "bids"}, {"$inc": {"n": 1}}, upsert=True, session=session
             )
 
-        await apply_once(self.runtime.mongo, db, "probe", event.id, effect)
+        await self.runtime.apply_once("probe", event.id, effect)
 
     async def applied(self) -> int:
         counter = await self.runtime.db.counters.find_one({"_id": "bids"})

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 
 from services.checkin.settings import CheckinSettings
 from services.insights.settings import InsightsSettings
-from shared.consumer import PermanentFailure, apply_batch_once, apply_once
+from shared.consumer import PermanentFailure
 from shared.messages import DecodedEvent, new_event
 from shared.messages.checkin import BidMade
 from shared.mongo import Session
@@ -82,7 +82,7 @@ async def test_an_effect_is_applied_once_under_forced_redelivery(
                 {"_id": "bids"}, {"$inc": {"n": 1}}, upsert=True, session=session
             )
 
-        await apply_once(consumer_runtime.mongo, db, "probe", event.id, effect)
+        await consumer_runtime.apply_once("probe", event.id, effect)
         deliveries.append(event.id)
         if len(deliveries) == 1:
             raise ConnectionError("lost the ack on the way back")  # forces a nak + redelivery
@@ -176,7 +176,7 @@ async def test_a_batch_consumer_applies_a_backlog_in_batches_once_and_dead_lette
         batches.append(batch)
         if any(event.id == poison for event in batch):
             raise PermanentFailure("this one can never be applied")
-        await apply_batch_once(consumer_runtime.mongo, consumer_runtime.db, "probe", batch, effect)
+        await consumer_runtime.apply_batch_once("probe", batch, effect)
 
     consumer_runtime.consume_batches("checkin", "probe", handle)
     async with running(producer):
@@ -192,7 +192,7 @@ async def test_a_batch_consumer_applies_a_backlog_in_batches_once_and_dead_lette
             await eventually(all_applied)
             # The same batch again (a redelivery after a lost ack) applies nothing twice.
             again = [e for e in batches[-1] if e.id != poison]
-            assert await apply_batch_once(consumer_runtime.mongo, db, "probe", again, effect) == []
+            assert await consumer_runtime.apply_batch_once("probe", again, effect) == []
             applied = {d["_id"] for d in await db.applied.find({}).to_list()}
     assert max(len(b) for b in batches) > 1  # the backlog came in batches
     assert "cannot apply: this one can never be applied" in letters[0].headers[DLQ_REASON_HEADER]

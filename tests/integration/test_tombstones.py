@@ -9,7 +9,7 @@ from shared import tombstones
 from shared.consumer import apply_batch_once
 from shared.messages.base import DecodedEvent, new_event
 from shared.messages.gateway import MemberUpdated
-from shared.mongo import Session
+from shared.mongo import Session, transactions
 from shared.subjects import database_name
 
 T = datetime(2026, 12, 1, tzinfo=UTC)
@@ -35,7 +35,7 @@ async def test_an_erasure_committed_after_the_filter_still_keeps_its_events_out(
     async def effect(_session: Session, events: list[DecodedEvent]) -> None:
         applied.extend(event.id for event in events)
 
-    fresh = await apply_batch_once(mongo, db, "test", [kept, erased], effect)
+    fresh = await apply_batch_once(transactions(mongo), db, "test", [kept, erased], effect)
     assert [e.id for e in fresh] == applied == [kept.id]
     # Both are marked processed: a redelivery of the erased member's event does nothing.
-    assert await apply_batch_once(mongo, db, "test", [kept, erased], effect) == []
+    assert await apply_batch_once(transactions(mongo), db, "test", [kept, erased], effect) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from services.gateway import store
-from shared.consumer import apply_batch_once, apply_once
 from shared.messages.base import DecodedEvent
 from shared.mongo import Session
 from shared.runtime import ServiceRuntime
@@ -17,7 +16,7 @@ def wire(runtime: ServiceRuntime) -> None:
         async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
             await store.count_events(db, [event.envelope for event in fresh], session)
 
-        await apply_batch_once(runtime.mongo, db, "ops-counts", batch, effect)
+        await runtime.apply_batch_once("ops-counts", batch, effect)
 
     for owner in SERVICES:
         runtime.consume_batches(owner, "ops", count)
@@ -31,7 +30,7 @@ def wire(runtime: ServiceRuntime) -> None:
         async def effect(session: Session) -> None:
             await store.confirm_erasure(db, session, erasure_id, event.envelope.owner)
 
-        await apply_once(runtime.mongo, db, "erasures", event.id, effect)
+        await runtime.apply_once("erasures", event.id, effect)
 
     for owner in store.ERASURE_CONFIRMERS:
         runtime.consume(owner, "erasures", confirmed)
