@@ -236,6 +236,10 @@ class ServiceRuntime:
         for hook in self._startup_hooks:
             await hook(self)
         await self.broker.start()
+        # A round trip: the server has every responder's subscription before this service
+        # says it has started (a request sent a moment later from another connection would
+        # otherwise find no responders).
+        await connection.flush()
         # Another service's stream may not exist yet (it declares its own): bind those
         # consumers when it appears instead of refusing to start; readiness says so.
         self._unbound_consumers = len(self._pending_consumers) + len(self._batch_consumers)
