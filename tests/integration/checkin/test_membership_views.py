@@ -3,6 +3,8 @@ reading its read model; a view older than what it has seen is checked against th
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from services.checkin.app import wire
@@ -19,7 +21,7 @@ from tests.support.checkin import Member
 from tests.support.runtimes import running
 from tests.support.waiting import eventually
 
-TOUCH = {"kind": "hug", "sexual": False}
+TOUCH: dict[str, Any] = {"kind": "hug", "sexual": False}
 
 
 async def reads_of_memberships(runtime: ServiceRuntime) -> int:
