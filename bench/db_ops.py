@@ -42,8 +42,24 @@ GOAL_IDLE_PER_SECOND = 2
 
 
 async def operations(client: AsyncMongoClient[dict[str, Any]]) -> int:
+    return sum((await by_kind(client)).values())
+
+
+async def by_kind(client: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
+    """serverStatus.opcounters: insert, query, update, delete, getmore, command."""
     status = await client.admin.command("serverStatus")
-    return sum(int(v) for v in status["opcounters"].values())
+    return {kind: int(v) for kind, v in status["opcounters"].items()}
+
+
+def print_kinds(
+    before: dict[str, int], after: dict[str, int], idle: dict[str, float], elapsed: float
+) -> None:
+    """Each kind of operation per check-in, its idle rate subtracted (where they went)."""
+    kinds = ", ".join(
+        f"{kind} {(after[kind] - before.get(kind, 0) - idle.get(kind, 0) * elapsed) / WRITES:.2f}"
+        for kind in after
+    )
+    print(f"  by kind, per check-in: {kinds}")
 
 
 async def per_collection(client: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
@@ -83,17 +99,23 @@ async def measure(api: str, db_url: str) -> tuple[float, float]:
         # The sign-up and relationship are not what we measure: do them before the idle phase
         # so the idle phase also covers whatever background work a first member starts.
         await asyncio.sleep(WARM_SECONDS)
-        before, started = await operations(client), time.monotonic()
+        kinds_before, started = await by_kind(client), time.monotonic()
         await asyncio.sleep(IDLE_SECONDS)
-        after, idle_elapsed = await operations(client), time.monotonic() - started
+        kinds_after, idle_elapsed = await by_kind(client), time.monotonic() - started
+        before, after = sum(kinds_before.values()), sum(kinds_after.values())
         idle_rate = (after - before - 1) / idle_elapsed
+        idle_kinds = {k: (v - kinds_before.get(k, 0)) / idle_elapsed
+                      for k, v in kinds_after.items()}  # fmt: skip
 
-        before, started = await operations(client), time.monotonic()
+        kinds_before, started = await by_kind(client), time.monotonic()
+        before = sum(kinds_before.values())
         top_before = await per_collection(client)
         await write_checkins(api)
         await asyncio.sleep(SETTLE_SECONDS)
-        after, elapsed = await operations(client), time.monotonic() - started
+        kinds_after, elapsed = await by_kind(client), time.monotonic() - started
+        after = sum(kinds_after.values())
         top_after = await per_collection(client)
+        print_kinds(kinds_before, kinds_after, idle_kinds, elapsed)
         for name in sorted(top_after, key=lambda n: top_before.get(n, 0) - top_after[n]):
             if (count := top_after[name] - top_before.get(name, 0)) >= WRITES // 10:
                 print(f"  {count / WRITES:5.2f} per check-in  {name}")

@@ -21,6 +21,7 @@ from typing import Any
 from shared.subjects import (
     CONSUMERS,
     SERVICES,
+    access_subject,
     dead_letter_stream_name,
     dead_letter_subject,
     durable_name,
@@ -72,6 +73,8 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
         # The ops figures list every stream's consumers (names and counts, no messages).
         publish += [f"{namespace}.cmd.>", f"{namespace}.qry.>", "$JS.FC.>",
                     "$JS.API.CONSUMER.LIST.*"]  # fmt: skip
+        # Replicas tell one another which tokens and memberships to forget (core NATS).
+        publish.append(access_subject(namespace))
         for owner in SERVICES:  # the live stream's short-lived ordered consumers
             publish.append(f"$JS.API.CONSUMER.CREATE.{stream_name(namespace, owner)}")
         # Operators read dead letters headers-only (a short-lived consumer) and remove them once
@@ -89,6 +92,8 @@ def permissions(namespace: str, service: str) -> dict[str, Any]:
         f"{namespace}.cmd.{service}.*",
         f"{namespace}.qry.{service}.*",
     ]
+    if service == "gateway":
+        subscribe.append(access_subject(namespace))
     return {
         "publish": {"allow": publish},
         "subscribe": {"allow": subscribe},

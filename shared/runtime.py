@@ -35,7 +35,12 @@ from shared.contract import operation_for
 from shared.gauges import Durable, sample_forever
 from shared.health import http_face, pong
 from shared.logging import get_logger
-from shared.membership import MEMBERSHIP_EVENTS, ensure_membership_indexes, project_membership
+from shared.membership import (
+    MEMBERSHIP_EVENTS,
+    SeenMemberships,
+    ensure_membership_indexes,
+    project_membership,
+)
 from shared.messages.base import DecodedEvent
 from shared.mongo import Database, Document, Session, create_client, in_transaction, ping
 from shared.nats import (
@@ -154,8 +159,9 @@ class ServiceRuntime:
             self.broker, self.settings.namespace, self.name, kind, name, payload_type, handler
         )
 
-    def keep_membership(self) -> None:
-        """Keep the relationship-membership read model from the gateway's events."""
+    def keep_membership(self, seen: SeenMemberships | None = None) -> None:
+        """Keep the relationship-membership read model from the gateway's events (and tell
+        `seen` each version once it is projected)."""
 
         async def on_membership(event: DecodedEvent) -> None:
             if not isinstance(event.data, MEMBERSHIP_EVENTS):
@@ -166,6 +172,8 @@ class ServiceRuntime:
                 await project_membership(db, event, session)
 
             await self.apply_once("membership", event.id, effect)
+            if seen is not None:
+                seen.saw_event(event)
 
         async def indexes(runtime: ServiceRuntime) -> None:
             await ensure_membership_indexes(runtime.db)

@@ -63,6 +63,12 @@ def relay_wake_subject(namespace: str, service: str) -> str:
     return f"{namespace}.wake.{_token(service, 'service')}"
 
 
+def access_subject(namespace: str) -> str:
+    """Core NATS (no stream; outside the gateway's `evt` subjects): a gateway replica that
+    revoked a token or changed a membership tells the others what to forget."""
+    return f"{namespace}.gateway.access"
+
+
 def dead_letter_subject(namespace: str, service: str) -> str:
     return f"{namespace}.dlq.{_token(service, 'service')}"
 

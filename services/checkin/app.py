@@ -63,7 +63,7 @@ def wire(runtime: ServiceRuntime, clock: Clock = SYSTEM_CLOCK) -> CheckinHandler
         ListRituals: handlers.rituals,
         MyRecords: handlers.my_records,
     })  # fmt: skip
-    runtime.keep_membership()
+    runtime.keep_membership(handlers.pipeline.memberships)
     runtime.publish_from(store.ENTRIES)  # each command's events travel in its document
     handle_erasure(
         runtime, CheckinErasureConfirmed, handlers.erase_member, handlers.erase_relationship

@@ -3,7 +3,8 @@
 authorize → repeat? → decide → write one document → reply.
 
 - authorize: the actor is a member of the relationship (the gateway's view, or ours if
-  newer), and their data key is at hand;
+  newer; the read model is only read when the request's view is missing or older than
+  the newest this process has seen), and their data key is at hand;
 - repeat?: a command id already done replays its first result (a command on an existing
   entry finds it in the loaded entry; a new entry's id is derived from the command id, so
   its repeat collides on insert and is looked up then);
@@ -30,7 +31,7 @@ from services.checkin.mapping import Context
 from shared import telemetry
 from shared.clock import Clock
 from shared.contract import operation_for
-from shared.membership import authorize
+from shared.membership import SeenMemberships, authorize
 from shared.messages.checkin_rpc import Entry
 from shared.mongo import Document
 from shared.outbox import embed, push
@@ -58,6 +59,8 @@ class Pipeline:
         self.runtime = runtime
         self._keyring = keyring
         self._clock = clock
+        # Fed by the membership projection too (app.py): see shared.membership.
+        self.memberships = SeenMemberships()
 
     def now(self) -> datetime:
         return domain.to_millis(self._clock.now())
@@ -72,6 +75,7 @@ class Pipeline:
             request.context.actor_id,
             request.context.members,
             request.context.membership_version,
+            self.memberships,
         )
         actor = request.context.actor_id
         assert actor is not None  # authorize refused anyone else

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from services.gateway import openapi, store, web
+from services.gateway.access import Access
 from services.gateway.auth import PasswordPool
 from services.gateway.deps import TokenBucket
 from services.gateway.middleware import BodyLimit, Correlation, Idempotency, JsonBody, Metrics
@@ -63,6 +64,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     deliveries = Deliveries(runtime, settings)
     deliveries.wire()
     start_dispatching(runtime, deliveries)
+    access = Access(settings.access_cache_seconds, settings.access_cache_entries)
+    access.wire(runtime)
 
     async def indexes(rt: ServiceRuntime) -> None:
         await store.ensure_indexes(rt.db, timedelta(hours=settings.idempotency_ttl_hours))
@@ -88,6 +91,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.deliveries = deliveries
+    app.state.access = access
     app.state.lag_history = lag_history
     app.state.rpc = RpcClient(runtime.broker, settings.namespace, settings.request_timeout_seconds)
     keys = settings.rate_limit_keys

@@ -18,6 +18,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import store
+from services.gateway.access import Access
 from services.gateway.auth import token_digest
 from services.gateway.idempotency_keys import request_id
 from services.gateway.settings import GatewaySettings
@@ -106,6 +107,11 @@ def runtime_of(request: Request) -> ServiceRuntime:
     return runtime
 
 
+def access_of(request: Request) -> Access:
+    access: Access = request.app.state.access
+    return access
+
+
 @dataclass(frozen=True)
 class Caller:
     member_id: str
@@ -121,8 +127,10 @@ async def verified_caller(request: Request, token: str) -> Caller | None:
     if wait:
         raise TooManyRequests("too many invalid tokens; wait a moment",
                               retry_after=retry_after(wait))  # fmt: skip
-    digest = token_digest(token)
-    member_id = await store.member_for_token(db_of(request), digest, datetime.now(UTC))
+    digest, db, now = token_digest(token), db_of(request), datetime.now(UTC)
+    member_id = await access_of(request).cache.token_holder(
+        digest, now, lambda: store.token_holder(db, digest, now)
+    )
     if member_id is None:
         limits.take(address)
         return None
@@ -192,7 +200,8 @@ EntryId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", max_length=64)]
 
 
 async def membership(request: Request, rid: RelationshipId, caller: CurrentMember) -> MemberContext:
-    document = await store.relationship(db_of(request), rid)
+    db = db_of(request)
+    document = await access_of(request).cache.relationship(rid, lambda: store.relationship(db, rid))
     if document is None or caller.member_id not in document["members"]:
         raise NotFound("relationship not found", code="relationship_not_found")
     return MemberContext(caller, document, correlation_of(request))

@@ -48,6 +48,15 @@ class GatewaySettings(BaseServiceSettings):
     password_queue: int = Field(
         default=64, ge=1, description="Sign-ins that may wait for a password thread; more: 429."
     )
+    access_cache_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="How long a replica remembers a verified token and a relationship's "
+        "members (0: never). Revocations and membership changes are forgotten at once.",
+    )
+    access_cache_entries: int = Field(
+        default=10_000, ge=1, description="Tokens, and relationships, each replica remembers."
+    )
     max_streams_per_member: int = Field(default=5, ge=1)
     max_webhooks_per_relationship: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)

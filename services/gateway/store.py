@@ -88,6 +88,12 @@ async def member_for_token(db: Database, digest: str, now: datetime) -> str | No
     return token["member_id"] if token else None
 
 
+async def token_holder(db: Database, digest: str, now: datetime) -> tuple[str, datetime] | None:
+    """The member a live token belongs to, and when it expires (so a cache never outlives it)."""
+    token = await db[TOKENS].find_one({"_id": digest, "expires_at": {"$gt": now}})
+    return (token["member_id"], token["expires_at"]) if token else None
+
+
 async def revoke_token(db: Database, digest: str) -> None:
     await db[TOKENS].delete_one({"_id": digest})
 

@@ -11,6 +11,7 @@ from deploy.nats_auth import write_embedded_config
 from deploy.processes import free_port
 from deploy.servers import start_nats
 from shared.subjects import (
+    access_subject,
     durable_name,
     event_subject,
     inbox_prefix,
@@ -18,6 +19,7 @@ from shared.subjects import (
     relationship_events,
     stream_name,
 )
+from tests.support.waiting import eventually
 
 NS = "attune"
 
@@ -185,3 +187,39 @@ async def test_a_service_cannot_read_another_services_replies_or_use_its_consume
     assert overheard == []
     assert still_there.name == checkins_consumer
     assert sum("permissions violation" in e.lower() for e in errors) >= 2
+
+
+async def test_only_gateway_replicas_tell_one_another_what_to_forget(secured_nats):
+    url, passwords = secured_nats
+    errors: list[str] = []
+    gateway = await connect(url, "gateway", passwords["gateway"], errors)
+    other_gateway = await connect(url, "gateway", passwords["gateway"], errors)
+    checkin = await connect(url, "checkin", passwords["checkin"], errors)
+    heard: list[bytes] = []
+    overheard: list[bytes] = []
+
+    async def hear(msg) -> None:
+        heard.append(msg.data)
+
+    async def overhear(msg) -> None:
+        overheard.append(msg.data)
+
+    try:
+        await other_gateway.subscribe(access_subject(NS), cb=hear)
+        await checkin.subscribe(access_subject(NS), cb=overhear)  # not the gateway: refused
+        await other_gateway.flush()
+        await checkin.flush()
+        await checkin.publish(access_subject(NS), b'{"tokens": ["forged"]}')  # refused
+        await checkin.flush()
+        await gateway.publish(access_subject(NS), b'{"tokens": ["d1"]}')
+        await gateway.flush()
+
+        def refused_twice() -> bool:
+            return sum("permissions violation" in e.lower() for e in errors) >= 2
+
+        await eventually(lambda: heard and refused_twice())
+    finally:
+        for client in (gateway, other_gateway, checkin):
+            await client.close()
+    assert heard == [b'{"tokens": ["d1"]}']  # the gateway's own, and nothing from checkin
+    assert overheard == []

@@ -15,6 +15,7 @@ from services.gateway.deps import (
     AnonymousLimit,
     CurrentMember,
     TokenBucket,
+    access_of,
     db_of,
     retry_after,
     rpc_of,
@@ -144,6 +145,7 @@ async def token(body: TokenIn, request: Request) -> TokenOut:
 @router.post("/auth/logout", status_code=204, responses=AUTHED, summary="Revoke this token")
 async def logout(caller: CurrentMember, request: Request) -> Response:
     await store.revoke_token(db_of(request), caller.token_digest)
+    await access_of(request).forget(tokens=[caller.token_digest])
     return Response(status_code=204)
 
 
@@ -273,6 +275,9 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
             return True
 
         if await runtime.transact(work):
+            await access_of(request).forget(
+                members=[member_id], relationships=[r["_id"] for r in relationships]
+            )
             # The profile events this gateway published about them (the ones carrying the
             # erasure to the other services stay: ids only).
             await erase_member_messages(

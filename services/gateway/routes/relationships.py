@@ -18,6 +18,7 @@ from services.gateway.deps import (
     CurrentMember,
     EntryId,
     Membership,
+    access_of,
     db_of,
     runtime_of,
     settings_of,
@@ -228,6 +229,7 @@ async def accept_invite(
         return updated
 
     updated = await change_membership(runtime, rid, join)
+    await access_of(request).forget(relationships=[rid])
     assert updated is not None
     return await relationship_out(db, updated)
 
@@ -268,4 +270,5 @@ async def leave(ctx: Membership, request: Request) -> Response:
         return None
 
     await change_membership(runtime, rid, depart)
+    await access_of(request).forget(relationships=[rid])
     return Response(status_code=204)
