@@ -71,12 +71,18 @@ async def test_two_people_build_a_week_together(http):
     assert len((await kim.ok("GET", f"{base}/rituals"))["entries"]) == 1
     week = datetime(2026, 11, 23, tzinfo=UTC)
     window = {"from": week.isoformat(), "to": (week + timedelta(days=14)).isoformat()}
-    response = await kim.get(f"{base}/schedule", params=window)
-    assert response.status_code == 200, response.text
-    schedule = response.json()
+
+    # The scheduler learns of the ritual and the boundary from their events: wait for both.
+    async def scheduled() -> tuple[dict, dict] | None:
+        response = await kim.get(f"{base}/schedule", params=window)
+        assert response.status_code == 200, response.text
+        found, coming = response.json(), await kim.ok("GET", f"{base}/schedule")
+        kinds = {i["kind"] for i in found["items"]} | {i["kind"] for i in coming["items"]}
+        return (found, coming) if {"ritual", "boundary_window"} <= kinds else None
+
+    schedule, coming = await eventually(scheduled, timeout=30)
     # The device-free window: Mondays and Wednesdays 19:00-20:00 Berlin; any coming week
     # (the default range) holds exactly one of each.
-    coming = await kim.ok("GET", f"{base}/schedule")
     windows = [i for i in coming["items"] if i["kind"] == "boundary_window"]
     starts = sorted(datetime.fromisoformat(w["starts_at"]) for w in windows)
     assert sorted(s.strftime("%a %H:%M") for s in starts) == ["Mon 19:00", "Wed 19:00"]
