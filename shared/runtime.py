@@ -61,6 +61,7 @@ from shared.tasks import cancel_until_done
 log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+Selector = Callable[[DecodedEvent], bool]  # which events a consumer acts on
 
 T = TypeVar("T")
 
@@ -79,7 +80,7 @@ class ServiceRuntime:
         self.owns_events = owns_events
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
-        self._pending_consumers: list[tuple[str, str, EventHandler]] = []
+        self._pending_consumers: list[tuple[str, str, EventHandler, Selector | None]] = []
         self._batch_consumers: list[tuple[str, str, BatchHandler, bool]] = []
         self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
@@ -114,11 +115,20 @@ class ServiceRuntime:
         return self._outbox
 
     # -- wiring, before start --------------------------------------------------------------
-    def consume(self, owner: str, purpose: str, handle: EventHandler) -> None:
-        """A durable consumer of `owner`'s events, bound once that service's stream exists."""
+    def consume(
+        self,
+        owner: str,
+        purpose: str,
+        handle: EventHandler,
+        *,
+        only: Selector | None = None,
+    ) -> None:
+        """A durable consumer of `owner`'s events, bound once that service's stream exists.
+        `only` names the events it acts on: the others are acknowledged at once, without a
+        look at the tombstones (a database read each)."""
         self._declared(owner, purpose)
         self._consumed_owners.add(owner)
-        self._pending_consumers.append((owner, purpose, handle))
+        self._pending_consumers.append((owner, purpose, handle, only))
 
     def _declared(self, owner: str, purpose: str) -> None:
         if (owner, purpose) not in CONSUMERS.get(self.name, ()):
@@ -251,8 +261,8 @@ class ServiceRuntime:
         # Another service's stream may not exist yet (it declares its own): bind those
         # consumers when it appears instead of refusing to start; readiness says so.
         self._unbound_consumers = len(self._pending_consumers) + len(self._batch_consumers)
-        for owner, purpose, handle in self._pending_consumers:
-            self._watch(asyncio.create_task(self._bind(owner, purpose, handle)))
+        for owner, purpose, handle, only in self._pending_consumers:
+            self._watch(asyncio.create_task(self._bind(owner, purpose, handle, only)))
         for owner, purpose, batch_handle, linger in self._batch_consumers:
             self._watch(
                 asyncio.create_task(self._run_batches(owner, purpose, batch_handle, linger))
@@ -261,7 +271,7 @@ class ServiceRuntime:
             self._watch(asyncio.create_task(self.relay.run()))
         durables = [
             Durable(stream_name(settings.namespace, owner), f"{self.name}-{purpose}-{owner}")
-            for owner, purpose in [(o, p) for o, p, _ in self._pending_consumers]
+            for owner, purpose in [(o, p) for o, p, _, _ in self._pending_consumers]
             + [(o, p) for o, p, _, _ in self._batch_consumers]
         ]
         self.spawn(
@@ -309,24 +319,28 @@ class ServiceRuntime:
                 await asyncio.sleep(1)
             bound = lambda: None  # noqa: E731 - counted once
 
-    async def _bind(self, owner: str, purpose: str, handle: EventHandler) -> None:
+    async def _bind(
+        self, owner: str, purpose: str, handle: EventHandler, only: Selector | None
+    ) -> None:
         await self._wait_for_stream(owner)
         subscriber = subscribe_events(
             self.broker,
             self.settings,
             owner=owner,
             purpose=purpose,
-            handle=self._unless_buried(handle),
+            handle=self._unless_buried(handle, only),
             dead_letters=self.dead_letters,
         )
         await subscriber.start()
         self._unbound_consumers -= 1
         log.info("consumer_bound", owner=owner, purpose=purpose)
 
-    def _unless_buried(self, handle: EventHandler) -> EventHandler:
+    def _unless_buried(self, handle: EventHandler, only: Selector | None = None) -> EventHandler:
         """Every consumer ignores events about an erased member or relationship."""
 
         async def guarded(event: DecodedEvent) -> None:
+            if only is not None and not only(event):
+                return  # not one it acts on: no tombstone read
             if await tombstones.is_buried(self.db, event.envelope):
                 log.info("event_after_erasure_ignored", event_type=event.envelope.type)
                 return

@@ -60,7 +60,11 @@ class BaseServiceSettings(BaseSettings):
     )
     outbox_lease_seconds: float = Field(default=10, gt=0)
     gauge_sample_seconds: float = Field(
-        default=5, gt=0, description="How often consumer lag and outbox depth are sampled."
+        default=15,
+        gt=0,
+        # Prometheus scrapes every 15 s by default: sampling more often costs database reads
+        # with nothing happening (three a round per service) and shows no one anything more.
+        description="How often consumer lag, outbox depth and readiness are sampled.",
     )
     consumer_batch_size: int = Field(
         default=100, ge=1, le=1000, description="Events a batch consumer takes and applies at once."

@@ -9,6 +9,10 @@ from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
 
 
+def is_erasure_confirmation(event: DecodedEvent) -> bool:
+    return event.envelope.type.endswith(".erasure_confirmed")
+
+
 def wire(runtime: ServiceRuntime) -> None:
     async def count(batch: list[DecodedEvent]) -> None:
         db = runtime.db
@@ -22,8 +26,6 @@ def wire(runtime: ServiceRuntime) -> None:
         runtime.consume_batches(owner, "ops", count)
 
     async def confirmed(event: DecodedEvent) -> None:
-        if not event.envelope.type.endswith(".erasure_confirmed"):
-            return
         erasure_id = str(event.envelope.data["erasure_id"])
         db = runtime.db
 
@@ -33,4 +35,4 @@ def wire(runtime: ServiceRuntime) -> None:
         await runtime.apply_once("erasures", event.id, effect)
 
     for owner in store.ERASURE_CONFIRMERS:
-        runtime.consume(owner, "erasures", confirmed)
+        runtime.consume(owner, "erasures", confirmed, only=is_erasure_confirmation)
