@@ -34,7 +34,7 @@ async def test_past_workers_and_queue_a_sign_in_is_told_to_come_back() -> None:
     gate = threading.Event()
     first = asyncio.create_task(pool._run(gate.wait))
     second = asyncio.create_task(pool._run(gate.wait))
-    await asyncio.sleep(0)
+    await asyncio.wait({first, second}, timeout=0)  # let both take their slot (no waiting)
     with pytest.raises(TooManyRequests):
         await pool.verify(None, "anything")
     gate.set()

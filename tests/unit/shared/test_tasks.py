@@ -9,19 +9,21 @@ from shared.tasks import cancel_until_done
 
 async def test_a_task_that_swallows_one_cancel_is_still_stopped() -> None:
     swallowed = 0
+    running = asyncio.Event()
 
     async def stubborn() -> None:
         nonlocal swallowed
+        running.set()
         while True:
             try:
-                await asyncio.sleep(3600)
+                await asyncio.Event().wait()  # until cancelled
             except asyncio.CancelledError:
                 if swallowed:  # the second cancel goes through
                     raise
                 swallowed += 1  # as Python 3.11's wait_for does in a race
 
     task = asyncio.create_task(stubborn())
-    await asyncio.sleep(0)
+    await running.wait()
     await asyncio.wait_for(cancel_until_done([task], every_seconds=0.01), timeout=30)
     assert task.cancelled() and swallowed == 1
 
