@@ -18,7 +18,7 @@ function toLocalInput(iso, tz) {
 }
 
 function listOf(found) {
-  return Array.isArray(found) ? found : found.dates || found.entries || found.items || found.suggestions || [];
+  return Array.isArray(found) ? found : found.dates || found.slots || found.entries || found.items || found.suggestions || [];
 }
 
 function dateCard(ctx, date) {

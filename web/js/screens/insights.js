@@ -15,6 +15,16 @@ function score(value, change) {
   return `${Math.round(value)} of 100${trend}`;
 }
 
+// Whose reports a flag rests on, said in words rather than as its code.
+const BASIS = {
+  one_member: "This rests on what one of you reported.",
+  both_members: "This rests on what both of you reported.",
+};
+
+function checkIns(n) {
+  return n === 1 ? "1 check-in" : `${n} check-ins`;
+}
+
 function flagCard(ctx, flag) {
   const reply = h("div", { class: "actions", role: "group", "aria-label": "Does this match what you see?" },
     [["agree", "This matches what I see"], ["see_it_differently", "I see it differently"]].map(([answer, text]) =>
@@ -30,9 +40,9 @@ function flagCard(ctx, flag) {
   return h("li", { class: `card flag ${flag.severity}`, dataset: { flag: flag.code } },
     h("h3", {}, flag.title || words(flag.code)),
     flag.summary ? h("p", {}, flag.summary) : null,
-    flag.basis ? h("p", { class: "quiet" }, typeof flag.basis === "string" ? flag.basis : "") : null,
+    BASIS[flag.basis] ? h("p", { class: "quiet" }, BASIS[flag.basis]) : null,
     h("p", {}, h("strong", {}, "Something to try: "), flag.suggestion),
-    reply);
+    flag.can_respond ? reply : null);
 }
 
 function recommendation(ctx, item) {
@@ -66,7 +76,7 @@ export async function render(ctx) {
       h("dt", {}, label),
       h("dd", {}, score(health[key], health.trend?.[key]),
         samples !== undefined && samples !== null
-          ? ` (from ${typeof samples === "object" ? samples[key] ?? 0 : samples} check-ins)` : ""),
+          ? ` (from ${checkIns(typeof samples === "object" ? samples[key] ?? 0 : samples)})` : ""),
     ]))),
     section("Strengths", found.strengths.length
       ? h("ul", { class: "plain" }, found.strengths.map((s) => h("li", {}, s.title || s.text || words(s.code || s.kind || ""))))

@@ -2,7 +2,7 @@
 // Both are newer parts of the API: a server without them gets a quiet note.
 
 import { call, missing } from "../api.js";
-import { button, h, note, say, section, words } from "../ui.js";
+import { button, day, h, note, say, section, words } from "../ui.js";
 
 export const title = "reviews";
 
@@ -60,18 +60,24 @@ async function program(ctx) {
   }
   const intro = note("A staged path over six months for rebuilding trust after a breach: naming what happened, "
     + "finding help and new agreements, small daily wins, and gradual restoration.");
-  if (!found) {
-    return h("div", {}, intro, act("program", "Propose the program", "Program proposed; it starts once everyone accepts."));
+  if (!found || found.status === "none" || found.status === "ended") {
+    const ended = found && found.status === "ended"
+      ? h("p", {}, "The last program has ended.") : null;
+    return h("div", {}, intro, ended,
+      act("program", "Propose the program", "Program proposed; it starts once everyone accepts."));
   }
-  const stage = found.stage || found.current_stage || {};
-  const prompts = stage.prompts || found.prompts || [];
-  const awaiting = found.awaiting || [];
+  const accepted = found.accepted_by || [];
+  const waitingForMe = found.status === "proposed" && !accepted.includes(ctx.me.id);
+  const prompts = found.prompts || [];
   return h("div", {}, intro,
-    h("p", {}, `Status: ${words(found.status || "proposed")}`),
-    found.status === "proposed" && awaiting.includes(ctx.me.id)
-      ? act("program/accept", "Accept the program", "You accepted the program.") : null,
-    stage.title || stage.name ? h("h3", {}, stage.title || stage.name) : null,
-    prompts.length ? h("ul", { class: "plain" }, prompts.map((p) => h("li", {}, p.text || p))) : null);
+    h("p", {}, `Status: ${words(found.status)}`),
+    found.status === "proposed"
+      ? note(waitingForMe ? "It starts once you and everyone else accept." : "You accepted; it starts once everyone has.")
+      : null,
+    waitingForMe ? act("program/accept", "Accept the program", "You accepted the program.") : null,
+    found.ends_at ? h("p", {}, `Runs until ${day(found.ends_at, ctx.tz)}`) : null,
+    found.stage_title ? h("h3", {}, found.stage_title) : null,
+    prompts.length ? h("ul", { class: "plain" }, prompts.map((p) => h("li", {}, p.text))) : null);
 }
 
 export async function render(ctx) {
