@@ -9,6 +9,10 @@ BROWSER := $(VENV)/.browser
 CONTRACT_TOOLS := tools/contract/node_modules/.installed
 AXE    := tests/browser/node_modules/.installed
 PROMTOOL := $(VENV)/.promtool
+# Debian packages, as root: one install at a time on this machine (two `make test`s side by side
+# would otherwise race for apt's lock and one would skip its browser tests), waiting for any
+# other apt user rather than failing.
+APT_GET := flock /tmp/attune-apt.lock apt-get -o DPkg::Lock::Timeout=600
 
 .PHONY: run test test-fast lint bench clean
 
@@ -20,19 +24,19 @@ $(STAMP): pyproject.toml
 
 # `make run DEMO=1` also seeds a demo relationship (two members, three weeks of entries);
 # `make run CLUSTER=3` runs NATS as a 3-node JetStream cluster, every stream on all three.
-# Headless Chromium for the ops dashboard's browser test (Debian's package, as root).
+# Headless Chromium for the browser tests (web app journey, ops dashboard).
 $(BROWSER): $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
-	  echo "Chromium could not be installed: the dashboard's browser test will be skipped"
-	@touch $(BROWSER)
+	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq chromium) >/dev/null 2>&1; } || \
+	  echo "Chromium could not be installed: the browser tests (web app, dashboard) will be skipped"
+	@command -v chromium >/dev/null 2>&1 && touch $(BROWSER) || true
 
 # promtool for the alert rules' tests (Debian's prometheus package, as root).
 $(PROMTOOL): $(STAMP)
 	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus) >/dev/null 2>&1; } || \
+	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends prometheus) >/dev/null 2>&1; } || \
 	  echo "promtool could not be installed: the alert rules' tests will be skipped"
-	@touch $(PROMTOOL)
+	@command -v promtool >/dev/null 2>&1 && touch $(PROMTOOL) || true
 
 # The AsyncAPI CLI, Redocly and Spectral (npm registry, pinned by the lock) for the contract tests.
 $(CONTRACT_TOOLS): tools/contract/package-lock.json
