@@ -8,10 +8,11 @@ the real checkin stream. Then, on the same stream:
 
 - baseline: a raw nats-py durable pull consumer fetching batches and acking every message,
   timed until the server shows them all acknowledged - the ceiling of consuming them here
-  (also shown, for context: the same fetching one message per pull, as insights does);
+  (also shown, for context: the same fetching one message per pull);
 - ours: insights' consumer is resumed and timed from its first acknowledgement until it has
-  acknowledged everything (each ack follows the event's committed transaction:
-  contributions plus processed marker); then the `days` aggregates must count exactly N.
+  acknowledged everything (insights takes up to `consumer_batch_size` events per fetch and
+  acknowledges them once their batch is committed: contributions merged per batch, plus
+  processed markers); then the `days` aggregates must count exactly N.
 
 Insights is started before the events exist, not onto a backlog, because SecantusDB
 0.7.0b3 was seen to hang when insights' start-up index creation met its first transactions.
