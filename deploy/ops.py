@@ -3,6 +3,7 @@
     python -m deploy.ops dead-letters list
     python -m deploy.ops dead-letters show insights 12
     python -m deploy.ops dead-letters redrive insights --reason "gave up after 20 deliveries: ..."
+    python -m deploy.ops dead-letters redrive insights --reason "..." --event-type bid.made
     python -m deploy.ops dead-letters redrive insights --sequence 12
     python -m deploy.ops dead-letters purge insights [--reason R | --sequence N | --all]
 
@@ -52,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
     which = redrive.add_mutually_exclusive_group(required=True)
     which.add_argument("--reason")
     which.add_argument("--sequence", type=int)
+    redrive.add_argument(
+        "--event-type", help="with --reason: only this event type's letters (one listed group)"
+    )
     purge = actions.add_parser("purge", help="remove dead letters")
     purge.add_argument("service")
     what = purge.add_mutually_exclusive_group(required=True)
@@ -69,7 +73,11 @@ def request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     if args.action == "show":
         return "GET", f"{base}/{args.service}/{args.sequence}", {}
     if args.action == "redrive":
-        body = {"reason": args.reason} if args.reason is not None else {"sequence": args.sequence}
+        body: dict[str, Any] = (
+            {"reason": args.reason} if args.reason is not None else {"sequence": args.sequence}
+        )
+        if args.event_type is not None:
+            body["event_type"] = args.event_type  # the API refuses it with a sequence
         return "POST", f"{base}/{args.service}/redrive", {"json": body}
     if args.sequence is not None:
         return "DELETE", f"{base}/{args.service}/{args.sequence}", {}

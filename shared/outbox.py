@@ -345,16 +345,28 @@ class OutboxRelay:
         return rows
 
     async def oldest_pending_age(self, now: datetime) -> float:
-        """Seconds the oldest unpublished event has waited; 0 when none waits."""
-        oldest = await self._outbox.find_one(
+        """Seconds the oldest unpublished event has waited, in the `outbox` rows or embedded
+        in a document; 0 when none waits."""
+        written: list[datetime] = []
+        row = await self._outbox.find_one(
             {"status": "pending"}, projection={"created_at": 1}, sort=[("seq", ASCENDING)]
         )
-        if oldest is None:
+        if row is not None:
+            created: datetime = row["created_at"]
+            written.append(created if created.tzinfo else created.replace(tzinfo=UTC))
+        for name in self._embedded:
+            # EVENTS_SEQ is the first pending event's time.time_ns() at write (`_rows`), and
+            # indexed: the smallest one is the oldest wait in that collection.
+            document = await self._db[name].find_one(
+                {EVENTS_SEQ: {"$gte": 0}},
+                projection={EVENTS_SEQ: 1},
+                sort=[(EVENTS_SEQ, ASCENDING)],
+            )
+            if document is not None:
+                written.append(datetime.fromtimestamp(document[EVENTS_SEQ] / 1e9, UTC))
+        if not written:
             return 0.0
-        created: datetime = oldest["created_at"]
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
-        return max((now - created).total_seconds(), 0.0)
+        return max((now - min(written)).total_seconds(), 0.0)
 
     async def run(self) -> None:
         """Loop until `stop`; back off while NATS or MongoDB is away."""

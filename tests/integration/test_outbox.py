@@ -6,9 +6,11 @@ import asyncio
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import nats
 import pytest
+from nats.js.errors import NoStreamResponseError
 from pymongo import AsyncMongoClient
 
 from deploy.processes import PROJECT_ROOT
@@ -17,7 +19,16 @@ from shared.messages import new_event
 from shared.messages.checkin import TouchLogged
 from shared.mongo import Session, in_transaction
 from shared.nats import declare_stream, event_stream_config
-from shared.outbox import LEASES, OUTBOX, Outbox, OutboxRelay
+from shared.outbox import (
+    EVENTS,
+    EVENTS_SEQ,
+    LEASES,
+    OUTBOX,
+    Outbox,
+    OutboxRelay,
+    embed,
+    ensure_embedded_index,
+)
 from shared.runtime import ServiceRuntime
 from shared.subjects import owner_events, stream_name
 from tests.support.samples import SAMPLES
@@ -186,3 +197,39 @@ async def test_a_write_in_a_replica_without_the_lease_is_published_at_once_by_th
     finally:
         await second.stop()
         await first.stop()
+
+
+async def test_events_embedded_in_a_document_count_in_the_oldest_pending_age(
+    make_settings, servers, mongo, nats_client
+):
+    """Checkin writes its events into its own documents: the outbox-backing-up alert must
+    see them waiting, not only the `outbox` rows."""
+    settings = make_settings(CheckinSettings)
+    db = mongo[settings.database_name]
+    await ensure_embedded_index(db.entries)
+    stream = stream_name(settings.namespace, "checkin")
+
+    async def publish(event_id: str, subject: str, body: bytes) -> None:
+        await nats_client.jetstream().publish(
+            subject, body, stream=stream, headers={"Nats-Msg-Id": event_id}
+        )
+
+    relay = OutboxRelay(db, publish, embedded=["entries"])
+    assert await relay.oldest_pending_age(datetime.now(UTC)) == 0.0
+    # Written ten minutes ago: the first event's time at write is what EVENTS_SEQ holds.
+    document = embed(settings.namespace, {"_id": "e1"}, [touch(1)])
+    ten_minutes_ago = document[EVENTS_SEQ] - 600 * 10**9
+    document[EVENTS_SEQ] = document[EVENTS][0]["seq"] = ten_minutes_ago
+    await db.entries.insert_one(document)
+
+    # The stream does not exist yet, so the relay cannot publish and the event waits.
+    with pytest.raises(NoStreamResponseError):
+        await relay.run_once()
+    age = await relay.oldest_pending_age(datetime.now(UTC))
+    assert 600 <= age < 660
+    assert await relay.pending_count() == 1
+
+    await declare_stream(nats_client, event_stream_config(settings, "checkin"))
+    assert await relay.run_once() == 1
+    assert await relay.oldest_pending_age(datetime.now(UTC)) == 0.0
+    assert await relay.pending_count() == 0

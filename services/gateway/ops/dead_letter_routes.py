@@ -20,17 +20,21 @@ REASON = Field(min_length=1, max_length=1000)
 
 
 class RedriveSelection(BaseModel):
-    """Exactly one: every dead letter with this reason, or the one with this sequence."""
+    """Exactly one: every dead letter with this reason (only those of `event_type`, when
+    given: one group of the listing), or the one with this sequence."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str | None, REASON] = None
+    event_type: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     sequence: Annotated[int | None, Field(ge=1)] = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> RedriveSelection:
         if (self.reason is None) == (self.sequence is None):
             raise ValueError("give either a reason or a sequence")
+        if self.event_type is not None and self.reason is None:
+            raise ValueError("an event type narrows a reason: give it with a reason")
         return self
 
 
@@ -75,6 +79,7 @@ async def redrive(request: Request, service: str, selection: RedriveSelection) -
         dead_letters.known_service(service),
         selection.reason,
         selection.sequence,
+        selection.event_type,
     )
     return await dead_letters.redrive(connection, rpc_of(request), namespace, letters)
 

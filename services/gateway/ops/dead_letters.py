@@ -187,12 +187,24 @@ async def one(connection: Client, namespace: str, service: str, sequence: int) -
 
 
 async def select(
-    connection: Client, namespace: str, service: str, reason: str | None, sequence: int | None
+    connection: Client,
+    namespace: str,
+    service: str,
+    reason: str | None,
+    sequence: int | None,
+    event_type: str | None = None,
 ) -> list[DeadLetter]:
+    """One letter by sequence, or those with `reason` (of `event_type` too, when given: one
+    group of the listing)."""
     if sequence is not None:
         return [await one(connection, namespace, service, sequence)]
     letters = await scan(connection, namespace, service)
-    return [letter for letter in letters if reason is None or letter.reason == reason]
+    return [
+        letter
+        for letter in letters
+        if (reason is None or letter.reason == reason)
+        and (event_type is None or letter.event_type == event_type)
+    ]
 
 
 async def redrive(
