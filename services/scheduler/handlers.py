@@ -209,8 +209,11 @@ class SchedulerHandlers:
             return
         await self._once(event, "schedules",
                          lambda session: store.record_outcome(db, session, key))  # fmt: skip
+        # The occurrence and member let the review count an occurrence once, however many answered.
         await self._log_for_review(event, {"kind": "ritual_outcome", "ref": data.ritual_id,
-                                           "outcome": outcome, "at": data.occurred_at})  # fmt: skip
+                                           "occurrence": data.occurrence,
+                                           "member_id": data.member_id, "outcome": outcome,
+                                           "at": data.occurred_at})  # fmt: skip
 
     async def on_boundary_activated(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
