@@ -231,11 +231,11 @@ async def test_the_review_fires_outside_everyones_quiet_hours_without_private_en
         assert due["data"]["review_id"] == listed.ref_id
         review = (await handlers.get_review(
             ReviewRef(review_id=due["data"]["review_id"]), request(B))).reviews[0]  # fmt: skip
-        assert review["rituals"] == {"kept": 1, "skipped": 0}  # L's private skip stays hers
-        assert [f["code"] for f in review["flags_raised"]] == ["stonewalling"]
+        assert (review.rituals.kept, review.rituals.skipped) == (1, 0)  # L's private skip
+        assert [f.code for f in review.flags_raised] == ["stonewalling"]
         assert "withholding" not in str(review) and "m_la" not in str(review)
         listed = (await handlers.list_reviews(Empty(), request(L))).reviews
-        assert [r["id"] for r in listed] == [review["id"]]
+        assert [r.id for r in listed] == [review.id]
 
 
 async def test_a_ritual_nudge_due_inside_quiet_hours_is_delivered_at_their_end(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.scheduler import dates, domain, program, reviews
+from shared.messages.scheduler_rpc import ReviewOut
 from shared.zones import zone
 
 BERLIN, LA = "Europe/Berlin", "America/Los_Angeles"
@@ -130,8 +131,9 @@ def test_a_review_tells_the_month_from_shared_happenings_only():
     walks = [at - timedelta(days=days) for days in (1, 2, 3)]
 
     def walk(occurrence: datetime, member: str, outcome: str) -> dict:
-        return {"kind": "ritual_outcome", "ref": "r", "occurrence": occurrence,
-                "member_id": member, "outcome": outcome, "at": at}  # fmt: skip
+        # Each member's answer is its own entry (event); the log keeps no member id.
+        return {"kind": "ritual_outcome", "_id": f"{member}-{occurrence:%d}", "ref": "r",
+                "occurrence": occurrence, "outcome": outcome, "at": at}  # fmt: skip
 
     entries = [
         {"kind": "health", "at": at, "values": {"emotional": 60.0, "physical": 35.0}},
@@ -161,6 +163,9 @@ def test_a_review_tells_the_month_from_shared_happenings_only():
         "You made time for 1 digital date.",
         "You agreed on 1 boundary together.",
     ]
+    # What GET .../reviews/{id} answers is exactly this content, typed.
+    typed = ReviewOut.model_validate({"id": "m", "period_start": at, "period_end": at, **month})
+    assert typed.model_dump(exclude={"id", "period_start", "period_end"}) == month
     once = reviews.content(None, [walk(walks[0], "a", "completed")])
     assert once["strengths"] == ["You kept your rituals together once this month."]
 
