@@ -275,7 +275,8 @@ def _records_outcomes(rid: str, ritual: str) -> Contribution:
 
 
 def _ritual_completed(data: RitualCompleted, at: Landing) -> list[Contribution]:
-    # A late completion replaces "missed": the occurrence is one document, completed wins.
+    # A late completion replaces "missed": the occurrence is one document, completed wins,
+    # so one member's completion keeps it whoever else skipped (rules/rituals.py).
     rid = at.relationship_id
     return [
         _occurrence(rid, data.ritual_id, data.occurrence, "completed"),

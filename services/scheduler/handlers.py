@@ -64,6 +64,7 @@ from shared.messages.scheduler_rpc import (
     ProposeDate,
     ProposeProgram,
     ReviewList,
+    ReviewOut,
     ReviewRef,
     ReviewSettings,
     ReviewSettingsOut,
@@ -209,8 +210,11 @@ class SchedulerHandlers:
             return
         await self._once(event, "schedules",
                          lambda session: store.record_outcome(db, session, key))  # fmt: skip
+        # The occurrence lets the review count it once however many answered; no member id,
+        # so the log holds nothing to erase when a member leaves.
         await self._log_for_review(event, {"kind": "ritual_outcome", "ref": data.ritual_id,
-                                           "outcome": outcome, "at": data.occurred_at})  # fmt: skip
+                                           "occurrence": data.occurrence, "outcome": outcome,
+                                           "at": data.occurred_at})  # fmt: skip
 
     async def on_boundary_activated(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db
@@ -655,9 +659,10 @@ class SchedulerHandlers:
         return ReviewList(reviews=[self._review_out(found)])
 
     @staticmethod
-    def _review_out(doc: Document) -> dict[str, Any]:
-        return {"id": doc["_id"], "period_start": doc["period_start"],
-                "period_end": doc["period_end"], **doc["content"]}  # fmt: skip
+    def _review_out(doc: Document) -> ReviewOut:
+        return ReviewOut.model_validate({"id": doc["_id"], "period_start": doc["period_start"],
+                                         "period_end": doc["period_end"],
+                                         **doc["content"]})  # fmt: skip
 
     # -- firing --------------------------------------------------------------------------
     async def fire_due(self, limit: int = 500) -> int:

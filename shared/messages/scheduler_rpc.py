@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -86,8 +85,58 @@ class ReviewSettingsOut(BaseModel):
     next_at: datetime | None = None
 
 
+class PillarHealth(BaseModel):
+    """Health per pillar (0-100), or null where the month gave too little to score it."""
+
+    emotional: float | None = None
+    intellectual: float | None = None
+    physical: float | None = None
+    overall: float | None = None
+
+
+class ReviewHealth(BaseModel):
+    start: PillarHealth
+    end: PillarHealth
+
+
+class ReviewFlag(BaseModel):
+    code: str
+    at: datetime
+
+
+class RitualTally(BaseModel):
+    kept: int = Field(description="Occurrences any member completed (each counted once).")
+    skipped: int = Field(description="Occurrences everyone who answered skipped.")
+
+
+class ReviewBoundary(BaseModel):
+    boundary_id: str
+    kind: str | None = None
+
+
+class ReviewDate(BaseModel):
+    date_id: str
+    kind: str | None = None
+    at: datetime
+
+
+class ReviewOut(BaseModel):
+    """One month as every member may see it, built from shared happenings only."""
+
+    id: str
+    period_start: datetime
+    period_end: datetime
+    health: ReviewHealth
+    flags_raised: list[ReviewFlag] = Field(default_factory=list)
+    flags_cleared: list[ReviewFlag] = Field(default_factory=list)
+    rituals: RitualTally
+    boundaries_agreed: list[ReviewBoundary] = Field(default_factory=list)
+    dates_had: list[ReviewDate] = Field(default_factory=list)
+    strengths: list[str] = Field(default_factory=list)
+
+
 class ReviewList(BaseModel):
-    reviews: list[dict[str, Any]] = Field(default_factory=list)
+    reviews: list[ReviewOut] = Field(default_factory=list)
 
 
 class _Command(BaseModel):

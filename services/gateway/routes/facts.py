@@ -220,7 +220,8 @@ async def open_bids(ctx: Membership, request: Request) -> EntriesOut:
 
 @views.get(
     "/schedule", response_model=Schedule, responses=AUTHED,
-    summary="Upcoming ritual occurrences, reminders and boundary windows (default: 7 days)",
+    summary="Upcoming ritual occurrences, reminders, boundary windows, digital dates and the "
+    "monthly review (default: 7 days)",
 )  # fmt: skip
 async def schedule(
     ctx: Membership,

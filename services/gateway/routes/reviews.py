@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from services.gateway.deps import EntryId, Membership, command_id, rpc_of
@@ -11,6 +9,7 @@ from services.gateway.routes.errors import AUTHED, WRITE
 from shared.messages.scheduler_rpc import (
     ListReviews,
     ReviewList,
+    ReviewOut,
     ReviewRef,
     ReviewSettings,
     ReviewSettingsOut,
@@ -35,7 +34,8 @@ async def list_reviews(ctx: Membership, request: Request) -> ReviewList:
     return await rpc_of(request).call(ListReviews(), context=ctx.call_context())
 
 
-@router.get("/{review_id}", responses=AUTHED, summary="One month, as its members may see it")
-async def one(review_id: EntryId, ctx: Membership, request: Request) -> dict[str, Any]:
+@router.get("/{review_id}", response_model=ReviewOut, responses=AUTHED,
+            summary="One month, as its members may see it")  # fmt: skip
+async def one(review_id: EntryId, ctx: Membership, request: Request) -> ReviewOut:
     found = await rpc_of(request).call(ReviewRef(review_id=review_id), context=ctx.call_context())
     return found.reviews[0]

@@ -1,9 +1,12 @@
 """Rituals skipped or missed more often than kept.
 
-An occurrence is one thing whatever arrives about it: completed (even if recorded
-after its window, which replaces "missed"), skipped when a member said so, or
-missed only for a ritual whose outcomes the relationship records at all (a couple
-who never records outcomes has not missed every walk).
+An occurrence is one thing whatever arrives about it, however many members answer:
+kept when any member completed it (even if recorded after its window, which replaces
+"missed"), skipped only when every member who answered skipped it, or missed only for
+a ritual whose outcomes the relationship records at all (a couple who never records
+outcomes has not missed every walk). In a relationship of three, a walk two went on
+while the third stayed home was kept. Who answered what is not kept here: the rule
+never needs it, and relationship aggregates carry no member (see docs/insights.md).
 """
 
 from __future__ import annotations

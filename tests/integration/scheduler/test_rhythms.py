@@ -17,6 +17,7 @@ from shared.messages.gateway import MemberUpdated, QuietHours, RelationshipCreat
 from shared.messages.insights import FlagCleared, FlagRaised
 from shared.messages.scheduler_rpc import DateRef, ProposeDate, ReviewRef, ReviewSettings
 from shared.messages.views_rpc import ScheduleQuery
+from shared.problems import Conflict
 from shared.rpc import CallContext, Empty, Request
 from shared.runtime import ServiceRuntime
 from shared.zones import zone
@@ -120,6 +121,39 @@ async def test_a_date_across_zones_shows_both_local_times_and_reminds_both_half_
         assert kinds.count("date.proposed") == kinds.count("date.accepted") == 1
 
 
+async def test_a_date_declined_after_it_stood_reminds_no_one_and_cannot_be_accepted_again(
+    world: World, nats_client
+):
+    runtime, handlers = world.make_scheduler()  # type: ignore[operator]
+    async with running(runtime):
+        await far_apart(world, runtime)
+        starts = datetime(2026, 10, 28, 19, 0, tzinfo=zone(BERLIN))
+        proposal = ProposeDate(starts_at=starts, timezone=BERLIN, duration_minutes=60,
+                               kind="call")  # fmt: skip
+        proposed = await handlers.propose_date(proposal, request(B))
+        ref = DateRef(date_id=proposed.id)
+        assert (await handlers.accept_date(ref, request(L))).status == "accepted"
+        await until_scheduled(runtime, f"date:{proposed.id}")  # its reminder waits
+        # Leo changes his mind: one "no" calls the date off, even after it stood.
+        declined = await handlers.decline_date(ref, request(L))
+        assert declined.status == "declined"
+        (event,) = await published(world, nats_client, 1, "date.declined")
+        assert event["data"]["date_id"] == proposed.id and event["data"]["member_id"] == L
+        window = ScheduleQuery(start=T0, end=T0 + timedelta(days=14))
+        schedule = await handlers.schedule(window, request(B))
+        assert [i for i in schedule.items if i.kind == "digital_date"] == []
+
+        await fire_at(world, handlers, starts - timedelta(minutes=30))
+        await fire_at(world, handlers, starts + timedelta(minutes=60))
+        assert await runtime.db.schedules.find_one({"_id": f"date:{proposed.id}"}) is None
+        kinds = [e["type"] for e in await world.scheduler_events(nats_client)]
+        assert "date.reminded" not in kinds and "date.happened" not in kinds
+        assert await nudges(world, nats_client, "digital_date") == []
+        with pytest.raises(Conflict) as refused:
+            await handlers.accept_date(ref, request(L))
+        assert refused.value.status == 409 and refused.value.code == "date_declined"
+
+
 async def test_the_program_waits_for_every_member_and_ends_after_six_months(
     world: World, nats_client
 ):
@@ -181,21 +215,27 @@ async def test_the_review_fires_outside_everyones_quiet_hours_without_private_en
         await eventually(logged, timeout=20)
         # The review is due on the 22nd at 10:00 Berlin (01:00/02:00 in LA, inside its quiet hours).
         nominal = datetime(2026, 11, 22, 10, 0, tzinfo=zone(BERLIN))
+        clear = datetime(2026, 11, 22, 7, 0, tzinfo=zone(LA))  # 16:00 Berlin
+        # The schedule lists it where it will fire, in the caller's own time.
+        around = ScheduleQuery(start=nominal - timedelta(days=1), end=nominal + timedelta(days=1))
+        items = (await handlers.schedule(around, request(L))).items
+        (listed,) = [item for item in items if item.kind == "review"]
+        assert listed.starts_at == clear and listed.local_time == clear.isoformat()
         await fire_at(world, handlers, nominal)
         assert [e for e in await world.scheduler_events(nats_client)
                 if e["type"] == "review.due"] == []  # fmt: skip
-        clear = datetime(2026, 11, 22, 7, 0, tzinfo=zone(LA))  # 16:00 Berlin
         await fire_at(world, handlers, clear - timedelta(minutes=1))
         await fire_at(world, handlers, clear)
         (due,) = await published(world, nats_client, 1, "review.due")
         assert datetime.fromisoformat(due["data"]["due_at"]) == clear
+        assert due["data"]["review_id"] == listed.ref_id
         review = (await handlers.get_review(
             ReviewRef(review_id=due["data"]["review_id"]), request(B))).reviews[0]  # fmt: skip
-        assert review["rituals"] == {"kept": 1, "skipped": 0}  # L's private skip stays hers
-        assert [f["code"] for f in review["flags_raised"]] == ["stonewalling"]
+        assert (review.rituals.kept, review.rituals.skipped) == (1, 0)  # L's private skip
+        assert [f.code for f in review.flags_raised] == ["stonewalling"]
         assert "withholding" not in str(review) and "m_la" not in str(review)
         listed = (await handlers.list_reviews(Empty(), request(L))).reviews
-        assert [r["id"] for r in listed] == [review["id"]]
+        assert [r.id for r in listed] == [review.id]
 
 
 async def test_a_ritual_nudge_due_inside_quiet_hours_is_delivered_at_their_end(

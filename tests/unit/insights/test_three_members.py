@@ -1,4 +1,5 @@
-"""Three or more members: affection is read per pair of members, from the touch events on."""
+"""Three or more members: affection is read per pair of members, from the touch events on;
+a ritual occurrence is kept when anyone completed it, whoever else skipped."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import timedelta
 
 from services.insights.domain import contributions
 from shared.messages.base import DecodedEvent
-from shared.messages.checkin import TouchLogged
+from shared.messages.checkin import RitualCompleted, RitualSkipped, TouchLogged
 from tests.unit.insights.test_convergence import outcome, wrap
 from tests.unit.insights.views import NOW
 
@@ -51,3 +52,31 @@ def test_a_touch_with_someone_is_counted_for_that_pair_only_when_shared():
     shared = [c.inc for c in contributions(wrap(data, "b", shared=True))]
     assert {"touch_nonsexual": 1.0, "touch_pair__a~b": 1} in shared
     assert contributions(wrap(data, "b", shared=False)) == []
+
+
+def walk(week: int, member: str, kept: bool) -> DecodedEvent:
+    occurrence = NOW - timedelta(days=7 * week + 1)
+    kind = RitualCompleted if kept else RitualSkipped
+    data = kind(ritual_id="walk", occurrence=occurrence, member_id=member,
+                occurred_at=occurrence + timedelta(hours=2))  # fmt: skip
+    return wrap(data, member, shared=True)
+
+
+def test_a_walk_counts_once_kept_when_anyone_went_and_skipped_only_when_all_who_answered_did():
+    events = [
+        walk(0, "ana", True),
+        walk(0, "ben", False),
+        walk(0, "cy", False),  # Ana went: kept
+        walk(1, "ana", True),
+        walk(1, "ben", True),  # two went, Cy said nothing: kept
+        walk(2, "ben", False),
+        walk(2, "cy", False),  # everyone who answered skipped
+        walk(3, "cy", False),  # the only answer was a skip
+    ]
+    _, flags, _ = outcome(events)
+    # Four walks, not eight answers; two not kept is half of them, which is the threshold.
+    evidence = flags["avoiding_time_together"]
+    assert (evidence["occurrences"], evidence["not_kept"]) == (4, 2)
+    # Had anyone gone on the third walk, only one of four would be left aside: no flag.
+    _, flags, _ = outcome([*events, walk(2, "ana", True)])
+    assert "avoiding_time_together" not in flags

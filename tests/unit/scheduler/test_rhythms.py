@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.scheduler import dates, domain, program, reviews
+from shared.messages.scheduler_rpc import ReviewOut
 from shared.zones import zone
 
 BERLIN, LA = "Europe/Berlin", "America/Los_Angeles"
@@ -64,9 +65,25 @@ def test_a_date_stands_once_everyone_accepted_and_one_no_calls_it_off():
     assert dates.status({"a": "accepted", "b": "declined"}, members) == "declined"
 
 
+def overlaps_quiet_hours(member: dates.MemberDay, slot: dates.Slot) -> bool:
+    """Whether any quarter hour of the slot lies in the member's quiet hours, on their clock."""
+    assert member.quiet is not None
+    begin, end = (int(h) * 60 + int(m) for h, m in (c.split(":") for c in member.quiet))
+    moment = slot.starts_at
+    while moment < slot.ends_at:
+        clock = moment.astimezone(zone(member.timezone))
+        minute = clock.hour * 60 + clock.minute
+        if (begin <= minute < end) if begin < end else (minute >= begin or minute < end):
+            return True
+        moment += timedelta(minutes=15)
+    return False
+
+
 def test_suggested_slots_fall_in_every_members_waking_day_and_never_in_quiet_hours():
-    berlin = dates.MemberDay("b", BERLIN, ("23:00", "07:00"))
-    la = dates.MemberDay("l", LA, ("21:00", "06:30"))
+    # Both members' quiet hours cut into the few hours they are awake together: Berlin goes
+    # quiet at 21:30 (12:00-13:00 in LA most of the year) and LA keeps 10:00-11:00 free.
+    berlin = dates.MemberDay("b", BERLIN, ("21:30", "07:00"))
+    la = dates.MemberDay("l", LA, ("10:00", "11:00"))
     start = datetime(2026, 10, 20, tzinfo=UTC)  # Berlin changes clocks on 25 Oct, LA on 1 Nov
     slots = dates.suggest([berlin, la], start, start + timedelta(days=14), timedelta(minutes=60),
                           limit=1000)  # fmt: skip
@@ -77,12 +94,16 @@ def test_suggested_slots_fall_in_every_members_waking_day_and_never_in_quiet_hou
             ends = slot.ends_at.astimezone(zone(member.timezone))
             assert begins.hour >= 8 and (ends.hour, ends.minute) <= (22, 0), (member, slot)
             assert begins.date() == ends.date()
+            assert not overlaps_quiet_hours(member, slot), (member, slot)
+    # Without quiet hours the same fortnight offers 140 slots, LA's 09:30-10:30 among them.
+    assert len(slots) == 84
     spreads = [slot.spread for slot in slots]
     assert spreads == sorted(spreads)  # the most evenly shared first
     # Berlin's evening is LA's morning, 9 hours apart; in the week only Berlin has left summer
-    # time (25 Oct - 1 Nov) they are 8 apart, and a 13:00 start in LA ends at 22:00 in Berlin.
-    one_pm = {s.starts_at.date().isoformat() for s in slots if local(s.starts_at, LA)[6:8] == "13"}
-    assert one_pm and all("2026-10-25" <= day < "2026-11-01" for day in one_pm)
+    # time (25 Oct - 1 Nov) they are 8 apart, and a 12:00 start in LA ends at 21:00 in Berlin,
+    # before its quiet hours.
+    noon = {s.starts_at.date().isoformat() for s in slots if local(s.starts_at, LA)[6:8] == "12"}
+    assert noon and all("2026-10-25" <= day < "2026-11-01" for day in noon)
 
 
 def test_a_quiet_hour_inside_the_waking_day_is_avoided_too():
@@ -107,12 +128,25 @@ def test_the_review_moves_out_of_every_members_quiet_hours():
 def test_a_review_tells_the_month_from_shared_happenings_only():
     at = datetime(2026, 11, 10, tzinfo=UTC)
     before = {"kind": "health", "at": at, "values": {"emotional": 50.0, "physical": 40.0}}
+    walks = [at - timedelta(days=days) for days in (1, 2, 3)]
+
+    def walk(occurrence: datetime, member: str, outcome: str) -> dict:
+        # Each member's answer is its own entry (event); the log keeps no member id.
+        return {"kind": "ritual_outcome", "_id": f"{member}-{occurrence:%d}", "ref": "r",
+                "occurrence": occurrence, "outcome": outcome, "at": at}  # fmt: skip
+
     entries = [
         {"kind": "health", "at": at, "values": {"emotional": 60.0, "physical": 35.0}},
         {"kind": "flag_raised", "code": "stonewalling", "at": at},
         {"kind": "flag_cleared", "code": "affection_drop", "at": at},
-        {"kind": "ritual_outcome", "ref": "r", "outcome": "completed", "at": at},
-        {"kind": "ritual_outcome", "ref": "r", "outcome": "skipped", "at": at},
+        # One walk both kept, one both skipped, one a member skipped and the other two kept.
+        walk(walks[0], "a", "completed"),
+        walk(walks[0], "b", "completed"),
+        walk(walks[1], "a", "skipped"),
+        walk(walks[1], "b", "skipped"),
+        walk(walks[2], "a", "skipped"),
+        walk(walks[2], "b", "completed"),
+        walk(walks[2], "c", "completed"),
         {"kind": "boundary_agreed", "ref": "b", "boundary_kind": "tech", "at": at},
         {"kind": "date_happened", "ref": "d", "date_kind": "video", "at": at},
     ]
@@ -121,10 +155,19 @@ def test_a_review_tells_the_month_from_shared_happenings_only():
     assert month["health"]["end"]["emotional"] == 60.0
     assert [f["code"] for f in month["flags_raised"]] == ["stonewalling"]
     assert [f["code"] for f in month["flags_cleared"]] == ["affection_drop"]
-    assert month["rituals"] == {"kept": 1, "skipped": 1}
+    assert month["rituals"] == {"kept": 2, "skipped": 1}
     assert month["boundaries_agreed"] == [{"boundary_id": "b", "kind": "tech"}]
     assert [d["date_id"] for d in month["dates_had"]] == ["d"]
-    assert month["strengths"]
+    assert month["strengths"][:3] == [
+        "You kept your rituals together 2 times this month.",
+        "You made time for 1 digital date.",
+        "You agreed on 1 boundary together.",
+    ]
+    # What GET .../reviews/{id} answers is exactly this content, typed.
+    typed = ReviewOut.model_validate({"id": "m", "period_start": at, "period_end": at, **month})
+    assert typed.model_dump(exclude={"id", "period_start", "period_end"}) == month
+    once = reviews.content(None, [walk(walks[0], "a", "completed")])
+    assert once["strengths"] == ["You kept your rituals together once this month."]
 
 
 @pytest.mark.parametrize(
