@@ -60,7 +60,7 @@ def main() -> None:
         (one_raw, one), (three_raw, three) = on_both(
             Path(tmp), NAMESPACE, lambda topology, base: run(topology, base, events)
         )
-    print(f"{events} checkin.logged events, insights consuming them in batches (consumer_batch_size)")
+    print(f"{events} checkin.logged events, insights consuming them in batches")
     print(f"raw nats-py pull + ack (batches of {RAW_BATCH}): one node {one_raw:,.0f} events/s, "
           f"3-node cluster {three_raw:,.0f} events/s ({three_raw / one_raw:.2f})")  # fmt: skip
     print(f"insights: one node {one:,.0f} events/s, 3-node cluster {three:,.0f} events/s")
