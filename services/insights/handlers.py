@@ -26,7 +26,12 @@ from shared.envelope import Visibility
 from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
-from shared.messages.gateway import MemberErased, MemberUpdated, RelationshipCreated
+from shared.messages.gateway import (
+    MemberErased,
+    MemberJoined,
+    MemberUpdated,
+    RelationshipCreated,
+)
 from shared.messages.views_rpc import (
     AnswerRecommendation,
     Done,
@@ -148,7 +153,7 @@ class InsightsHandlers:
             done += 1
         return done
 
-    # -- whose days count: members' time zones and each relationship's creator -----------
+    # -- whose days count: members' time zones, each relationship's creator and joinings --
     async def on_member_updated(self, event: DecodedEvent) -> None:
         data, db = event.data, self.runtime.db
         assert isinstance(data, MemberUpdated)  # app.py's table sends it only these
@@ -166,6 +171,18 @@ class InsightsHandlers:
 
         async def effect(session: Session) -> None:
             await store.save_creator(db, session, rid, data.created_by)
+            await store.save_joined(db, session, rid, data.members, data.membership_version)
+
+        await self.runtime.apply_once("zones", event.id, effect)
+
+    async def on_member_joined(self, event: DecodedEvent) -> None:
+        data, db, rid = event.data, self.runtime.db, event.envelope.relationship_id
+        assert isinstance(data, MemberJoined)  # app.py's table sends it only these
+        if not rid:
+            return
+
+        async def effect(session: Session) -> None:
+            await store.save_joined(db, session, rid, [data.member_id], data.membership_version)
 
         await self.runtime.apply_once("zones", event.id, effect)
 
