@@ -15,7 +15,7 @@ from services.insights.settings import InsightsSettings
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.dispatch import by_event_type
 from shared.erasure import handle_erasure
-from shared.messages.gateway import MemberUpdated, RelationshipCreated
+from shared.messages.gateway import MemberJoined, MemberUpdated, RelationshipCreated
 from shared.messages.insights import InsightsErasureConfirmed
 from shared.messages.views_rpc import (
     AnswerRecommendation,
@@ -39,10 +39,11 @@ def wire(runtime: ServiceRuntime, clock: Clock = SYSTEM_CLOCK) -> InsightsHandle
     # the others without a write).
     runtime.consume_batches("checkin", "aggregates", handlers.on_batch)
     runtime.consume_batches("scheduler", "aggregates", handlers.on_batch)
-    # Whose days count: members' time zones and each relationship's creator.
+    # Whose days count: members' time zones, and who created and joined each relationship.
     runtime.consume("gateway", "zones", by_event_type({
         MemberUpdated: handlers.on_member_updated,
         RelationshipCreated: handlers.on_relationship_created,
+        MemberJoined: handlers.on_member_joined,
     }))  # fmt: skip
     handle_erasure(
         runtime, InsightsErasureConfirmed, handlers.erase_member, handlers.erase_relationship

@@ -17,7 +17,7 @@ member's), both as known when the event is applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -104,10 +104,19 @@ def _zone(name: str) -> tzinfo:
         return UTC
 
 
-def relationship_zone(members: list[str], creator: str | None, zones: dict[str, str]) -> str:
-    """The zone relationship-wide days follow: its creator's while a member, else the first
-    remaining member's (in id order); UTC when none is known yet."""
-    ordered = ([creator] if creator in members else []) + sorted(members)
+def relationship_zone(
+    members: list[str],
+    creator: str | None,
+    zones: Mapping[str, str],
+    joined: Mapping[str, int] | None = None,
+) -> str:
+    """The zone relationship-wide days follow: its earliest member's with a known zone.
+
+    Earliest: the creator while a member, then the others in the order they joined (the
+    membership version of their joining); a member whose joining predates these records
+    counts as early, and ties go by id. UTC when no member's zone is known yet."""
+    joined = joined or {}
+    ordered = sorted(members, key=lambda m: (m != creator, joined.get(m, 0), m))
     return next((zones[m] for m in ordered if m in zones), "UTC")
 
 

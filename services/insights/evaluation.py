@@ -273,10 +273,14 @@ def recommendations(
     found: list[dict[str, Any]] = []
 
     def add(kind: RecommendationKind, rec_id: str, text: starters.Text,
-            pillar: str | None = None, body: str | None = None) -> None:  # fmt: skip
-        if rec_id not in answered:  # dismissed ones never come back; done ones are done
-            found.append({"id": rec_id, "kind": kind.value, "text": body or text.text,
-                          "text_key": text.text_key, "pillar": pillar})  # fmt: skip
+            pillar: str | None = None, **params: list[str]) -> None:  # fmt: skip
+        if rec_id in answered:  # dismissed ones never come back; done ones are done
+            return
+        body = text.text
+        if params:  # the English text names them joined with "and"
+            body = body.format(**{name: " and ".join(v) for name, v in params.items()})
+        found.append({"id": rec_id, "kind": kind.value, "text": body, "text_key": text.text_key,
+                      "pillar": pillar, "params": params or None})  # fmt: skip
 
     day = view.today.isoformat()
     if state.starter and (text := starters.by_id(state.starter["id"])):
@@ -309,9 +313,9 @@ def recommendations(
         add(RecommendationKind.NVC_REFRAME, f"nvc_reframe-{day}", starters.NVC_REFRAME)
     needs = needs_named(view, member, rules)
     if needs:
-        text = starters.SHARE_A_NEED
-        add(RecommendationKind.SHARE_A_NEED, f"share_a_need-{'-'.join(needs)}", text,
-            body=text.text.format(needs=" and ".join(needs)))  # fmt: skip
+        # The needs go as a parameter too, so an app translating by text_key can name them.
+        add(RecommendationKind.SHARE_A_NEED, f"share_a_need-{'-'.join(needs)}",
+            starters.SHARE_A_NEED, needs=needs)  # fmt: skip
     return found
 
 

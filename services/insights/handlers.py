@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.insights import domain, evaluation, store
+from services.insights import domain, evaluation, showing, store
 from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
 from shared import crypto
@@ -26,19 +26,20 @@ from shared.envelope import Visibility
 from shared.logging import get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
-from shared.messages.gateway import MemberErased, MemberUpdated, RelationshipCreated
+from shared.messages.gateway import (
+    MemberErased,
+    MemberJoined,
+    MemberUpdated,
+    RelationshipCreated,
+)
 from shared.messages.views_rpc import (
     AnswerRecommendation,
     Done,
     ExportInsights,
-    Flag,
     FlagResponse,
-    Health,
     Insights,
     InsightsQuery,
-    Recommendation,
     RespondToFlag,
-    Strength,
 )
 from shared.mongo import Document, Session
 from shared.problems import Conflict, NotFound
@@ -152,7 +153,7 @@ class InsightsHandlers:
             done += 1
         return done
 
-    # -- whose days count: members' time zones and each relationship's creator -----------
+    # -- whose days count: members' time zones, each relationship's creator and joinings --
     async def on_member_updated(self, event: DecodedEvent) -> None:
         data, db = event.data, self.runtime.db
         assert isinstance(data, MemberUpdated)  # app.py's table sends it only these
@@ -170,6 +171,18 @@ class InsightsHandlers:
 
         async def effect(session: Session) -> None:
             await store.save_creator(db, session, rid, data.created_by)
+            await store.save_joined(db, session, rid, data.members, data.membership_version)
+
+        await self.runtime.apply_once("zones", event.id, effect)
+
+    async def on_member_joined(self, event: DecodedEvent) -> None:
+        data, db, rid = event.data, self.runtime.db, event.envelope.relationship_id
+        assert isinstance(data, MemberJoined)  # app.py's table sends it only these
+        if not rid:
+            return
+
+        async def effect(session: Session) -> None:
+            await store.save_joined(db, session, rid, [data.member_id], data.membership_version)
 
         await self.runtime.apply_once("zones", event.id, effect)
 
@@ -239,35 +252,17 @@ class InsightsHandlers:
         view = await store.load_view(db, rid, now)
         state = await store.load_state(db, rid)
         visible = evaluation.visible_flags(state, member)
-        responses = await store.flag_responses(
-            db, rid, [f for f in visible if f["member_id"] is None]
-        )
-        key = await self._note_key(rid) if responses else None
-        flags = []
-        for f in visible:
-            given = responses.get(f["code"], []) if f["member_id"] is None else []
-            answered = {r["member_id"] for r in given}
-            flags.append(Flag(
-                code=f["code"], title=f.get("title", ""), summary=f.get("summary", ""),
-                text_key=f.get("text_key", f"insights.flag.{f['code']}"),
-                severity=f["severity"], rule_version=f["rule_version"],
-                basis=f.get("basis", "both_members"), raised_at=f["raised_at"],
-                evidence=f["evidence"], suggestion=f["suggestion"],
-                responses=[FlagResponse(member_id=r["member_id"], answer=r["answer"],
-                                        note=self._open_note(key, r), at=r["at"])
-                           for r in given],
-                can_respond=evaluation.may_answer({**f, "responses": answered}, member),
-            ))  # fmt: skip
-        health = Health(**state.health) if state.health else Health()
-        answered_ids = await store.answered_recommendations(db, rid, member)
-        shown = evaluation.recommendations(view, state, member, rules, answered_ids)
+        stored = await store.flag_responses(db, rid, [f for f in visible if f["member_id"] is None])
+        key = await self._note_key(rid) if stored else None
+        responses = {
+            code: [FlagResponse(member_id=r["member_id"], answer=r["answer"],
+                                note=self._open_note(key, r), at=r["at"]) for r in given]
+            for code, given in stored.items()
+        }  # fmt: skip
+        answered = await store.answered_recommendations(db, rid, member)
+        shown = showing.insights_for(view, state, member, rules, responses, answered)
         await store.mark_shown(db, rid, state)  # the daily texts may now move on
-        return Insights(
-            flags=flags,
-            health=health,
-            strengths=[Strength(**s) for s in evaluation.strengths(view, member, rules)],
-            recommendations=[Recommendation(**r) for r in shown],
-        )
+        return shown
 
     async def respond_to_flag(self, cmd: RespondToFlag, request: Request) -> Done:
         """A member's answer to a relationship-wide flag: once per member and raising."""

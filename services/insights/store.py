@@ -4,7 +4,7 @@ Aggregates: `days` (relationship counters per day in the relationship's zone),
 `member_days` (a member's own counters per day in their zone), `bids`,
 `assessments`, `conflict_reports`, `occurrences` and `rituals` (one small document
 each, set by the events that know their fields), `relationships` (first day, last
-event, creator, next evaluation), `zones` (members' time zones), `state` (flags
+event, creator, when members joined, next evaluation), `zones` (members' time zones), `state` (flags
 up, health, current starter). Members' own answers live apart from the state the
 evaluation rewrites: `flag_responses`, `recommendation_answers`. Loading a view
 reads a bounded number of documents whatever the history's length.
@@ -83,23 +83,35 @@ async def save_creator(db: Database, session: Session, relationship_id: str, mem
     )
 
 
+async def save_joined(
+    db: Database, session: Session, relationship_id: str, members: list[str], version: int
+) -> None:
+    """When members joined: the membership version of their joining (a rejoin counts anew;
+    the newest wins, whatever order the events arrive in)."""
+    await db[RELATIONSHIPS].update_one(
+        {"_id": relationship_id}, {"$max": {f"joined.{m}": version for m in members}},
+        upsert=True, session=session,
+    )  # fmt: skip
+
+
 async def load_zones(
     db: Database,
     relationship_id: str,
     members: list[str] | None = None,
     session: Session | None = None,
 ) -> Zones:
-    """Members' zones and the relationship's (its creator's while a member)."""
+    """Members' zones and the relationship's (its earliest member's)."""
     if members is None:
         membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
         members = list(membership["members"]) if membership else []
     found = await db[ZONES].find({"_id": {"$in": members}}, session=session).to_list()
     zones = {d["_id"]: d["timezone"] for d in found}
     relationship = await db[RELATIONSHIPS].find_one(
-        {"_id": relationship_id}, {"created_by": 1}, session=session
+        {"_id": relationship_id}, {"created_by": 1, "joined": 1}, session=session
     )
     creator = relationship.get("created_by") if relationship else None
-    return Zones(zones, relationship_zone(members, creator, zones))
+    joined = relationship.get("joined", {}) if relationship else {}
+    return Zones(zones, relationship_zone(members, creator, zones, joined))
 
 
 async def apply(db: Database, session: Session, found: list[Contribution]) -> None:
@@ -383,6 +395,10 @@ async def erase_member(
     # Whose zone a relationship's days follow: someone else's from now on.
     await db[RELATIONSHIPS].update_many(
         {"created_by": member_id}, {"$unset": {"created_by": ""}}, session=session
+    )
+    joined = f"joined.{member_id}"
+    await db[RELATIONSHIPS].update_many(
+        {joined: {"$exists": True}}, {"$unset": {joined: ""}}, session=session
     )
     for relationship_id in relationship_ids:
         state = await db[STATE].find_one({"_id": relationship_id}, session=session)

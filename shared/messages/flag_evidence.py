@@ -36,7 +36,7 @@ EVIDENCE: dict[FlagCode, dict[str, str]] = {
     FlagCode.RELIEF_NOT_CONNECTION: {
         "count": "Repairs in the window that felt relieved, not connected.",
         "window_days": "The window, in days.",
-        "threshold": "Conflicts needed for the flag.",
+        "threshold": "Repairs needed for the flag.",
     },
     FlagCode.AFFECTION_DROP: {
         "recent": "Shared non-sexual touches logged in the recent window.",
@@ -45,6 +45,10 @@ EVIDENCE: dict[FlagCode, dict[str, str]] = {
         "baseline_days": "The baseline window, in days (grows to 8 weeks).",
         "ratio": "Recent per-day rate / baseline per-day rate.",
         "threshold": "The ratio below which the flag is raised.",
+        "pair": "Only when no drop shows relationship-wide: the two members of the first pair"
+        " whose touch fell; the fields above are that pair's.",
+        "pairs": "Each pair of members whose own touch (logged with each other) fell:"
+        " `pair` and the fields above, for that pair.",
     },
     FlagCode.AVOIDING_TIME_TOGETHER: {
         "occurrences": "Ritual times in the window with a known outcome.",
@@ -77,8 +81,9 @@ EVIDENCE: dict[FlagCode, dict[str, str]] = {
         "threshold": "The minutes per day below which the flag may be raised.",
     },
     FlagCode.INTIMACY_BURNOUT: {
-        "exercises_per_day": "Assessments, completed rituals and recommendations done,"
-        " per day over the week.",
+        "exercises_per_day": "Shared assessments, completed rituals and recommendations done,"
+        " per day over the week (program steps are not counted: no member event records"
+        " one).",
         "connection_this_week": "Mean felt connection (1-10) of this week's shared check-ins.",
         "connection_last_week": "The same for the week before.",
         "connection_fall": "last week minus this week.",

@@ -91,6 +91,11 @@ class Recommendation(BaseModel):
     text: str
     text_key: str
     pillar: str | None = None
+    params: dict[str, list[str]] | None = Field(
+        default=None,
+        description="What the text names, for an app translating by text_key: share_a_need"
+        " has `needs` (need codes, the most named first; `text` joins them with 'and').",
+    )
 
 
 class Strength(BaseModel):

@@ -223,6 +223,9 @@ def test_needs_named_most_come_back_to_their_author_only_and_shared_thanks_is_a_
     state, _ = evaluation.evaluate(v, State(), RULES)
     kinds = {r["kind"]: r for r in evaluation.recommendations(v, state, "a", RULES)}
     assert "rest and heard" in kinds["share_a_need"]["text"]
+    # An app translating by text_key gets the needs to name, most named first.
+    assert kinds["share_a_need"]["params"] == {"needs": ["rest", "heard"]}
+    assert kinds["conversation_starter"]["params"] is None
     assert "share_a_need" not in {
         r["kind"] for r in evaluation.recommendations(v, state, "b", RULES)
     }

@@ -23,6 +23,7 @@ from services.insights.domain import (
     Contribution,
     Zones,
     contributions,
+    relationship_zone,
 )
 from shared.envelope import Visibility
 from shared.messages.base import DecodedEvent, EventData, new_event
@@ -269,3 +270,20 @@ def test_the_table_lists_every_event_the_rules_use_each_with_a_function_for_its_
     }  # fmt: skip
     for event_type, contribute in CONTRIBUTIONS.items():
         assert get_type_hints(contribute)["data"] is event_type, contribute.__name__
+
+
+def test_relationship_days_follow_the_earliest_member_to_join_not_the_first_by_id():
+    zones = {"ana": "Europe/Berlin", "ben": "Asia/Tokyo", "cy": "America/Chicago"}
+    joined = {"cy": 1, "ben": 2, "ana": 3}  # cy created it; ben joined before ana
+    assert relationship_zone(["ana", "ben", "cy"], "cy", zones, joined) == "America/Chicago"
+    # The creator left: the earliest of those who remain is ben, though ana sorts first.
+    assert relationship_zone(["ana", "ben"], "cy", zones, joined) == "Asia/Tokyo"
+    # ben's zone is not known yet: the next to join.
+    assert relationship_zone(["ana", "ben"], "cy", {"ana": "Europe/Berlin"}, joined) == (
+        "Europe/Berlin"
+    )
+    # ben left and came back later (a newer joining): ana is now the earlier.
+    assert relationship_zone(["ana", "ben"], None, zones, {"ana": 3, "ben": 5}) == "Europe/Berlin"
+    # Joinings from before these were recorded count as early, ties by id; no zone: UTC.
+    assert relationship_zone(["ben", "ana"], None, zones, {"ana": 4}) == "Asia/Tokyo"
+    assert relationship_zone(["ana", "ben"], None, {}) == "UTC"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.insights import evaluation, starters
-from services.insights.domain import Assessment
+from services.insights.domain import Assessment, Report
 from services.insights.evaluation import State
 from services.insights.settings import Rules
 from shared.messages.insights import FlagCleared, FlagRaised, HealthUpdated, RecommendationMade
 from shared.messages.vocabulary import Pillar
-from tests.unit.insights.views import NOW, answered, occurrence, view
+from tests.unit.insights.views import NOW, answered, conflict, occurrence, view
 
 RULES = Rules()
 
@@ -114,6 +114,29 @@ def test_recommendations_follow_flags_and_the_reframe_is_for_its_author_only():
             "outside_support", "nvc_reframe"} <= for_a  # fmt: skip
     assert "nvc_reframe" not in for_b
     assert "outside_support" in for_b
+
+
+def test_an_info_or_warning_flag_held_fourteen_days_gives_no_outside_support():
+    eyes = Report("a", 3, avoided_eye_contact=True)
+    v = view(conflicts=[conflict(d, eyes) for d in (1, 2, 3)], bids=answered(["away"] * 20))
+    state, _ = evaluation.evaluate(v, State(), RULES)
+    assert {(f["code"], f["severity"]) for f in state.flags.values()} == {
+        ("eye_contact_avoidance", "info"), ("bids_turned_away", "warning"),
+    }  # fmt: skip
+    for flag in state.flags.values():
+        flag["raised_at"] = NOW - timedelta(days=15)
+    for member in ("a", "b"):
+        kinds = {r["kind"] for r in evaluation.recommendations(v, state, member, RULES)}
+        assert "outside_support" not in kinds
+    # Held as long, a serious flag does bring it.
+    sarcasm = Report("a", 3, sarcasm_or_contempt=True)
+    v = view(conflicts=[conflict(d, sarcasm) for d in (1, 2)])
+    state, _ = evaluation.evaluate(v, State(), RULES)
+    fresh = {r["kind"] for r in evaluation.recommendations(v, state, "b", RULES)}
+    assert "outside_support" not in fresh  # one serious flag, raised just now
+    state.flags["contempt"]["raised_at"] = NOW - timedelta(days=15)
+    kinds = {r["kind"] for r in evaluation.recommendations(v, state, "b", RULES)}
+    assert "outside_support" in kinds
 
 
 def test_no_daily_starter_goes_out_while_burnout_shows_and_they_resume_after():
