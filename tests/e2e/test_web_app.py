@@ -263,6 +263,14 @@ async def test_two_members_live_the_journey_in_the_browser(browser, system, http
     await kim.go("reviews")
     await expect(kim.page.get_by_role("heading", name="Monthly reviews")).to_be_visible()
     await kim.screen("reviews and program", "14-reviews")
+    # The trust program: proposed by one, it starts once the other accepts, with its words.
+    await kim.page.get_by_role("button", name="Propose the program").click()
+    await expect(kim.page.locator("#status")).to_contain_text("Program proposed")
+    await sam.go("reviews")
+    await sam.page.get_by_role("button", name="Accept the program").click()
+    await expect(sam.page.locator("#status")).to_contain_text("You accepted the program")
+    await expect(sam.page.locator("main")).to_contain_text("Status: Active")
+    await expect(sam.page.locator("main li").first).not_to_be_empty()  # a prompt in words
 
     # A digital date: proposed by one, accepted by the other, each in their own time.
     await sam.go("dates")
