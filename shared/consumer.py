@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -43,6 +43,7 @@ from shared.nats import (
     MSG_ID_HEADER,
     raw_body,
 )
+from shared.nats_message import IncomingMessage
 from shared.settings import BaseServiceSettings
 from shared.subjects import (
     dead_letter_stream_name,
@@ -150,7 +151,7 @@ def subscribe_events(
     durable = durable_name(settings.service_name, purpose, owner)
     max_deliver = settings.max_deliver
 
-    async def on_message(msg: NatsMessage) -> None:
+    async def on_message(msg: IncomingMessage) -> None:
         raw: Msg = msg.raw_message
         delivered = raw.metadata.num_delivered or 1
         try:

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.trace import NoOpTracer, Tracer
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -314,7 +314,7 @@ class OutboxRelay:
             sort=[(EVENTS_SEQ, ASCENDING)],
             limit=self._batch_size,
         ).to_list()
-        done: list[Document] = []  # documents whose every pending event was published
+        done: list[UpdateOne] = []  # documents whose every pending event was published
         sent = 0
         try:
             for document in documents:
@@ -327,15 +327,20 @@ class OutboxRelay:
                         await self._publish(row["id"], row["subject"], row["body"])
                     OUTBOX_PUBLISHED.labels(type=row["type"]).inc()
                     sent += 1
-                done.append({"_id": document["_id"], EVENTS: {"$size": len(events)}})
-        finally:
-            # One write for the batch. A document that gained events meanwhile does not
-            # match: its events stay pending and the already published ones are re-sent
-            # next run, which JetStream drops as repeats.
-            if done:
-                await collection.update_many(
-                    {"$or": done}, {"$unset": {EVENTS: "", EVENTS_SEQ: ""}}
+                done.append(
+                    UpdateOne(
+                        {"_id": document["_id"], EVENTS: {"$size": len(events)}},
+                        {"$unset": {EVENTS: "", EVENTS_SEQ: ""}},
+                    )
                 )
+        finally:
+            # One round trip for the batch, each document found by its _id. (Not one
+            # update_many over an $or of them: SecantusDB answers any $or by scanning the
+            # whole collection, which made every relay round cost O(entries).) A document
+            # that gained events meanwhile does not match: its events stay pending and the
+            # already published ones are re-sent next run, which JetStream drops as repeats.
+            if done:
+                await collection.bulk_write(done, ordered=False)
         return sent
 
     async def pending_count(self) -> int:

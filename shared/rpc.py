@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
 
-from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -23,6 +23,7 @@ from shared.messages.asks import Asks, answer_type
 from shared.messages.asks import Empty as Empty  # re-exported for the services
 from shared.metrics import RPC_CALL_FAILURES, RPC_HANDLED, RPC_LATENCY
 from shared.nats import raw_body
+from shared.nats_message import IncomingMessage
 from shared.problems import AttuneError, ErrorBody, InternalError, InvalidInput, Unavailable
 from shared.subjects import command_subject, query_subject
 
@@ -195,7 +196,7 @@ Handler = Callable[[P, Request], Awaitable[BaseModel]]
 def responder(name: str, payload_type: type[P], handler: Handler[P]) -> Callable[..., Any]:
     """Wrap a handler so that every outcome, good or bad, becomes a typed Reply."""
 
-    async def respond(msg: NatsMessage) -> bytes:
+    async def respond(msg: IncomingMessage) -> bytes:
         started = time.perf_counter()
         outcome = "ok"
         try:
