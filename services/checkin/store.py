@@ -47,8 +47,36 @@ async def ensure_indexes(db: Database) -> None:
     await entries.create_index("commands.id")
 
 
-def visible_to(viewer: str) -> Document:
-    return {"$or": [{"visibility": "shared"}, {"author_id": viewer}]}
+def may_see(document: Document, viewer: str) -> bool:
+    return document.get("visibility") == "shared" or document.get("author_id") == viewer
+
+
+def visible_branches(viewer: str) -> tuple[Document, Document]:
+    """What a viewer may see, as two queries rather than one `$or`: SecantusDB answers any
+    `$or` (or `$and`) by scanning the whole collection, every relationship's entries."""
+    return {"visibility": "shared"}, {"visibility": {"$ne": "shared"}, "author_id": viewer}
+
+
+NEWEST_FIRST = [("occurred_at", DESCENDING), ("_id", DESCENDING)]
+
+
+def newest_first(documents: list[Document]) -> list[Document]:
+    return sorted(documents, key=lambda d: (d["occurred_at"], d["_id"]), reverse=True)
+
+
+async def find_visible(
+    db: Database, query: Document, viewer: str, limit: int | None = None
+) -> list[Document]:
+    """The entries matching `query` that `viewer` may see, newest first, at most `limit`."""
+    found: list[Document] = []
+    for branch in visible_branches(viewer):
+        found += (
+            await db[ENTRIES]
+            .find({**query, **branch}, projection=HIDDEN, sort=NEWEST_FIRST, limit=limit or 0)
+            .to_list()
+        )
+    found = newest_first(found)
+    return found if limit is None else found[:limit]
 
 
 async def get_entry(
@@ -56,10 +84,11 @@ async def get_entry(
 ) -> Document | None:
     """An entry of this relationship that the viewer may see; anything else is None (404).
     With its commands (a repeat of a command on it is found there) but not its events."""
-    return await db[ENTRIES].find_one(
-        {"_id": entry_id, "relationship_id": relationship_id, "kind": kind, **visible_to(viewer)},
+    found = await db[ENTRIES].find_one(
+        {"_id": entry_id, "relationship_id": relationship_id, "kind": kind},
         projection={EVENTS: 0, EVENTS_SEQ: 0},
     )
+    return found if found is not None and may_see(found, viewer) else None
 
 
 def command_in(document: Document, command_id: str) -> Document | None:
@@ -126,32 +155,21 @@ async def timeline(
     cursor: str | None,
     kinds: list[str] | None,
 ) -> tuple[list[Document], str | None]:
-    query: Document = {"relationship_id": relationship_id, **visible_to(viewer)}
+    query: Document = {"relationship_id": relationship_id}
     if kinds:
         query["kind"] = {"$in": kinds}
+    parts = [query]
     if cursor:
+        # After the cursor: older, or as old with a smaller id (two queries, not an $or).
         at, entry_id = decode_cursor(cursor)
-        query = {
-            "$and": [
-                query,
-                {
-                    "$or": [
-                        {"occurred_at": {"$lt": at}},
-                        {"occurred_at": at, "_id": {"$lt": entry_id}},
-                    ]
-                },
-            ]
-        }
-    found = (
-        await db[ENTRIES]
-        .find(
-            query,
-            projection=HIDDEN,
-            sort=[("occurred_at", DESCENDING), ("_id", DESCENDING)],
-            limit=limit + 1,
-        )
-        .to_list()
-    )
+        parts = [
+            {**query, "occurred_at": at, "_id": {"$lt": entry_id}},
+            {**query, "occurred_at": {"$lt": at}},
+        ]
+    found: list[Document] = []
+    for part in parts:
+        found += await find_visible(db, part, viewer, limit + 1)
+    found = newest_first(found)
     page, more = found[:limit], len(found) > limit
     return page, encode_cursor(page[-1]) if more and page else None
 
@@ -159,17 +177,8 @@ async def timeline(
 async def entries_of_kind(
     db: Database, relationship_id: str, kind: str, viewer: str, extra: Document | None = None
 ) -> list[Document]:
-    query = {
-        "relationship_id": relationship_id,
-        "kind": kind,
-        **visible_to(viewer),
-        **(extra or {}),
-    }
-    return (
-        await db[ENTRIES]
-        .find(query, projection=HIDDEN, sort=[("occurred_at", DESCENDING)])
-        .to_list()
-    )
+    query = {"relationship_id": relationship_id, "kind": kind, **(extra or {})}
+    return await find_visible(db, query, viewer)
 
 
 async def count_of_kind(db: Database, relationship_id: str, kind: str) -> int:

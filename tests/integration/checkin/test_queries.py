@@ -53,3 +53,27 @@ async def test_my_records_holds_what_i_wrote_in_every_relationship(rpc, alice, b
         ("rel2", "checkin"),
     }
     assert all(r.author_id == "alice" for r in records)
+
+
+async def test_pages_split_ties_by_id_and_mix_own_private_entries_in_order(alice, bo):
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    made = []
+    for n in range(5):  # all at the same instant: the id orders them
+        made.append(
+            await alice.cmd(
+                "log_touch", kind="hug", sexual=False, occurred_at=at,
+                visibility="shared" if n % 2 else "private",
+            )
+        )  # fmt: skip
+    newest_first = sorted(made, key=lambda e: e.id, reverse=True)
+
+    async def every_page(member) -> list[str]:
+        seen, cursor = [], None
+        while True:
+            page = await member.qry("timeline", limit=2, cursor=cursor)
+            seen.extend(e.id for e in page.entries)
+            if (cursor := page.next_cursor) is None:
+                return seen
+
+    assert await every_page(alice) == [e.id for e in newest_first]
+    assert await every_page(bo) == [e.id for e in newest_first if e.visibility == "shared"]
