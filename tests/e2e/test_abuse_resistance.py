@@ -25,6 +25,11 @@ async def test_an_exploding_ritual_is_refused_and_a_full_90_day_schedule_is_capp
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["field"] == "rrule"
+    # Rules that never occur are refused too, after a bounded look (once, each took seconds).
+    for never in ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31", "FREQ=MONTHLY;BYDAY=MO,1TU",
+                  "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=1,2,3"):  # fmt: skip
+        refused = await sam.post(f"{base}/rituals", {**ritual, "rrule": never})
+        assert (refused.status_code, refused.json()["field"]) == (422, "rrule"), refused.text
 
     # As many rituals as a relationship may keep, each as often as a ritual may happen.
     busiest = {**ritual, "rrule": "FREQ=DAILY;BYHOUR=8,13,20;BYMINUTE=0;BYSECOND=0"}
