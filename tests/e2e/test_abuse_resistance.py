@@ -87,7 +87,8 @@ async def test_thirty_sign_ins_at_once_are_each_answered_while_healthz_keeps_ans
             f"({len(latencies)} probes)")  # fmt: skip
     assert set(statuses) <= {200, 429} and statuses.count(200) >= 1
     assert latencies  # every probe answered 200 (see probe); that hashing leaves the loop
-    # free is proven without a clock in tests/unit/gateway/test_password_pool.py
+    # free is proven without a clock in tests/unit/gateway/test_password_pool.py and, through the
+    # sign-in route, in tests/integration/test_gateway_abuse.py (a verify held inside argon2)
 
 
 async def test_a_sixth_live_stream_of_one_member_is_refused(http):

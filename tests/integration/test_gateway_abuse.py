@@ -1,12 +1,16 @@
-"""One client cannot flood the gateway: random tokens are throttled per address before they
-cost a lookup, and Idempotency-Key records exist only for signed-in members on real routes."""
+"""One client cannot flood or stall the gateway: random tokens are throttled per address before
+they cost a lookup, Idempotency-Key records exist only for signed-in members on real routes, and
+argon2 runs off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import threading
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 
 from services.gateway import store
 from services.gateway.app import create_app
@@ -78,3 +82,40 @@ async def test_guessing_one_accounts_password_from_many_addresses_is_throttled(
                 guess = {"email": person.email, "password": f"guess number {n}"}
                 statuses.append((await other.post("/v1/auth/token", json=guess)).status_code)
     assert statuses == [401, 401, 401, 429, 429]
+
+
+async def test_the_gateway_answers_while_a_sign_in_is_stuck_in_argon2(
+    make_settings, nats_client, mongo, monkeypatch
+):
+    """argon2 runs off the event loop: with a verify held inside argon2, other requests are
+    still answered. On the loop, the held verify would hold every request with it."""
+    app = create_app(make_settings(GatewaySettings))
+    entered, release, left = threading.Event(), threading.Event(), threading.Event()
+    verify = PasswordHasher.verify
+
+    def held_verify(self: PasswordHasher, hash: str, password: str) -> bool:
+        entered.set()
+        try:
+            # Bounded, so that code verifying on the loop fails this test instead of hanging.
+            release.wait(timeout=10)
+            return verify(self, hash, password)
+        finally:
+            left.set()
+
+    async with http(app) as client:
+        person = await sign_up(client, "Patient")
+        monkeypatch.setattr(PasswordHasher, "verify", held_verify)
+        credentials = {"email": person.email, "password": "a long enough secret"}
+        signing_in = asyncio.create_task(client.post("/v1/auth/token", json=credentials))
+        try:
+            assert await asyncio.to_thread(entered.wait, 10)
+            health = await asyncio.wait_for(client.get("/healthz"), timeout=10)
+            me = await asyncio.wait_for(client.get("/v1/me", headers=person.headers), timeout=10)
+            answered_while_held = not left.is_set()
+        finally:
+            release.set()
+        signed_in = await asyncio.wait_for(signing_in, timeout=30)
+    assert (health.status_code, me.status_code) == (200, 200)
+    assert answered_while_held, "the requests waited for argon2: it ran on the event loop"
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["access_token"]
