@@ -15,8 +15,9 @@ from argon2 import PasswordHasher
 from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.subjects import database_name
-from tests.support.api import sign_up
+from shared.nats import declare_stream, event_stream_config
+from shared.subjects import SERVICES, database_name
+from tests.support.api import couple, sign_up
 from tests.support.gateway import http
 
 
@@ -119,3 +120,41 @@ async def test_the_gateway_answers_while_a_sign_in_is_stuck_in_argon2(
     assert answered_while_held, "the requests waited for argon2: it ran on the event loop"
     assert signed_in.status_code == 200, signed_in.text
     assert signed_in.json()["access_token"]
+
+
+async def test_a_relationship_holds_at_most_ten_webhooks(make_settings, nats_client, mongo):
+    app = create_app(make_settings(GatewaySettings, webhook_allow_loopback_http=True))
+    async with http(app) as client:
+        rid, (sam,) = await couple(client, "Hooked")
+        path = f"/v1/relationships/{rid}/webhooks"
+        for n in range(10):
+            await sam.ok("POST", path, {"url": f"http://127.0.0.1:9/hook-{n}"})
+        eleventh = await sam.post(path, {"url": "http://127.0.0.1:9/hook-10"})
+        listed = await sam.ok("GET", path)
+        # Removing one makes room again.
+        assert (await sam.delete(f"{path}/{listed[0]['id']}")).status_code == 204
+        after_removal = await sam.post(path, {"url": "http://127.0.0.1:9/hook-10"})
+    assert eleventh.status_code == 409, eleventh.text
+    assert eleventh.headers["content-type"].startswith("application/problem+json")
+    assert eleventh.json()["code"] == "webhook_limit_reached"
+    assert len(listed) == 10
+    assert after_removal.status_code == 201, after_removal.text
+
+
+async def test_a_live_stream_ends_when_its_token_expires(make_settings, nats_client, mongo):
+    # Tokens live four seconds; the stream looks at its token every half second.
+    settings = make_settings(GatewaySettings, token_ttl_days=4 / 86400,
+                             stream_heartbeat_seconds=0.5)  # fmt: skip
+    for owner in SERVICES:  # the other services' event streams, which the live stream reads
+        await declare_stream(nats_client, event_stream_config(settings, owner))
+    app = create_app(settings)
+    async with http(app) as client:
+        rid, (sam,) = await couple(client, "Fleeting")
+        # In-process, the answer comes once the stream has ended (ASGI gives it whole).
+        ended = await asyncio.wait_for(
+            client.get(f"/v1/relationships/{rid}/stream", headers=sam.headers), timeout=30
+        )
+        expired = await client.get("/v1/me", headers=sam.headers)
+    assert ended.status_code == 200, ended.text
+    assert ended.headers["content-type"].startswith("text/event-stream")
+    assert expired.status_code == 401
