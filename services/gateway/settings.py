@@ -24,7 +24,9 @@ class GatewaySettings(BaseServiceSettings):
     )
     invite_ttl_hours: int = Field(default=48, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    rate_per_second: float = Field(default=20, gt=0, description="Requests per token per second.")
+    rate_per_second: float = Field(
+        default=20, gt=0, description="Requests per verified member per second, over all tokens."
+    )
     rate_burst: int = Field(default=60, ge=1)
     anonymous_rate_per_second: float = Field(
         default=2, gt=0, description="Sign-up and log-in attempts per client address per second."
