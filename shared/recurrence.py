@@ -11,6 +11,7 @@ from itertools import takewhile
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
+from shared import rule_bounds
 from shared.problems import InvalidInput
 from shared.zones import zone
 
@@ -43,8 +44,10 @@ def parse_rule(rule: str, start_local: datetime) -> rrule:
         raise InvalidInput("rituals repeat daily, weekly, monthly or yearly", field="rrule")
     if times_per_day(parsed) > MAX_PER_DAY:
         raise InvalidInput(f"a ritual happens at most {MAX_PER_DAY} times a day", field="rrule")
-    if parsed.after(start_local, inc=True) is None:
-        raise InvalidInput("this rule has no occurrence", field="rrule")
+    # Bounded, on the caller's event loop: never dateutil's own search for the first one.
+    rule_bounds.check_shape(parsed)
+    if rule_bounds.first_occurrence(parsed, start_local) is None:
+        raise InvalidInput("this rule does not occur within four years of its start", field="rrule")
     return parsed
 
 

@@ -19,10 +19,14 @@ class GatewaySettings(BaseServiceSettings):
     port: int = 8000
     ops_token: SecretStr | None = Field(default=None, description="Opens /ops; nothing else.")
     readiness_timeout_seconds: float = Field(default=1.0, gt=0)
-    token_ttl_days: int = Field(default=30, ge=1)
+    token_ttl_days: float = Field(
+        default=30, gt=0, description="How long a bearer token lives (a fraction of a day too)."
+    )
     invite_ttl_hours: int = Field(default=48, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    rate_per_second: float = Field(default=20, gt=0, description="Requests per token per second.")
+    rate_per_second: float = Field(
+        default=20, gt=0, description="Requests per verified member per second, over all tokens."
+    )
     rate_burst: int = Field(default=60, ge=1)
     anonymous_rate_per_second: float = Field(
         default=2, gt=0, description="Sign-up and log-in attempts per client address per second."

@@ -25,6 +25,11 @@ async def test_an_exploding_ritual_is_refused_and_a_full_90_day_schedule_is_capp
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["field"] == "rrule"
+    # Rules that never occur are refused too, after a bounded look (once, each took seconds).
+    for never in ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31", "FREQ=MONTHLY;BYDAY=MO,1TU",
+                  "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=1,2,3"):  # fmt: skip
+        refused = await sam.post(f"{base}/rituals", {**ritual, "rrule": never})
+        assert (refused.status_code, refused.json()["field"]) == (422, "rrule"), refused.text
 
     # As many rituals as a relationship may keep, each as often as a ritual may happen.
     busiest = {**ritual, "rrule": "FREQ=DAILY;BYHOUR=8,13,20;BYMINUTE=0;BYSECOND=0"}
@@ -82,7 +87,8 @@ async def test_thirty_sign_ins_at_once_are_each_answered_while_healthz_keeps_ans
             f"({len(latencies)} probes)")  # fmt: skip
     assert set(statuses) <= {200, 429} and statuses.count(200) >= 1
     assert latencies  # every probe answered 200 (see probe); that hashing leaves the loop
-    # free is proven without a clock in tests/unit/gateway/test_password_pool.py
+    # free is proven without a clock in tests/unit/gateway/test_password_pool.py and, through the
+    # sign-in route, in tests/integration/test_gateway_abuse.py (a verify held inside argon2)
 
 
 async def test_a_sixth_live_stream_of_one_member_is_refused(http):

@@ -1,18 +1,23 @@
-"""One client cannot flood the gateway: random tokens are throttled per address before they
-cost a lookup, and Idempotency-Key records exist only for signed-in members on real routes."""
+"""One client cannot flood or stall the gateway: random tokens are throttled per address before
+they cost a lookup, Idempotency-Key records exist only for signed-in members on real routes, and
+argon2 runs off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import threading
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 
 from services.gateway import store
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.subjects import database_name
-from tests.support.api import sign_up
+from shared.nats import declare_stream, event_stream_config
+from shared.subjects import SERVICES, database_name
+from tests.support.api import couple, sign_up
 from tests.support.gateway import http
 
 
@@ -78,3 +83,78 @@ async def test_guessing_one_accounts_password_from_many_addresses_is_throttled(
                 guess = {"email": person.email, "password": f"guess number {n}"}
                 statuses.append((await other.post("/v1/auth/token", json=guess)).status_code)
     assert statuses == [401, 401, 401, 429, 429]
+
+
+async def test_the_gateway_answers_while_a_sign_in_is_stuck_in_argon2(
+    make_settings, nats_client, mongo, monkeypatch
+):
+    """argon2 runs off the event loop: with a verify held inside argon2, other requests are
+    still answered. On the loop, the held verify would hold every request with it."""
+    app = create_app(make_settings(GatewaySettings))
+    entered, release, left = threading.Event(), threading.Event(), threading.Event()
+    verify = PasswordHasher.verify
+
+    def held_verify(self: PasswordHasher, hash: str, password: str) -> bool:
+        entered.set()
+        try:
+            # Bounded, so that code verifying on the loop fails this test instead of hanging.
+            release.wait(timeout=10)
+            return verify(self, hash, password)
+        finally:
+            left.set()
+
+    async with http(app) as client:
+        person = await sign_up(client, "Patient")
+        monkeypatch.setattr(PasswordHasher, "verify", held_verify)
+        credentials = {"email": person.email, "password": "a long enough secret"}
+        signing_in = asyncio.create_task(client.post("/v1/auth/token", json=credentials))
+        try:
+            assert await asyncio.to_thread(entered.wait, 10)
+            health = await asyncio.wait_for(client.get("/healthz"), timeout=10)
+            me = await asyncio.wait_for(client.get("/v1/me", headers=person.headers), timeout=10)
+            answered_while_held = not left.is_set()
+        finally:
+            release.set()
+        signed_in = await asyncio.wait_for(signing_in, timeout=30)
+    assert (health.status_code, me.status_code) == (200, 200)
+    assert answered_while_held, "the requests waited for argon2: it ran on the event loop"
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["access_token"]
+
+
+async def test_a_relationship_holds_at_most_ten_webhooks(make_settings, nats_client, mongo):
+    app = create_app(make_settings(GatewaySettings, webhook_allow_loopback_http=True))
+    async with http(app) as client:
+        rid, (sam,) = await couple(client, "Hooked")
+        path = f"/v1/relationships/{rid}/webhooks"
+        for n in range(10):
+            await sam.ok("POST", path, {"url": f"http://127.0.0.1:9/hook-{n}"})
+        eleventh = await sam.post(path, {"url": "http://127.0.0.1:9/hook-10"})
+        listed = await sam.ok("GET", path)
+        # Removing one makes room again.
+        assert (await sam.delete(f"{path}/{listed[0]['id']}")).status_code == 204
+        after_removal = await sam.post(path, {"url": "http://127.0.0.1:9/hook-10"})
+    assert eleventh.status_code == 409, eleventh.text
+    assert eleventh.headers["content-type"].startswith("application/problem+json")
+    assert eleventh.json()["code"] == "webhook_limit_reached"
+    assert len(listed) == 10
+    assert after_removal.status_code == 201, after_removal.text
+
+
+async def test_a_live_stream_ends_when_its_token_expires(make_settings, nats_client, mongo):
+    # Tokens live four seconds; the stream looks at its token every half second.
+    settings = make_settings(GatewaySettings, token_ttl_days=4 / 86400,
+                             stream_heartbeat_seconds=0.5)  # fmt: skip
+    for owner in SERVICES:  # the other services' event streams, which the live stream reads
+        await declare_stream(nats_client, event_stream_config(settings, owner))
+    app = create_app(settings)
+    async with http(app) as client:
+        rid, (sam,) = await couple(client, "Fleeting")
+        # In-process, the answer comes once the stream has ended (ASGI gives it whole).
+        ended = await asyncio.wait_for(
+            client.get(f"/v1/relationships/{rid}/stream", headers=sam.headers), timeout=30
+        )
+        expired = await client.get("/v1/me", headers=sam.headers)
+    assert ended.status_code == 200, ended.text
+    assert ended.headers["content-type"].startswith("text/event-stream")
+    assert expired.status_code == 401

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
+from services.checkin.settings import DEVELOPMENT_MASTER_KEYS, CheckinSettings
 from services.gateway.app import create_app
 from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY, GatewaySettings
-from shared.crypto import b64
+from services.insights.settings import InsightsSettings
+from services.scheduler.settings import SchedulerSettings
+from shared.crypto import b64, generate_master_key_spec
+from shared.settings import SealingSettings
 from tests.support.gateway import http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +37,10 @@ def start(service: str, **env: str) -> subprocess.CompletedProcess[str]:
     [
         ("checkin", {"ATTUNE_MASTER_KEYS": DEVELOPMENT_MASTER_KEYS}, "ATTUNE_MASTER_KEYS"),
         ("checkin", {}, "ATTUNE_MASTER_KEYS"),
+        ("scheduler", {"ATTUNE_MASTER_KEYS": DEVELOPMENT_MASTER_KEYS}, "ATTUNE_MASTER_KEYS"),
+        ("scheduler", {}, "ATTUNE_MASTER_KEYS"),
+        ("insights", {"ATTUNE_MASTER_KEYS": DEVELOPMENT_MASTER_KEYS}, "ATTUNE_MASTER_KEYS"),
+        ("insights", {}, "ATTUNE_MASTER_KEYS"),
         ("gateway", {"ATTUNE_WEBHOOK_KEY": DEVELOPMENT_WEBHOOK_KEY}, "ATTUNE_WEBHOOK_KEY"),
         ("gateway", {}, "ATTUNE_WEBHOOK_KEY"),
     ],
@@ -53,6 +60,13 @@ def test_the_image_runs_production_by_default():
 
 def test_real_keys_pass_in_production():
     settings = GatewaySettings(environment="production", webhook_key=b64(os.urandom(32)))
+    assert settings.environment == "production"
+
+
+@pytest.mark.parametrize("settings_class", [CheckinSettings, SchedulerSettings, InsightsSettings])
+def test_real_master_keys_pass_in_production(settings_class: type[SealingSettings]):
+    spec = generate_master_key_spec("k1")
+    settings = settings_class(environment="production", master_keys=spec, master_key_id="k1")
     assert settings.environment == "production"
 
 

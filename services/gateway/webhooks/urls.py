@@ -20,14 +20,31 @@ def resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+# IPv6 forms that carry an IPv4 address in their last 32 bits, which Python calls global
+# whatever that address is: NAT64's well-known prefix, and the old IPv4-compatible form.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# NAT64 for local use (RFC 8215): never a public destination, and where the IPv4 address sits
+# depends on the prefix length the network chose, so it is refused whole.
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _inner_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, Teredo, NAT64, compatible)."""
+    inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+    if inner is None and (ip in NAT64 or (ip in IPV4_COMPATIBLE and int(ip) > 1)):  # not ::1
+        inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return inner
+
+
 def _forbidden(address: str, allow_loopback: bool) -> bool:
     """Anything not globally routable: private, shared (100.64.0.0/10, carrier NAT), link-local
     (cloud metadata), reserved, documentation ranges, and IPv4 hidden in IPv6 forms."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if inner is not None:
-            ip = inner
+        if ip in LOCAL_NAT64:
+            return True
+        ip = _inner_ipv4(ip) or ip
     if ip.is_loopback:
         return not allow_loopback
     return not ip.is_global or ip.is_multicast

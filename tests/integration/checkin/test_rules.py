@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -136,6 +137,32 @@ async def test_invalid_input_is_a_422_naming_the_field(checkin, alice, name, pay
     assert caught.value.field == field
     assert caught.value.status == 422
     assert await checkin.db[ENTRIES].count_documents({}) == 0
+
+
+# Rules with no occurrence: once, each one scanned dateutil's calendar to the year 9999 on
+# checkin's event loop (seconds each).
+NEVER_OCCUR = [
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31",
+    "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4,6,9,11",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;BYHOUR=1,2,3",
+    "FREQ=DAILY;BYMONTHDAY=31;BYMONTH=2,4",
+    "FREQ=MONTHLY;BYDAY=MO,1TU",
+]
+
+
+async def test_rules_that_never_occur_are_refused_and_checkin_keeps_answering(checkin, alice):
+    ritual = {"title": "never", "timezone": "UTC", "starts_at": "2026-11-01T10:00:00",
+              "duration_minutes": 10}  # fmt: skip
+    refusals = [alice.send_raw("create_ritual", **ritual, rrule=rule) for rule in NEVER_OCCUR]
+    # All at once, and a check-in with them: each answers within the call's timeout (5 s).
+    *answers, logged = await asyncio.gather(
+        *refusals, alice.cmd("log_checkin", mood=4, connection=4), return_exceptions=True
+    )
+    for answer in answers:
+        assert isinstance(answer, InvalidInput), answer
+        assert answer.field == "rrule"
+    assert not isinstance(logged, BaseException), logged
+    assert await checkin.db[ENTRIES].count_documents({"kind": "ritual"}) == 0
 
 
 async def test_a_non_member_and_a_foreign_entry_are_both_not_found(rpc, alice):

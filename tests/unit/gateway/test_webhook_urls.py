@@ -71,11 +71,24 @@ def test_signatures_follow_standard_webhooks():
 @pytest.mark.parametrize(
     "address",
     ["100.64.0.1", "100.127.255.254", "192.0.2.10", "198.18.0.1", "::ffff:10.0.0.1",
-     "2002:a00:1::1", "fc00::1", "224.0.0.1"],
+     "2002:a00:1::1", "fc00::1", "224.0.0.1",
+     # NAT64 to 10.0.0.1, 169.254.169.254 (cloud metadata) and 127.0.0.1
+     "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1",
+     "64:ff9b:1::808:808", "64:ff9b:1:a00:1::",  # local-use NAT64, whatever it carries
+     "::a00:1", "::a9fe:a9fe", "::7f00:1", "::",  # IPv4-compatible, and unspecified
+     "2002:6440:1::1"],  # 6to4 around 100.64.0.1
 )  # fmt: skip
 def test_no_address_that_is_not_globally_routable_is_a_destination(address: str) -> None:
     with pytest.raises(InvalidInput):
         check_url("https://hooks.example/in", False, resolver({"hooks.example": [address]}))
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::5db8:d822", "::ffff:93.184.216.34", "2002:5db8:d822::1"]
+)
+def test_a_public_ipv4_address_inside_ipv6_is_a_destination(address: str) -> None:
+    # 93.184.216.34, behind NAT64, mapped, and 6to4: judged by the IPv4 address they carry.
+    assert check_url("https://hooks.example/in", False, resolver({"hooks.example": [address]}))
 
 
 def test_an_attempt_is_pinned_to_the_vetted_address_with_the_name_kept() -> None:
