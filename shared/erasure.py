@@ -32,7 +32,7 @@ def handle_erasure(
     async def sweep_member(erased: MemberErased) -> None:
         await erase_member_messages(
             runtime.broker.connection.jetstream(), runtime.settings.namespace, runtime.name,
-            erased.member_id, erased.relationship_ids, owns_events=runtime.owns_events,
+            erased.member_id, erased.every_relationship_id, owns_events=runtime.owns_events,
         )  # fmt: skip
 
     async def on_event(event: DecodedEvent) -> None:

@@ -3,10 +3,12 @@
 Events live on a service's stream for a long time (max age of a year). Sealing the free
 text under the member's key shreds the text when the key goes, but the other fields
 (mood, needs, touch kinds) would stay readable; so each service deletes, message by
-message, every event on its own stream and its own dead-letter stream that names the
-member (JetStream overwrites a deleted message's storage). A relationship's erasure purges
-its subjects. The events that carry an erasure to the other services stay: they hold ids
-only, and removing them could keep a lagging service from ever hearing of the erasure.
+message, every event on its own stream that mentions the member (anywhere but a
+membership list), in every relationship they were ever in, and every message of its
+dead-letter stream that mentions them (JetStream overwrites a deleted message's
+storage). A relationship's erasure purges its subjects. The events that carry an erasure
+to the other services stay: they hold ids only, and removing them could keep a lagging
+service from ever hearing of the erasure.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from shared.subjects import (
     relationship_events,
     stream_name,
 )
-from shared.tombstones import carries_erasure, members_named
+from shared.tombstones import carries_erasure, members_mentioned
 
 Doomed = Callable[[bytes, dict[str, str]], bool]
 
@@ -51,7 +53,7 @@ def names_member(member_id: str) -> Doomed:
             envelope = Envelope.model_validate_json(data)
         except ValueError:
             return member_id.encode() in data
-        return not carries_erasure(envelope.type) and member_id in members_named(envelope)
+        return not carries_erasure(envelope.type) and member_id in members_mentioned(envelope)
 
     return doomed
 

@@ -60,6 +60,32 @@ def members_named(envelope: Envelope) -> set[str]:
     return named
 
 
+def members_mentioned(envelope: Envelope) -> set[str]:
+    """Every member an event mentions: who acted, and every field of its data that names a
+    member (an author, a bid's maker or target, who accepted or is awaited...), except a
+    membership list (`members`): the events that build memberships must stay whole."""
+    found = members_named(envelope)
+
+    def walk(value: Any, key: str) -> None:
+        if key == "members":
+            return
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                walk(inner, str(name))
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, key)
+        elif isinstance(value, str) and _names_a_member(key):
+            found.add(value)
+
+    walk(envelope.data, "")
+    return found
+
+
+def _names_a_member(key: str) -> bool:
+    return key.endswith(("member_id", "author_id", "_by")) or key == "awaiting"
+
+
 async def is_buried(db: Database, envelope: Envelope) -> bool:
     """Whether the event is about an erased member or relationship (and must be ignored)."""
     if carries_erasure(envelope.type):

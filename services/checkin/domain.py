@@ -386,6 +386,7 @@ def accept_boundary_by(ctx: Context, _cmd: BoundaryRef, boundary: Document) -> C
                 kind=boundary["fields"]["kind"],
                 window=boundary["fields"].get("window"),
                 accepted_by=accepted,
+                proposed_by=boundary["author_id"],
             )
         )
     envelopes = [event(ctx, data, Visibility.SHARED, boundary["_id"]) for data in found]

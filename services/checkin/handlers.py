@@ -8,6 +8,8 @@ shared/contract.py, a decision in domain.py, a function here and a line in app.p
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.checkin import domain, store
 from services.checkin.keyring import Keyring
 from services.checkin.mapping import view
@@ -43,10 +45,17 @@ from shared.messages.checkin_rpc import (
 from shared.messages.gateway import MemberErased
 from shared.mongo import Document, Session
 from shared.problems import Conflict, InvalidInput
+from shared.repeating import Wake, repeat_when_due
 from shared.rpc import Request
 from shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
+
+PRUNE_EVERY_SECONDS = 3600.0  # a record outlives its TTL by an hour at most
+
+
+async def _nothing_due() -> float | None:
+    return None  # the prune runs on its period only
 
 
 def seen_by(entry: Entry, viewer: str) -> Entry:
@@ -63,6 +72,7 @@ class CheckinHandlers:
         self.settings = settings
         self.master = crypto.master_keys_of(settings)
         self._keyring: Keyring | None = None
+        self._clock = clock
         self.pipeline = Pipeline(runtime, lambda: self.keyring, clock)
 
     @property
@@ -219,7 +229,17 @@ class CheckinHandlers:
         await store.erase_relationship(self.runtime.db, session, relationship_id)
         await self.keyring.destroy_relationship(session, relationship_id)
 
+    async def prune_command_records(self) -> int:
+        """A command's record (its fingerprint and result) answers its retries for
+        `command_record_ttl_hours`, then goes. A repeat after that is refused with a 409
+        (the entry is there already: `already_recorded`, or the entry's own state), never
+        recorded twice."""
+        ttl = timedelta(hours=self.settings.command_record_ttl_hours)
+        return await store.prune_command_records(self.runtime.db, self._clock.now() - ttl)
+
     async def prepare(self, runtime: ServiceRuntime) -> None:
         await store.ensure_indexes(runtime.db)
         await self.keyring.ensure_indexes()
         await self.keyring.rewrap()  # a new master key takes over the old keys at start
+        runtime.spawn(repeat_when_due(self.prune_command_records, _nothing_due, Wake(),
+                                      PRUNE_EVERY_SECONDS, "command_records_prune"))  # fmt: skip

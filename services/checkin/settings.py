@@ -18,7 +18,8 @@ class CheckinSettings(SealingSettings):
     command_record_ttl_hours: float = Field(
         default=72,
         gt=0,
-        description="How long a command's id and result are kept to answer its retries.",
+        description="How long a command's fingerprint and result are kept to answer its retries "
+        "(pruned hourly; a repeat after that is a 409).",
     )
     max_rituals_per_relationship: int = Field(
         default=50, ge=1, description="Rituals one relationship may keep (each one fires events)."

@@ -24,7 +24,7 @@ from shared.problems import InvalidInput
 
 ENTRIES = "entries"
 KEYS = "data_keys"  # each member's data key per relationship, wrapped by the master key
-COMMANDS = "commands"  # command records of earlier versions, kept until erased
+COMMANDS = "commands"  # command records of earlier versions, until they expire or are erased
 # What a reader never needs: the commands' results and the pending events.
 HIDDEN: Document = {"commands": 0, EVENTS: 0, EVENTS_SEQ: 0}
 
@@ -45,6 +45,7 @@ async def ensure_indexes(db: Database) -> None:
     await entries.create_index([("relationship_id", 1), ("kind", 1), ("state.status", 1)])
     await entries.create_index([("author_id", 1), ("occurred_at", DESCENDING)])
     await entries.create_index("commands.id")
+    await entries.create_index("commands.at")  # the prune finds expired records by it
 
 
 def may_see(document: Document, viewer: str) -> bool:
@@ -191,6 +192,17 @@ async def authored_by(db: Database, member_id: str) -> list[Document]:
         .find({"author_id": member_id}, projection=HIDDEN, sort=[("occurred_at", 1)])
         .to_list()
     )
+
+
+async def prune_command_records(db: Database, before: datetime) -> int:
+    """Command records made before `before` go: their fingerprint and stored result answered
+    retries long enough. One write over every entry holding one (and the records of earlier
+    versions, kept apart). How many entries lost a record."""
+    pruned = await db[ENTRIES].update_many(
+        {"commands.at": {"$lt": before}}, {"$pull": {"commands": {"at": {"$lt": before}}}}
+    )
+    await db[COMMANDS].delete_many({"at": {"$lt": before}})
+    return pruned.modified_count
 
 
 async def erase_member(db: Database, session: Session, member_id: str) -> None:

@@ -187,6 +187,17 @@ async def forget_departed_member(
         await db[WEBHOOKS].delete_many({"_id": {"$in": ids}}, session=session)
 
 
+async def note_departure(
+    db: Database, session: Session, member_id: str, relationship_id: str
+) -> None:
+    """Keep which relationships a member left: their erasure must reach those too (what
+    they published there stays on the streams until then)."""
+    await db[MEMBERS].update_one(
+        {"_id": member_id}, {"$addToSet": {"left_relationships": relationship_id}},
+        session=session,
+    )  # fmt: skip
+
+
 async def claim_invite(
     db: Database, session: Session, digest: str, member_id: str, now: datetime
 ) -> Document | None:

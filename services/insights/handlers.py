@@ -313,8 +313,9 @@ class InsightsHandlers:
     # -- erasure and start-up ------------------------------------------------------------
     async def erase_member(self, session: Session, erased: MemberErased) -> None:
         await store.erase_member(
-            self.runtime.db, session, erased.member_id, erased.relationship_ids
-        )
+            self.runtime.db, session, erased.member_id, erased.every_relationship_id,
+            erased.erased_at,
+        )  # fmt: skip
 
     async def erase_relationship(self, session: Session, relationship_id: str) -> None:
         await store.erase_relationship(self.runtime.db, session, relationship_id)

@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.insights.domain import (
     ANSWER_ORDER,
+    ANSWERS,
     ASSESSMENTS,
     BIDS,
     CONFLICT_REPORTS,
@@ -382,10 +383,14 @@ async def claim_due(db: Database, now: datetime, next_at: datetime) -> str | Non
 
 
 async def erase_member(
-    db: Database, session: Session, member_id: str, relationship_ids: list[str]
+    db: Database, session: Session, member_id: str, relationship_ids: list[str], at: datetime
 ) -> None:
-    """The member's own counters, assessments and member-only flags go; relationship counts
-    carry no member and stay."""
+    """The member's own records go, and so does every relationship-wide aggregate of each
+    relationship they were ever in (`relationship_ids`, left ones included): a sum or a
+    count they added to could be read back by a partner taking their own share away, and
+    some name them (`breach_by__<boundary>:<member>`, `touch_pair__<a>~<b>`, a flag's
+    reporters). The other members' own records stay; the relationship's figures start
+    again from the next shared entries (docs/privacy.md §4)."""
     await db[MEMBER_DAYS].delete_many({"member_id": member_id}, session=session)
     await db[ASSESSMENTS].delete_many({"member_id": member_id}, session=session)
     await db[FLAG_RESPONSES].delete_many({"member_id": member_id}, session=session)
@@ -400,16 +405,33 @@ async def erase_member(
     await db[RELATIONSHIPS].update_many(
         {joined: {"$exists": True}}, {"$unset": {joined: ""}}, session=session
     )
+    theirs = {"relationship_id": {"$in": relationship_ids}}
+    for name in (DAYS, BIDS, OCCURRENCES, RITUALS):
+        await db[name].delete_many(theirs, session=session)
+    # No upsert: a relationship erased meanwhile is not brought back. The evaluation asked
+    # for clears what no longer holds (and says so with flag.cleared and health.updated).
+    await db[RELATIONSHIPS].update_many(
+        {"_id": {"$in": relationship_ids}},
+        {"$unset": {ANSWERS: "", "first_day": "", "last_event_at": "", "hard_moment_at": ""},
+         "$min": {"next_eval_at": at}},
+        session=session,
+    )  # fmt: skip
     for relationship_id in relationship_ids:
         state = await db[STATE].find_one({"_id": relationship_id}, session=session)
         if state is None:
             continue
-        mine = [k for k, f in state.get("flags", {}).items() if f.get("member_id") == member_id]
+        flags = state.get("flags", {}).items()
+        mine = [key for key, flag in flags if flag.get("member_id") == member_id]
+        shared = [key for key, flag in flags if flag.get("member_id") is None]
+        # A relationship-wide flag stays up until evaluated (so it is cleared in the open),
+        # without the evidence and reporters it rested on.
+        update: Document = {"$set": {
+            "health": {}, **{f"flags.{key}.evidence": {} for key in shared},
+            **{f"flags.{key}.reporters": [] for key in shared},
+        }}  # fmt: skip
         if mine:
-            await db[STATE].update_one(
-                {"_id": relationship_id}, {"$unset": {f"flags.{k}": "" for k in mine}},
-                session=session,
-            )  # fmt: skip
+            update["$unset"] = {f"flags.{key}": "" for key in mine}
+        await db[STATE].update_one({"_id": relationship_id}, update, session=session)
 
 
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:

@@ -173,9 +173,11 @@ class SchedulerHandlers:
         if rid is None:
             return
         start_local = data.starts_at.replace(tzinfo=None)
+        # Its creator, so that their erasure takes the ritual and its schedule along.
         ritual = {"_id": data.ritual_id, "relationship_id": rid, "rrule": data.rrule,
                   "timezone": data.timezone, "starts_at": start_local.isoformat(),
-                  "duration_minutes": data.duration_minutes}  # fmt: skip
+                  "duration_minutes": data.duration_minutes,
+                  "created_by": data.created_by}  # fmt: skip
         first = recurrence.next_after(
             data.rrule, data.timezone, start_local, self.clock.now() - timedelta(microseconds=1)
         )
@@ -233,6 +235,7 @@ class SchedulerHandlers:
                 "start_local": start_local.isoformat(),
                 "duration_minutes": domain.window_minutes(window.start, window.end),
                 "phase": "start", "occurrence": first, "next_fire_at": first, "opened": False,
+                "created_by": data.proposed_by,  # their erasure ends the window
             }  # fmt: skip
             await self._once(event, "schedules",
                              lambda session: store.put_schedule(db, session, doc))  # fmt: skip
@@ -754,7 +757,9 @@ class SchedulerHandlers:
 
     # -- erasure ---------------------------------------------------------------------------
     async def erase_member(self, session: Session, erased: MemberErased) -> None:
-        await store.erase_member(self.runtime.db, session, erased.member_id)
+        await store.erase_member(
+            self.runtime.db, session, erased.member_id, erased.every_relationship_id
+        )
 
     async def erase_relationship(self, session: Session, relationship_id: str) -> None:
         await store.drop_relationship_schedules(self.runtime.db, session, relationship_id)

@@ -8,6 +8,7 @@ a tick claims due ones with a lease so replicas never fire the same occurrence.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -283,8 +284,27 @@ async def review_in(db: Database, relationship_id: str, review_id: str) -> Docum
     return await db[REVIEWS].find_one({"_id": review_id, "relationship_id": relationship_id})
 
 
-async def erase_member(db: Database, session: Session, member_id: str) -> None:
+async def erase_member(
+    db: Database, session: Session, member_id: str, relationship_ids: list[str]
+) -> None:
     await db[MEMBERS].delete_one({"_id": member_id}, session=session)
+    # What they created stops firing for the others: the windows of the boundaries they
+    # proposed; the rituals they created, each with its schedule, the nudges about it and
+    # the outcomes recorded for it.
+    await db[SCHEDULES].delete_many({"created_by": member_id}, session=session)
+    rituals = await db[RITUALS].find({"created_by": member_id}, {"_id": 1},
+                                     session=session).to_list()  # fmt: skip
+    if ritual_ids := [r["_id"] for r in rituals]:
+        await db[RITUALS].delete_many({"_id": {"$in": ritual_ids}}, session=session)
+        await db[SCHEDULES].delete_many({"ref": {"$in": ritual_ids}}, session=session)
+        await db[OUTCOMES].delete_many(
+            {"_id": {"$regex": f"^({'|'.join(map(re.escape, ritual_ids))}):"}}, session=session
+        )
+    # The review log counts the relationship's shared happenings (rituals kept, boundaries
+    # agreed, health): a partner could take theirs away and read the member's. It starts
+    # again, as insights' relationship figures do (docs/privacy.md §4).
+    await db[REVIEW_LOG].delete_many({"relationship_id": {"$in": relationship_ids}},
+                                     session=session)  # fmt: skip
     # Their sealed plans become unreadable everywhere (crypto-shredding).
     await db[KEYS].delete_many({"member_id": member_id}, session=session)
     await db[SCHEDULES].delete_many({"kind": "nudge", "member_id": member_id}, session=session)

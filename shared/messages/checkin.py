@@ -161,6 +161,9 @@ class BoundaryActivated(_Checkin):
     kind: BoundaryKind
     window: BoundaryWindow | None = None
     accepted_by: list[MemberId]
+    proposed_by: MemberId | None = Field(
+        default=None, description="Who proposed it: their erasure ends the boundary's window."
+    )
 
 
 @register

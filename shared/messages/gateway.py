@@ -73,5 +73,16 @@ class MemberErased(_Gateway):
 
     erasure_id: str = Field(min_length=1, max_length=64)
     member_id: MemberId
-    relationship_ids: list[str] = Field(default_factory=list)
+    relationship_ids: list[str] = Field(
+        default_factory=list, description="The relationships the member was in when erased."
+    )
+    left_relationship_ids: list[str] = Field(
+        default_factory=list,
+        description="The relationships the member had left before: what they did there goes too.",
+    )
     erased_at: AwareDatetime
+
+    @property
+    def every_relationship_id(self) -> list[str]:
+        """Every relationship the member was ever in (that still existed at their erasure)."""
+        return sorted({*self.relationship_ids, *self.left_relationship_ids})

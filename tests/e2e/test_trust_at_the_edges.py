@@ -280,15 +280,19 @@ BOOKKEEPING = ("tombstones",)  # erased ids and when: what keeps late events fro
 
 
 def erased_members_things(stored: list[Stored], member_id: str) -> list[str]:
-    """Where anything authored by, acted by or about the member is still stored."""
+    """Where the member's id is still stored, anywhere in a document or a message (keys and
+    values), outside the few places a record that is not theirs may name them."""
     found = []
     for item in stored:
         if item.where.rsplit(".", 1)[-1] in BOOKKEEPING or not item.holds(member_id):
             continue
         if CARRIES_ERASURE.search(item.text):
             continue  # member.erased, member_left, *.erasure_confirmed (ids only), wherever kept
-        if NAMING.format(member_id) and re.search(NAMING.format(member_id), item.text):
-            found.append(f"{item.where}: {item.text[:300]}")
+        text = MEMBERSHIP_LIST.sub("", item.text)
+        if item.where.endswith("_checkin.entries"):
+            text = re.sub(PARTNER_REFERENCE.format(member_id), "", text)
+        if member_id in text:
+            found.append(f"{item.where}: {item.text[:600]}")
     return found
 
 
@@ -296,11 +300,12 @@ CARRIES_ERASURE = re.compile(
     r'"type\\?"\s*:\s*\\?"(relationship\.member_left|relationship\.erased|member\.erased'
     r"|[a-z]+\.erasure_confirmed)"
 )
-# The member as author, actor or subject of a record; not as the target of someone else's
-# bid or as having accepted someone else's boundary: those records are the partner's.
-NAMING = (
-    r"(?<![a-z_])(?:author_id|actor_id|actorid|actor|member_id|created_by|about|used_by|_id)"
-    r'\\?"?\s*[:=]\s*\\?"?(?:\[[^\]]*)?{}'
+# The others' membership of a relationship, as the events that build memberships carry it.
+MEMBERSHIP_LIST = re.compile(r'(?<![a-z_])members\\?"?\s*:\s*\[[^\]]*\]')
+# A partner's own entry keeps whom it was about: the target of their bid, who accepted their
+# boundary or is awaited on it (only there: never on a stream or in a delivery).
+PARTNER_REFERENCE = (
+    r'(?<![a-z_])(?:to_member_id|accepted_by|awaiting)"?\s*:\s*(?:\[[^\]]*\]|"?{}"?)'
 )
 
 
@@ -315,6 +320,22 @@ async def test_after_erasure_nothing_of_the_member_is_readable_in_any_database_o
     await wes.ok("POST", f"{base}/invites")
     wes_texts = await log_every_kind(wes, xan, rid)
     xan_texts = await log_every_kind(xan, wes, rid)
+    # Wes also was in a second relationship with Xan, and left it before being erased.
+    left_rid = (await xan.ok("POST", "/v1/relationships", {"name": "before"}))["id"]
+    invite = await xan.ok("POST", f"/v1/relationships/{left_rid}/invites")
+    await wes.ok("POST", f"/v1/invites/{invite['code']}/accept", status=200)
+    left_texts = await log_every_kind(wes, xan, left_rid)
+    await wes.ok("POST", f"/v1/relationships/{left_rid}/touches",
+                 {"kind": "sex", "sexual": True, "minutes": 9, "visibility": "shared"})  # fmt: skip
+    window = {"start": "19:00", "end": "20:00", "days": ["mo", "th"], "timezone": "UTC"}
+    windowed = await wes.ok("POST", f"{base}/boundaries",
+                            {"kind": "tech", "rule": mark(), "window": window})  # fmt: skip
+    await xan.ok("POST", f"{base}/boundaries/{windowed['id']}/accept", status=200)
+    rituals = [await wes.ok("GET", f"/v1/relationships/{r}/rituals") for r in (rid, left_rid)]
+    wes_created = [e["id"] for found in rituals for e in found["entries"]
+                   if e["author_id"] == wes.id] + [windowed["id"]]  # fmt: skip
+    assert len(wes_created) == 3
+    assert (await wes.delete(f"/v1/relationships/{left_rid}/members/me")).status_code == 204
     signals = {"held_back": True, "confided_elsewhere": True}
     await wes.post(f"{base}/checkins", {"mood": 1, "connection": 2, "signals": signals},
                    key="wes-retry-1")  # fmt: skip
@@ -333,7 +354,13 @@ async def test_after_erasure_nothing_of_the_member_is_readable_in_any_database_o
     stored = await everything(servers.mongo_url, system.namespace, nats_client)
     leftovers = erased_members_things(stored, wes.id)
     assert leftovers == [], "\n".join(leftovers)
-    assert [n for n, t in wes_texts.items() if any(i.holds(t) for i in stored)] == []
+    texts = {**wes_texts, **{f"left {n}": t for n, t in left_texts.items()}}
+    assert [n for n, t in texts.items() if any(i.holds(t) for i in stored)] == []
+    # The rituals and the boundary window Wes created no longer fire for Xan: the scheduler
+    # keeps nothing of them (Xan's own records may still name the ids: Xan accepted one).
+    scheduler = f"{system.namespace}_scheduler."
+    assert [i.where for i in stored if i.where.startswith(scheduler)
+            and any(i.holds(r) for r in wes_created)] == []  # fmt: skip
     # The partner's own entries are intact, and readable to them.
     timeline = json.dumps(await xan.ok("GET", f"{base}/timeline?limit=200"))
     dates = json.dumps(await xan.ok("GET", f"{base}/dates"))  # a date's plan is not an entry

@@ -38,7 +38,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "awaiting": [B],
     },
     "boundary.accepted": {"boundary_id": "bd1", "member_id": B, "awaiting": []},
-    "boundary.activated": {"boundary_id": "bd1", "kind": "tech", "accepted_by": [A, B]},
+    "boundary.activated": {"boundary_id": "bd1", "kind": "tech", "accepted_by": [A, B],
+                           "proposed_by": A},
     "boundary.retired": {"boundary_id": "bd1", "retired_by": A},
     "boundary.breached": {
         "breach_id": "br1", "boundary_id": "bd1", "reported_by": B, "occurred_at": T,
@@ -119,7 +120,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "quiet_hours": {"start": "22:00", "end": "07:00"}, "checkin_reminder_time": "20:30",
     },
     "member.erased": {"erasure_id": "e1", "member_id": A, "relationship_ids": ["r1"],
-                      "erased_at": T},
+                      "left_relationship_ids": ["r2"], "erased_at": T},
     "checkin.erasure_confirmed": {"erasure_id": "e1", "member_id": A},
     "insights.erasure_confirmed": {"erasure_id": "e1", "member_id": A},
     "scheduler.erasure_confirmed": {"erasure_id": "e1", "member_id": A},

@@ -26,17 +26,33 @@ def promtool() -> str:
     return found
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([promtool(), *args], cwd=RULES, capture_output=True, text=True,
+def run(*args: str, cwd: Path = RULES) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True,
                           timeout=60, check=False)  # fmt: skip
 
 
-def test_promtool_accepts_the_rules_and_the_scrape_config():
+def test_promtool_accepts_the_rules_and_the_scrape_config(tmp_path):
     checked = run("check", "rules", "alerts.yml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 6 rules found" in checked.stdout + checked.stderr
-    config = run("check", "config", "prometheus.yml")
-    assert config.returncode == 0, config.stdout + config.stderr
+    # promtool wants the token file to exist: the same config, with one made up for the check.
+    config = yaml.safe_load((RULES / "prometheus.yml").read_text())
+    (gateway,) = [job for job in config["scrape_configs"] if job["job_name"] == "attune-gateway"]
+    (tmp_path / "token").write_text("made-up-for-the-check\n")
+    gateway["authorization"]["credentials_file"] = str(tmp_path / "token")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    shutil.copy(RULES / "alerts.yml", tmp_path / "alerts.yml")
+    checked = run("check", "config", "prometheus.yml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_gateway_is_scraped_with_the_operator_token():
+    """Its /metrics answers 401 without it: the job would be down and AttuneServiceNotReady
+    would fire for ever."""
+    config = yaml.safe_load((RULES / "prometheus.yml").read_text())
+    (gateway,) = [job for job in config["scrape_configs"] if job["job_name"] == "attune-gateway"]
+    assert gateway["authorization"]["type"] == "Bearer"
+    assert gateway["authorization"]["credentials_file"]
 
 
 def test_promtool_rule_tests_pass_for_dead_letters_lag_outbox_and_readiness():

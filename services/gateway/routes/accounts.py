@@ -239,8 +239,14 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
     erasure_id = new_id()
     for _ in range(5):
         relationships = await store.relationships_of(db, member_id)
+        current = await store.member_by_id(db, member_id) or member
+        # The ones they left (and did not rejoin): what they published there goes too.
+        present = {r["_id"] for r in relationships}
+        left = [rid for rid in current.get("left_relationships", []) if rid not in present]
 
-        async def work(session: Session, relationships: list[Document] = relationships) -> bool:
+        async def work(
+            session: Session, relationships: list[Document] = relationships, left: list[str] = left
+        ) -> bool:
             now = datetime.now(UTC)
             # Before the events below are added: they name the member and must go out.
             await runtime.outbox.forget(session, member_id=member_id)
@@ -269,7 +275,8 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
             await store.delete_member(db, session, member_id)
             await store.insert_erasure(db, session, erasure_id, now)
             erased = MemberErased(erasure_id=erasure_id, member_id=member_id, erased_at=now,
-                                  relationship_ids=[r["_id"] for r in relationships])  # fmt: skip
+                                  relationship_ids=[r["_id"] for r in relationships],
+                                  left_relationship_ids=left)  # fmt: skip
             await runtime.outbox.add(session, new_event(erased, relationship_id=None,
                                                         actor_id=member_id))  # fmt: skip
             return True
@@ -282,7 +289,7 @@ async def erase_me(member: Me, request: Request) -> ErasureOut:
             # erasure to the other services stay: ids only).
             await erase_member_messages(
                 runtime.broker.connection.jetstream(), runtime.settings.namespace,
-                runtime.name, member_id, [r["_id"] for r in relationships],
+                runtime.name, member_id, [r["_id"] for r in relationships] + left,
             )  # fmt: skip
             return ErasureOut(erasure_id=erasure_id, complete=False, confirmed_by=[],
                               status_url=f"/v1/erasures/{erasure_id}")  # fmt: skip

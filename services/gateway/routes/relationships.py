@@ -256,6 +256,7 @@ async def leave(ctx: Membership, request: Request) -> Response:
             if updated is None:
                 raise _Moved
             await store.forget_departed_member(db, session, rid, member)
+            await store.note_departure(db, session, member, rid)
             data = MemberLeft(
                 member_id=member,
                 members=remaining,

@@ -31,7 +31,7 @@ from shared.problems import InvalidInput
 from shared.repeating import Wake, repeat_when_due
 from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
-from shared.tombstones import members_named
+from shared.tombstones import members_mentioned
 
 log = get_logger(__name__)
 
@@ -89,7 +89,7 @@ class Deliveries:
             {"_id": f"{w['_id']}-{e.id}", "webhook_id": w["_id"], "event_id": e.id,
              "type": e.type, "order": f"{e.time.isoformat()}|{e.id}", "status": "pending",
              "attempts": [], "body": e.to_json().decode(), "next_attempt_at": now,
-             "created_at": now, "trace": trace, "about": sorted(members_named(e))}
+             "created_at": now, "trace": trace, "about": sorted(members_mentioned(e))}
             for e in visible
             for w in hooks
             if w["relationship_id"] == e.relationship_id and wants(w, e.type)

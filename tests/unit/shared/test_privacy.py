@@ -8,9 +8,16 @@ from services.insights.domain import RELATIONSHIPS, contributions
 from shared import privacy
 from shared.envelope import Envelope, Visibility
 from shared.messages.base import decode, new_event
-from shared.messages.checkin import AssessmentCompleted, CheckinLogged, SelfReportSignals
-from shared.messages.vocabulary import AssessmentBand
-from shared.tombstones import carries_erasure, members_named
+from shared.messages.checkin import (
+    AssessmentCompleted,
+    BidAnswered,
+    BoundaryActivated,
+    CheckinLogged,
+    SelfReportSignals,
+)
+from shared.messages.gateway import MemberJoined
+from shared.messages.vocabulary import AssessmentBand, BidResponse, BoundaryKind
+from shared.tombstones import carries_erasure, members_mentioned, members_named
 
 AT = datetime(2026, 11, 20, 8, tzinfo=UTC)
 
@@ -72,3 +79,23 @@ def test_tombstones_know_whom_an_event_is_about_and_let_endings_through():
     assert members_named(shared_checkin()) == {"author"}
     assert carries_erasure("member.erased") and carries_erasure("checkin.erasure_confirmed")
     assert not carries_erasure("checkin.logged")
+
+
+def test_an_erasure_reaches_every_event_that_mentions_the_member_but_a_membership_list():
+    """What a stream erasure deletes and a webhook delivery is filed under: a partner's answer
+    to the member's bid and their acceptance of the member's boundary mention the member too;
+    a membership event of someone else keeps its list whole."""
+    answered = new_event(BidAnswered(
+        bid_id="b1", from_member_id="erased", to_member_id="partner", response=BidResponse.TOWARD,
+        made_at=AT, occurred_at=AT,
+    ), relationship_id="r1", actor_id="partner")  # fmt: skip
+    activated = new_event(BoundaryActivated(
+        boundary_id="x1", kind=BoundaryKind.OTHER, accepted_by=["erased", "partner"],
+    ), relationship_id="r1", actor_id="partner")  # fmt: skip
+    joined = new_event(MemberJoined(member_id="partner", members=["erased", "partner"],
+                                    membership_version=2), relationship_id="r1",
+                       actor_id="partner")  # fmt: skip
+    for envelope in (answered, activated):
+        assert "erased" in members_mentioned(envelope)
+        assert "erased" not in members_named(envelope)  # a late one still counts for the partner
+    assert members_mentioned(joined) == {"partner"}
