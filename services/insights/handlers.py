@@ -12,6 +12,7 @@ evaluation, and time-based rules are re-evaluated on a schedule.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -158,10 +159,7 @@ class InsightsHandlers:
         data, db = event.data, self.runtime.db
         assert isinstance(data, MemberUpdated)  # app.py's table sends it only these
 
-        async def effect(session: Session) -> None:
-            await store.save_zone(db, session, data.member_id, data.timezone)
-
-        await self.runtime.apply_once("zones", event.id, effect)
+        await self._zones(event, lambda s: store.save_zone(db, s, data.member_id, data.timezone))
 
     async def on_relationship_created(self, event: DecodedEvent) -> None:
         data, db, rid = event.data, self.runtime.db, event.envelope.relationship_id
@@ -173,7 +171,7 @@ class InsightsHandlers:
             await store.save_creator(db, session, rid, data.created_by)
             await store.save_joined(db, session, rid, data.members, data.membership_version)
 
-        await self.runtime.apply_once("zones", event.id, effect)
+        await self._zones(event, effect)
 
     async def on_member_joined(self, event: DecodedEvent) -> None:
         data, db, rid = event.data, self.runtime.db, event.envelope.relationship_id
@@ -181,10 +179,14 @@ class InsightsHandlers:
         if not rid:
             return
 
-        async def effect(session: Session) -> None:
-            await store.save_joined(db, session, rid, [data.member_id], data.membership_version)
+        joined, version = [data.member_id], data.membership_version
+        await self._zones(event, lambda s: store.save_joined(db, s, rid, joined, version))
 
-        await self.runtime.apply_once("zones", event.id, effect)
+    async def _zones(
+        self, event: DecodedEvent, write: Callable[[Session], Awaitable[None]]
+    ) -> None:
+        """Whose days count, applied once per event (one processed marker for all three)."""
+        await self.runtime.apply_once("zones", event.id, write)
 
     async def member_export(self, _query: ExportInsights, request: Request) -> MemberInsights:
         member = request.context.actor_id
