@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.report import conclude
+from bench.report import conclude, goal
 from bench.system import attune, member_with_relationship
 from deploy.servers import private_servers
 
@@ -134,6 +134,8 @@ def main() -> None:
           f"(goal <= {GOAL_IDLE_PER_SECOND})")  # fmt: skip
     print(f"writes: {per_write:.1f} database operations per accepted shared check-in "
           f"({WRITES} check-ins, background subtracted; goal <= {GOAL_PER_CHECKIN})")  # fmt: skip
+    goal("ops_per_checkin", per_write)
+    goal("ops_idle_per_second", idle_rate)
     conclude(
         f"{per_write:.1f} ops per shared check-in, {idle_rate:.1f} ops/s idle",
         f"goal <= {GOAL_PER_CHECKIN} per check-in, <= {GOAL_IDLE_PER_SECOND}/s idle "

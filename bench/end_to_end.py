@@ -33,7 +33,7 @@ import nats
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
-from bench.report import conclude, percentile_ms, spread
+from bench.report import conclude, goal, percentile_ms, spread
 from bench.system import attune, member_with_relationship
 from deploy.servers import private_servers
 from shared.subjects import owner_events, stream_name
@@ -153,6 +153,7 @@ def main() -> None:
     print(f"event readable on JetStream (sent -> ...): {spread(to_stream)}")
     print(f"webhook arrived (sent -> ...):             {spread(to_hook)}")
     print(f"webhook arrived (201 -> ...):              {spread(after_201)}")
+    goal("webhook_p99_ms", percentile_ms(after_201, 0.99))
     conclude(
         f"201 -> webhook {spread(after_201)}",
         f"sent -> on JetStream {spread(to_stream)}",

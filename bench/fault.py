@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import conclude  # noqa: E402 - after the path is set
+from bench.report import conclude, goal  # noqa: E402 - after the path is set
 
 GOAL_SECONDS = 5.0
 TEST = "tests/e2e/test_fault_injection.py"
@@ -43,6 +43,7 @@ def main() -> int:
     checkin = dict(zip(columns, rows["checkin"], strict=True))
     total = dict(zip(columns, rows["all"], strict=True))
     slowest = float(checkin["slowest_s"])
+    goal("fault_slowest_s", slowest)
     conclude(
         f"slowest write after checkin SIGKILL {slowest:.1f} s; all phases: "
         f"{total['lost']} lost, {total['duplicates']} duplicates of {total['accepted']}",

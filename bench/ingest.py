@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from bench.report import MEMORY, conclude, spread
+from bench.report import MEMORY, conclude, goal, spread
 from bench.system import attune, member_with_relationship
 from deploy.embedded import SERVICES, wait_ready
 from deploy.processes import ManagedProcess, free_port
@@ -90,6 +90,8 @@ def main() -> None:
           + " (resident, after the ingest run)")  # fmt: skip
     latency_ratio = statistics.mean(our_lat) / statistics.mean(ceiling_lat)
     print(f"mean latency ratio ours/ceiling: {latency_ratio:.1f}")
+    goal("ceiling_requests_per_second", ceiling_rate)
+    goal("ingest_ratio", our_rate / ceiling_rate)
     conclude(
         f"{our_rate:,.0f} check-ins/s, {spread(our_lat)}",
         f"{ceiling_rate:,.0f} req/s, {spread(ceiling_lat)} (FastAPI + NATS request/reply)",

@@ -39,7 +39,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from pymongo import AsyncMongoClient
 
-from bench.report import conclude
+from bench.report import conclude, goal
 from deploy.embedded import start_service, wait_ready
 from deploy.processes import ManagedProcess, free_port
 from deploy.servers import private_servers
@@ -234,6 +234,7 @@ def main() -> None:
     print(f"raw nats-py pull consumer (batches of {RAW_BATCH}, ack each): {raw:,.0f} events/s")
     print(f"raw nats-py pull consumer (one per fetch, ack each): {single:,.0f} events/s")
     print(f"insights (decode, aggregate in a transaction, ack): {ours:,.0f} events/s")
+    goal("pipeline_events_per_second", ours)
     conclude(
         f"{ours:,.0f} events/s through insights to its aggregates",
         f"{raw:,.0f} events/s raw nats-py pull + ack",

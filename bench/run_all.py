@@ -21,7 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.report import BASELINE, FIGURE, MEMORY, RATIO
+from bench.goals import goal_table
+from bench.report import BASELINE, FIGURE, GOAL, MEMORY, RATIO, markdown
 
 BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS = {
@@ -45,6 +46,7 @@ class Result:
     seconds: float = 0.0
     exit_code: int | None = None
     lines: dict[str, str] = field(default_factory=dict)  # prefix -> the rest of its line
+    goals: dict[str, float] = field(default_factory=dict)  # `goal <name> <value>` lines
     ratio: str = ""
 
     @property
@@ -98,6 +100,8 @@ def note(result: Result, line: str) -> None:
     for prefix in (FIGURE, BASELINE, MEMORY):
         if line.startswith(prefix):
             result.lines[prefix] = line.removeprefix(prefix).strip()
+    if line.startswith(GOAL) and len(parts := line.split()) == 3:
+        result.goals[parts[1]] = float(parts[2])
     if line.startswith(RATIO):
         result.ratio = line.removeprefix(RATIO).strip()  # the last one wins
 
@@ -110,11 +114,7 @@ def table(results: list[Result]) -> str:
                      f"{r.seconds:.0f} s"))  # fmt: skip
         if MEMORY in r.lines:  # resident size of each service, from the ingest run
             rows.append((f"Memory ({r.title.lower()})", r.lines[MEMORY], "-", "-", "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-             for row in rows]  # fmt: skip
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    return markdown(rows)
 
 
 def main() -> int:
@@ -126,6 +126,8 @@ def main() -> int:
     started = time.monotonic()
     results = [run(name) for name in names]
     print(f"\n{table(results)}")
+    if goals := goal_table({k: v for r in results if r.ok for k, v in r.goals.items()}):
+        print(f"\nThe write path's goals (issue 18), from this run:\n\n{goals}")
     print(f"\n{len(results)} benchmarks in {time.monotonic() - started:.0f} s")
     return 0 if all(r.ok for r in results) else 1
 
