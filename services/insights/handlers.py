@@ -113,11 +113,8 @@ class InsightsHandlers:
 
         async def effect(session: Session, fresh: list[DecodedEvent]) -> None:
             # Days are the members' own (and the relationship's), as known when events land.
-            zones = {
-                rid: await store.load_zones(db, rid)
-                for rid in {e.envelope.relationship_id for e in fresh}
-                if rid is not None
-            }
+            touched = {e.envelope.relationship_id for e in fresh}
+            zones = await store.load_zones_of(db, [r for r in touched if r is not None], session)
             each = [(rid, domain.contributions(event, zones[rid])) for event in fresh
                     if (rid := event.envelope.relationship_id)]  # fmt: skip
             found = [c for _, contributed in each for c in contributed]

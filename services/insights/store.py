@@ -12,6 +12,7 @@ reads a bounded number of documents whatever the history's length.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,16 +104,43 @@ async def load_zones(
 ) -> Zones:
     """Members' zones and the relationship's (its earliest member's)."""
     if members is None:
-        membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
-        members = list(membership["members"]) if membership else []
+        return (await load_zones_of(db, [relationship_id], session))[relationship_id]
     found = await db[ZONES].find({"_id": {"$in": members}}, session=session).to_list()
-    zones = {d["_id"]: d["timezone"] for d in found}
     relationship = await db[RELATIONSHIPS].find_one(
         {"_id": relationship_id}, {"created_by": 1, "joined": 1}, session=session
     )
+    return _zones(members, {d["_id"]: d["timezone"] for d in found}, relationship)
+
+
+async def load_zones_of(
+    db: Database, relationship_ids: Iterable[str], session: Session | None = None
+) -> dict[str, Zones]:
+    """`load_zones` for many relationships at once, in three reads whatever their number
+    (a batch of events spans many relationships)."""
+    ids = sorted(set(relationship_ids))
+    memberships = {
+        d["_id"]: list(d["members"])
+        for d in await db[MEMBERSHIPS].find({"_id": {"$in": ids}}, session=session).to_list()
+    }
+    everyone = sorted({m for members in memberships.values() for m in members})
+    zones = {
+        d["_id"]: d["timezone"]
+        for d in await db[ZONES].find({"_id": {"$in": everyone}}, session=session).to_list()
+    }
+    relationships = {
+        d["_id"]: d
+        for d in await db[RELATIONSHIPS]
+        .find({"_id": {"$in": ids}}, {"created_by": 1, "joined": 1}, session=session)
+        .to_list()
+    }
+    return {rid: _zones(memberships.get(rid, []), zones, relationships.get(rid)) for rid in ids}
+
+
+def _zones(members: list[str], zones: dict[str, str], relationship: Document | None) -> Zones:
+    own = {m: zones[m] for m in members if m in zones}
     creator = relationship.get("created_by") if relationship else None
     joined = relationship.get("joined", {}) if relationship else {}
-    return Zones(zones, relationship_zone(members, creator, zones, joined))
+    return Zones(own, relationship_zone(members, creator, own, joined))
 
 
 async def apply(db: Database, session: Session, found: list[Contribution]) -> None:

@@ -50,6 +50,16 @@ async def test_relationship_days_follow_the_earliest_member_to_join(make_setting
                                    membership_version=3))  # fmt: skip
         await eventually(lambda: zone_is("America/Chicago"), timeout=20)
 
+        # A batch reads many relationships' zones at once: the same answers, one by one.
+        async def all_three_joined() -> bool:
+            return len((await store.load_zones(insights.db, "rel7")).members) == 3
+
+        await eventually(all_three_joined, timeout=20)
+        together = await store.load_zones_of(insights.db, ["rel7", "unknown", "rel7"])
+        assert together == {rid: await store.load_zones(insights.db, rid)
+                            for rid in ("rel7", "unknown")}  # fmt: skip
+        assert together["rel7"].members == ZONES
+
         await publish(MemberLeft(member_id="cy", members=["ana", "ben"], membership_version=4))
         await eventually(lambda: zone_is("Asia/Tokyo"), timeout=20)
 
