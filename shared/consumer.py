@@ -315,22 +315,36 @@ async def consume_batches(
         ),
     )
     bound()
-    while True:
-        try:
-            messages = await _next_batch(subscription, batch_size)
-        except NatsTimeoutError:
-            continue
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # NATS away for a moment: the next fetch tries again
-            log.warning("fetch_failed", consumer=durable, error=type(exc).__name__)
-            await asyncio.sleep(1)
-            continue
-        await _handle_batch(messages, settings, durable, handle, dead_letters)
-        if linger_seconds and len(messages) < batch_size:
-            # Let the next batch gather: a steady trickle costs a few writes per
-            # `linger_seconds`, not a few per event.
-            await asyncio.sleep(linger_seconds)
+    prefetched: asyncio.Task[list[Prepared]] | None = None
+    try:
+        while True:
+            try:
+                if prefetched is not None:
+                    batch, prefetched = await prefetched, None
+                else:
+                    batch = await _fetch_prepared(subscription, batch_size, settings, durable,
+                                                  dead_letters)  # fmt: skip
+            except NatsTimeoutError:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away for a moment: the next fetch tries again
+                log.warning("fetch_failed", consumer=durable, error=type(exc).__name__)
+                await asyncio.sleep(1)
+                continue
+            if len(batch) == batch_size:
+                # A backlog: fetch and decode the next batch while this one is written, so
+                # the database is never waiting on NATS or on decoding.
+                prefetched = asyncio.create_task(_fetch_prepared(
+                    subscription, batch_size, settings, durable, dead_letters))  # fmt: skip
+            await _apply_batch(batch, settings, durable, handle, dead_letters)
+            if linger_seconds and len(batch) < batch_size:
+                # Let the next batch gather: a steady trickle costs a few writes per
+                # `linger_seconds`, not a few per event.
+                await asyncio.sleep(linger_seconds)
+    finally:
+        if prefetched is not None:  # its messages are redelivered once their ack wait ends
+            prefetched.cancel()
 
 
 async def _next_batch(subscription: JetStreamContext.PullSubscription, size: int) -> list[Msg]:
@@ -348,25 +362,43 @@ async def _next_batch(subscription: JetStreamContext.PullSubscription, size: int
     return [*first, *more]
 
 
-async def _handle_batch(
-    messages: list[Msg],
+Prepared = tuple[Msg, DecodedEvent | None]  # None: acked or dead-lettered while decoding
+
+
+async def _fetch_prepared(
+    subscription: JetStreamContext.PullSubscription,
+    size: int,
+    settings: BaseServiceSettings,
+    durable: str,
+    dead_letters: DeadLetters,
+) -> list[Prepared]:
+    """The next batch, decoded: events of unknown types are acknowledged and skipped,
+    invalid ones dead-lettered; each message keeps its place so a full batch shows."""
+    prepared: list[Prepared] = []
+    for raw in await _next_batch(subscription, size):
+        try:
+            prepared.append((raw, _decoded(raw, settings.namespace)))
+        except UnknownEventType as exc:
+            EVENTS_CONSUMED.labels(consumer=durable, outcome="unknown_type").inc()
+            log.info("event_type_skipped", consumer=durable, reason=str(exc))
+            await raw.ack()
+            prepared.append((raw, None))
+        except InvalidEvent as exc:
+            await dead_letters.send(durable, raw, str(exc))
+            EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
+            await raw.term()
+            prepared.append((raw, None))
+    return prepared
+
+
+async def _apply_batch(
+    prepared: list[Prepared],
     settings: BaseServiceSettings,
     durable: str,
     handle: BatchHandler,
     dead_letters: DeadLetters,
 ) -> None:
-    ready: list[tuple[Msg, DecodedEvent]] = []
-    for raw in messages:
-        try:
-            ready.append((raw, _decoded(raw, settings.namespace)))
-        except UnknownEventType as exc:
-            EVENTS_CONSUMED.labels(consumer=durable, outcome="unknown_type").inc()
-            log.info("event_type_skipped", consumer=durable, reason=str(exc))
-            await raw.ack()
-        except InvalidEvent as exc:
-            await dead_letters.send(durable, raw, str(exc))
-            EVENTS_CONSUMED.labels(consumer=durable, outcome="dead_lettered").inc()
-            await raw.term()
+    ready = [(raw, event) for raw, event in prepared if event is not None]
     if not ready:
         return
     try:

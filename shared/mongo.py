@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -105,3 +106,36 @@ async def claim_next(
         if taken.modified_count == 1:
             return document
     return None
+
+
+CLAIM_FIELD = "claim"  # the token of the round that last claimed a document (claim_many)
+
+
+async def claim_many(
+    collection: AsyncCollection[Document],
+    due_field: str,
+    now: Any,
+    changes: Document,
+    limit: int,
+) -> list[Document]:
+    """Claim up to `limit` documents whose `due_field` has come, for one replica only, in
+    three operations whatever their number: read the earliest through the index, take each
+    with an update conditional on the value just read (one bulk write), and read back which
+    carry this round's token. `changes` must move `due_field` on. Returns the documents as
+    they were read before the claim, earliest first."""
+    due = await collection.find(
+        {due_field: {"$lte": now}}, sort=[(due_field, 1)], limit=limit
+    ).to_list()
+    if not due:
+        return []
+    token = uuid.uuid4().hex
+    await collection.bulk_write(
+        [UpdateOne({"_id": d["_id"], due_field: d[due_field]},
+                   {"$set": {**changes, CLAIM_FIELD: token}}) for d in due],
+        ordered=False,
+    )  # fmt: skip
+    mine = await collection.find(
+        {"_id": {"$in": [d["_id"] for d in due]}, CLAIM_FIELD: token}, projection={"_id": 1}
+    ).to_list()
+    taken = {d["_id"] for d in mine}
+    return [d for d in due if d["_id"] in taken]

@@ -78,6 +78,11 @@ class Contribution:
     push: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+def evaluation_request(relationship_id: str, at: datetime) -> Contribution:
+    """Ask for the relationship's evaluation no later than `at` (an earlier request stays)."""
+    return Contribution(RELATIONSHIPS, relationship_id, min={"next_eval_at": at})
+
+
 def day_of(moment: datetime, zone: tzinfo = UTC) -> date:
     return moment.astimezone(zone).date()
 

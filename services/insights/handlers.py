@@ -24,7 +24,7 @@ from services.insights.settings import InsightsSettings
 from shared import crypto
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Visibility
-from shared.logging import get_logger
+from shared.logging import failure, get_logger
 from shared.membership import authorize
 from shared.messages.base import DecodedEvent, new_event
 from shared.messages.gateway import (
@@ -61,28 +61,30 @@ class InsightsHandlers:
         self.master = crypto.master_keys_of(settings)
         self.wake = Wake()  # an evaluation was asked for in this process
 
-    async def _evaluate(self, session: Session, relationship_id: str, now: datetime) -> None:
+    async def _evaluate(self, session: Session, relationship_ids: list[str], now: datetime) -> None:
+        """Evaluate these relationships together: their views and prior states read once
+        for all, each decided on its own, the new states written in one bulk write and the
+        events they raise added to the outbox. (Their next time-based evaluation was set
+        when they were claimed; events arriving meanwhile bring it forward again.)"""
         db = self.runtime.db
-        view = await store.load_view(db, relationship_id, now, session)
-        prior = await store.load_state(db, relationship_id, session)
-        state, outgoing = evaluation.evaluate(view, prior, self.settings.rules)
-        await store.save_state(db, session, relationship_id, state)
-        envelopes = [
-            new_event(
-                item.data,
-                relationship_id=relationship_id,
-                actor_id=item.member_id,
-                visibility=Visibility.PRIVATE if item.member_id else Visibility.SHARED,
-                time=now,
-            )
-            for item in outgoing
-        ]
+        views = await store.load_views(db, relationship_ids, now, session)
+        priors = await store.load_states(db, relationship_ids, session)
+        rules, states, envelopes = self.settings.rules, {}, []
+        for rid in relationship_ids:
+            states[rid], outgoing = evaluation.evaluate(views[rid], priors[rid], rules)
+            envelopes += [
+                new_event(
+                    item.data,
+                    relationship_id=rid,
+                    actor_id=item.member_id,
+                    visibility=Visibility.PRIVATE if item.member_id else Visibility.SHARED,
+                    time=now,
+                )
+                for item in outgoing
+            ]
+        await store.save_states(db, session, states)
         if envelopes:
             await self.runtime.outbox.add(session, *envelopes)
-        await store.schedule_evaluation(
-            db, session, relationship_id,
-            now + timedelta(seconds=self.settings.reevaluate_every_seconds),
-        )  # fmt: skip
 
     async def on_event(self, event: DecodedEvent) -> None:
         """One event on its own (the service consumes batches, on_batch; the history
@@ -120,10 +122,11 @@ class InsightsHandlers:
             found = [c for _, contributed in each for c in contributed]
             if not found:
                 return
-            await store.apply_merged(db, session, merged_updates(found))
-            # A burst of events is evaluated once, by the tick, a moment later.
+            # A burst of events is evaluated once, by the tick, a moment later: asked for in
+            # the same write as the relationship's own figures.
             rids = sorted({rid for rid, contributed in each if contributed})
-            await store.request_evaluations(db, session, rids, soon)
+            found += [domain.evaluation_request(rid, soon) for rid in rids]
+            await store.apply_merged(db, session, merged_updates(found))
 
         if await self.runtime.apply_batch_once("aggregates", batch, effect):
             self.wake.due_in(self.settings.evaluation_delay_seconds)
@@ -134,22 +137,30 @@ class InsightsHandlers:
         return None if due is None else (due - self.clock.now()).total_seconds()
 
     async def evaluate_due(self, limit: int = 100) -> int:
-        """Re-evaluate relationships whose time has come (flags clear as windows move on)."""
-        done = 0
-        db = self.runtime.db
-        for _ in range(limit):
-            now = self.clock.now()
-            claim_until = now + timedelta(seconds=self.settings.reevaluate_every_seconds)
-            rid = await store.claim_due(db, now, claim_until)
-            if rid is None:
-                break
+        """Re-evaluate relationships whose time has come (flags clear as windows move on),
+        up to `limit` claimed and evaluated together in one transaction. Should that fail,
+        each is tried on its own, so one that cannot be evaluated holds up no other."""
+        now = self.clock.now()
+        claim_until = now + timedelta(seconds=self.settings.reevaluate_every_seconds)
+        rids = await store.claim_due(self.runtime.db, now, claim_until, limit)
+        if not rids:
+            return 0
+        try:
+            await self.runtime.transact(lambda session: self._evaluate(session, rids, now))
+        except Exception as exc:
+            if len(rids) == 1:
+                raise
+            log.warning("evaluations_one_by_one", relationships=len(rids), **failure(exc))
+            for rid in rids:
 
-            async def work(session: Session, rid: str = rid, now: datetime = now) -> None:
-                await self._evaluate(session, rid, now)
+                async def alone(session: Session, rid: str = rid) -> None:
+                    await self._evaluate(session, [rid], now)
 
-            await self.runtime.transact(work)
-            done += 1
-        return done
+                try:
+                    await self.runtime.transact(alone)
+                except Exception as one:
+                    log.warning("evaluation_failed", relationship_id=rid, **failure(one))
+        return len(rids)
 
     # -- whose days count: members' time zones, each relationship's creator and joinings --
     async def on_member_updated(self, event: DecodedEvent) -> None:

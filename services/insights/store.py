@@ -41,7 +41,7 @@ from services.insights.domain import (
 )
 from services.insights.evaluation import State
 from shared.membership import MEMBERSHIPS
-from shared.mongo import Database, Document, Session, claim_next, next_due
+from shared.mongo import Database, Document, Session, claim_many, next_due
 
 STATE = "state"
 FLAG_RESPONSES = "flag_responses"
@@ -177,58 +177,76 @@ async def apply_merged(
         )
 
 
-async def request_evaluations(
-    db: Database, session: Session, relationship_ids: list[str], at: datetime
-) -> None:
-    """Ask for evaluations of these relationships no later than `at` (earlier ones stay)."""
-    await db[RELATIONSHIPS].bulk_write(
-        [UpdateOne({"_id": rid}, {"$min": {"next_eval_at": at}}, upsert=True)
-         for rid in relationship_ids],
-        ordered=False,
-        session=session,
-    )  # fmt: skip
-
-
 async def load_view(
     db: Database, relationship_id: str, now: datetime, session: Session | None = None
 ) -> View:
     """Fetch the bounded set of documents the rules read, and build the view from them."""
-    membership = await db[MEMBERSHIPS].find_one({"_id": relationship_id}, session=session)
-    members = list(membership["members"]) if membership else []
-    zones = await load_zones(db, relationship_id, members, session)
+    return (await load_views(db, [relationship_id], now, session))[relationship_id]
+
+
+async def load_views(
+    db: Database, relationship_ids: Iterable[str], now: datetime, session: Session | None = None
+) -> dict[str, View]:
+    """`load_view` for many relationships: one read per collection for all of them (through
+    the `relationship_id` indexes), but the latest assessments, which are read one
+    relationship at a time to keep each to its newest 50."""
+    ids = sorted(set(relationship_ids))
     today = now.astimezone(UTC).date() + timedelta(days=1)  # the latest local day anywhere
     since = (today - timedelta(days=HISTORY_DAYS + 1)).isoformat()
     member_since = (today - timedelta(days=MEMBER_HISTORY_DAYS + 1)).isoformat()
-    mine = {"relationship_id": relationship_id}
-    days = await db[DAYS].find({**mine, "day": {"$gte": since}}, session=session).to_list()
-    member_days = (
-        await db[MEMBER_DAYS]
-        .find({**mine, "day": {"$gte": member_since}}, session=session)
-        .to_list()
-    )
-    recent_bids = (
-        await db[BIDS]
-        .find({**mine, "made_at": {"$gte": now - timedelta(days=15)}}, session=session)
-        .to_list()
-    )
-    assessments = (
-        await db[ASSESSMENTS]
-        .find(mine, sort=[("at", DESCENDING)], limit=50, session=session)
-        .to_list()
-    )
-    relationship = await db[RELATIONSHIPS].find_one({"_id": relationship_id}, session=session)
-    recent = {**mine, "at": {"$gte": now - timedelta(days=CONFLICT_DAYS)}}
-    reports = await db[CONFLICT_REPORTS].find(recent, session=session).to_list()
-    occurrences = await db[OCCURRENCES].find(recent, session=session).to_list()
-    rituals = await db[RITUALS].find(mine, session=session).to_list()
-    return build_view(
-        relationship_id, now, members, relationship, days, member_days, recent_bids,
-        assessments, reports, occurrences, rituals, zones,
-    )  # fmt: skip
+    theirs = {"relationship_id": {"$in": ids}}
+    recent = {**theirs, "at": {"$gte": now - timedelta(days=CONFLICT_DAYS)}}
+
+    async def grouped(collection: str, query: Document) -> dict[str, list[Document]]:
+        found: dict[str, list[Document]] = {rid: [] for rid in ids}
+        for document in await db[collection].find(query, session=session).to_list():
+            found[document["relationship_id"]].append(document)
+        return found
+
+    async def by_id(collection: str, ids: list[str]) -> list[Document]:
+        return await db[collection].find({"_id": {"$in": ids}}, session=session).to_list()
+
+    memberships = {d["_id"]: list(d["members"]) for d in await by_id(MEMBERSHIPS, ids)}
+    relationships = {d["_id"]: d for d in await by_id(RELATIONSHIPS, ids)}
+    everyone = sorted({m for members in memberships.values() for m in members})
+    zones = {d["_id"]: d["timezone"] for d in await by_id(ZONES, everyone)}
+    days = await grouped(DAYS, {**theirs, "day": {"$gte": since}})
+    member_days = await grouped(MEMBER_DAYS, {**theirs, "day": {"$gte": member_since}})
+    bids = await grouped(BIDS, {**theirs, "made_at": {"$gte": now - timedelta(days=15)}})
+    reports = await grouped(CONFLICT_REPORTS, recent)
+    occurrences = await grouped(OCCURRENCES, recent)
+    rituals = await grouped(RITUALS, theirs)
+    views = {}
+    for rid in ids:
+        members = memberships.get(rid, [])
+        assessments = (
+            await db[ASSESSMENTS]
+            .find({"relationship_id": rid}, sort=[("at", DESCENDING)], limit=50, session=session)
+            .to_list()
+        )
+        views[rid] = build_view(
+            rid, now, members, relationships.get(rid), days[rid], member_days[rid], bids[rid],
+            assessments, reports[rid], occurrences[rid], rituals[rid],
+            _zones(members, zones, relationships.get(rid)),
+        )  # fmt: skip
+    return views
 
 
 async def load_state(db: Database, relationship_id: str, session: Session | None = None) -> State:
-    document = await db[STATE].find_one({"_id": relationship_id}, session=session)
+    return (await load_states(db, [relationship_id], session))[relationship_id]
+
+
+async def load_states(
+    db: Database, relationship_ids: Iterable[str], session: Session | None = None
+) -> dict[str, State]:
+    """What the last evaluations left (a fresh State where there was none), in one read."""
+    ids = sorted(set(relationship_ids))
+    found = await db[STATE].find({"_id": {"$in": ids}}, session=session).to_list()
+    documents = {d["_id"]: d for d in found}
+    return {rid: _state(documents.get(rid)) for rid in ids}
+
+
+def _state(document: Document | None) -> State:
     if document is None:
         return State()
     shown = document.get("shown", {})
@@ -248,14 +266,20 @@ async def load_state(db: Database, relationship_id: str, session: Session | None
     )
 
 
-async def save_state(db: Database, session: Session, relationship_id: str, state: State) -> None:
-    """The evaluation's own fields; members' marks (shown, keys) are left as they are."""
-    await db[STATE].update_one(
-        {"_id": relationship_id},
-        {"$set": {"flags": state.flags, "health": state.health, "starter": state.starter,
-                  "ritual": state.ritual, "starters_used": state.starters_used,
-                  "rituals_used": state.rituals_used}},
-        upsert=True, session=session,
+async def save_states(db: Database, session: Session, states: dict[str, State]) -> None:
+    """The evaluations' own fields, in one bulk write; members' marks (shown, keys) are left
+    as they are."""
+    if not states:
+        return
+    await db[STATE].bulk_write(
+        [UpdateOne({"_id": rid},
+                   {"$set": {"flags": state.flags, "health": state.health,
+                             "starter": state.starter, "ritual": state.ritual,
+                             "starters_used": state.starters_used,
+                             "rituals_used": state.rituals_used}},
+                   upsert=True)
+         for rid, state in states.items()],
+        ordered=False, session=session,
     )  # fmt: skip
 
 
@@ -389,25 +413,19 @@ async def request_evaluation(
     )
 
 
-async def schedule_evaluation(
-    db: Database, session: Session, relationship_id: str, at: datetime
-) -> None:
-    await db[RELATIONSHIPS].update_one(
-        {"_id": relationship_id}, {"$set": {"next_eval_at": at}}, upsert=True, session=session
-    )
-
-
 async def next_evaluation_at(db: Database) -> datetime | None:
     """When the earliest evaluation asked for falls due (None: none asked for)."""
     due: datetime | None = await next_due(db[RELATIONSHIPS], "next_eval_at")
     return due
 
 
-async def claim_due(db: Database, now: datetime, next_at: datetime) -> str | None:
-    """Claim one relationship whose evaluation is due; the claim moves its next time on,
-    so another replica does not take it too."""
-    claimed = await claim_next(db[RELATIONSHIPS], "next_eval_at", now, {"next_eval_at": next_at})
-    return str(claimed["_id"]) if claimed else None
+async def claim_due(db: Database, now: datetime, next_at: datetime, limit: int) -> list[str]:
+    """Claim up to `limit` relationships whose evaluation is due; the claim moves their next
+    time on to `next_at` (the time-based re-evaluation), so another replica does not take
+    them too, and new events bring it forward again."""
+    claimed = await claim_many(db[RELATIONSHIPS], "next_eval_at", now, {"next_eval_at": next_at},
+                               limit)  # fmt: skip
+    return [str(d["_id"]) for d in claimed]
 
 
 async def erase_member(

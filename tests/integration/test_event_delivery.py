@@ -197,3 +197,36 @@ async def test_a_batch_consumer_applies_a_backlog_in_batches_once_and_dead_lette
     assert max(len(b) for b in batches) > 1  # the backlog came in batches
     assert "cannot apply: this one can never be applied" in letters[0].headers[DLQ_REASON_HEADER]
     assert applied == {e.id for e in events} - {poison}
+
+
+async def test_a_backlog_of_full_batches_is_applied_in_stream_order_while_the_next_is_fetched(
+    make_settings, producer, nats_client, mongo
+):
+    # Batches of 4: while one is written the next is fetched and decoded ahead of it; an
+    # unreadable message in a batch fetched ahead is dead-lettered and the rest go on.
+    runtime = ServiceRuntime(make_settings(InsightsSettings, consumer_batch_size=4),
+                             owns_events=False)  # fmt: skip
+    batches: list[list[str]] = []
+
+    async def handle(batch: list[DecodedEvent]) -> None:
+        batches.append([event.id for event in batch])
+
+    runtime.consume_batches("checkin", "probe", handle)
+    namespace = producer.settings.namespace
+    events = [bid(f"b{i}") for i in range(13)]
+    async with running(producer):
+        for i, event in enumerate(events):
+            if i == 6:  # inside the second batch
+                subject = event_subject(namespace, "checkin", "r1", "bid.made")
+                await nats_client.jetstream().publish(subject, b"{not json")
+            await publish_event(producer.broker, namespace, event)
+        async with running(runtime):
+            letters = await _dead_letters(nats_client, namespace, 1)
+
+            async def all_handled() -> bool:
+                return sum(len(b) for b in batches) == len(events)
+
+            await eventually(all_handled)
+    assert [event_id for b in batches for event_id in b] == [e.id for e in events]
+    assert max(len(b) for b in batches) == 4 and len(batches) >= 4
+    assert letters[0].data == b"{not json"

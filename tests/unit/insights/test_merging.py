@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.insights.domain import Contribution
+from services.insights.domain import Contribution, evaluation_request
 from services.insights.merging import merged_updates
 
 
@@ -42,3 +42,17 @@ def test_a_field_set_is_not_also_set_on_insert():
              Contribution("relationships", "r1", set={"first_day": "d0"})]  # fmt: skip
     ((_key, update),) = merged_updates(found)["relationships"]
     assert update == {"$set": {"first_day": "d0"}}
+
+
+def test_an_evaluation_request_joins_the_relationships_own_update():
+    soon, later = 10, 20
+    found = [
+        Contribution("relationships", "r1", max={"hard_moment_at": 7}),
+        evaluation_request("r1", later),
+        evaluation_request("r1", soon),
+        evaluation_request("r2", later),
+    ]
+    assert merged_updates(found)["relationships"] == [
+        ("r1", {"$min": {"next_eval_at": soon}, "$max": {"hard_moment_at": 7}}),
+        ("r2", {"$min": {"next_eval_at": later}}),
+    ]

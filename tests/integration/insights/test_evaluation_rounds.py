@@ -1,0 +1,59 @@
+"""The evaluation tick takes every relationship that is due in one round, and a
+relationship that cannot be evaluated holds up no other."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.checkin.settings import CheckinSettings
+from services.insights.app import wire
+from services.insights.settings import InsightsSettings
+from shared.clock import ManualClock
+from shared.envelope import Visibility
+from shared.messages import new_event
+from shared.messages.checkin import ConflictLogged
+from shared.nats import publish_event
+from shared.runtime import ServiceRuntime
+from tests.support.runtimes import running
+from tests.support.waiting import eventually
+
+T0 = datetime.now(UTC).replace(microsecond=0)
+RELATIONSHIPS = ("relA", "relB", "relC")
+
+
+def conflict(rid: str, n: int):
+    data = ConflictLogged(conflict_id=f"{rid}-c{n}", author_id="a", topic="t", intensity=2,
+                          shut_down=True, occurred_at=T0 - timedelta(days=1))  # fmt: skip
+    return new_event(data, relationship_id=rid, actor_id="a", visibility=Visibility.SHARED)
+
+
+async def test_due_relationships_are_evaluated_together_and_a_broken_one_alone(
+    make_settings, mongo
+):
+    clock = ManualClock(T0)
+    producer = ServiceRuntime(make_settings(CheckinSettings))
+    runtime = ServiceRuntime(make_settings(InsightsSettings, tick_seconds=3600))
+    handlers = wire(runtime, clock)
+    async with running(producer, runtime):
+        db = runtime.db
+        for rid in RELATIONSHIPS:
+            for n in range(3):  # three conflicts with a shut-down: stonewalling
+                await publish_event(producer.broker, producer.settings.namespace, conflict(rid, n))
+
+        async def applied() -> bool:
+            return await db.conflict_reports.count_documents({"shut_down": True}) == 9
+
+        await eventually(applied, timeout=20)
+        # relC's aggregates hold a day that cannot be read: its evaluation fails.
+        await db.member_days.insert_one(
+            {"_id": "broken", "relationship_id": "relC", "member_id": "a", "day": "not a day"}
+        )
+        clock.at = T0 + timedelta(seconds=5)  # past the short evaluation delay
+
+        assert await handlers.evaluate_due() == 3  # all three claimed in one round
+        states = {d["_id"]: d for d in await db.state.find().to_list()}
+        for rid in ("relA", "relB"):
+            assert [f["code"] for f in states[rid]["flags"].values()] == ["stonewalling"]
+        assert "relC" not in states
+        # Claimed until the time-based re-evaluation: nothing is due now.
+        assert await handlers.evaluate_due() == 0
