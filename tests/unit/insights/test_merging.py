@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from services.insights.domain import Contribution, evaluation_request
 from services.insights.merging import merged_updates
 
@@ -45,7 +47,7 @@ def test_a_field_set_is_not_also_set_on_insert():
 
 
 def test_an_evaluation_request_joins_the_relationships_own_update():
-    soon, later = 10, 20
+    soon, later = datetime(2026, 1, 1, 9, tzinfo=UTC), datetime(2026, 1, 1, 10, tzinfo=UTC)
     found = [
         Contribution("relationships", "r1", max={"hard_moment_at": 7}),
         evaluation_request("r1", later),
