@@ -5,9 +5,9 @@ events; this module says what each does.
 
 An event's contributions commit in one transaction with the processed-event
 marker (so a redelivered event changes nothing) and ask for an evaluation of its
-relationship a moment later. A tick claims due relationships one at a time, so
-replicas never evaluate the same one at once; a burst of events costs one
-evaluation, and time-based rules are re-evaluated on a schedule.
+relationship a moment later. A tick claims the due relationships (each claim guarded,
+so replicas never evaluate the same one at once) and evaluates them together; a burst
+of events costs one evaluation, and time-based rules are re-evaluated on a schedule.
 """
 
 from __future__ import annotations
