@@ -12,7 +12,7 @@ the real checkin stream. Then, on the same stream:
 - ours: insights' consumer is resumed and timed from its first acknowledgement until it has
   acknowledged everything (insights takes up to `consumer_batch_size` events per fetch and
   acknowledges them once their batch is committed: contributions merged per batch, plus
-  processed markers); then the `days` aggregates must count exactly N.
+  processed markers); then the relationships' days (kept by the month) must count exactly N.
 
 Insights is started before the events exist, not onto a backlog, because SecantusDB
 0.7.0b3 was seen to hang when insights' start-up index creation met its first transactions.
