@@ -20,7 +20,7 @@ from services.scheduler.domain import derived_id, stamp
 from services.scheduler.firing import Fired, MemberDay
 from services.scheduler.sealing import Sealer
 from services.scheduler.settings import SchedulerSettings
-from shared import crypto, recurrence
+from shared import crypto, recurrence, tombstones
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope, Visibility, new_id
 from shared.logging import get_logger
@@ -153,19 +153,33 @@ class SchedulerHandlers:
 
     # -- checkin's events (a batch consumer: see app.py) ------------------------------------
     async def flag_checkins(self, batch: list[DecodedEvent]) -> None:
-        """The batch's check-ins mark their authors' days (no reminder that day): one read and
-        one bulk write; setting a flag is idempotent by itself (no processed marker)."""
-        logged = [e.data for e in batch
+        """The batch's check-ins mark their authors' days (no reminder that day): one bulk
+        write; setting a flag is idempotent by itself (no processed marker). The tombstones
+        are read again in the same transaction: an erasure that commits while the batch is
+        on its way would otherwise have its member's flag written back after it."""
+        logged = [e for e in batch
                   if isinstance(e.data, CheckinLogged) and e.envelope.relationship_id]  # fmt: skip
         if not logged:
             return
         db = self.runtime.db
-        zones = await store.member_timezones(db, sorted({data.author_id for data in logged}))
-        keys = []
-        for data in logged:
+        authors = sorted({e.data.author_id for e in logged if isinstance(e.data, CheckinLogged)})
+        zones = await store.member_timezones(db, authors)
+        keys = {}
+        for event in logged:
+            data = event.data
+            assert isinstance(data, CheckinLogged)
             tz = zone(zones[data.author_id]) if data.author_id in zones else UTC
-            keys.append(domain.checkin_key(data.author_id, data.occurred_at.astimezone(tz).date()))
-        await store.record_checkins(db, keys)
+            keys[event.id] = domain.checkin_key(
+                data.author_id, data.occurred_at.astimezone(tz).date()
+            )
+
+        async def write(session: Session) -> None:
+            gone = await tombstones.buried_events(db, [e.envelope for e in logged], session)
+            alive = [key for event_id, key in keys.items() if event_id not in gone]
+            if alive:
+                await store.record_checkins(db, alive, session)
+
+        await self.runtime.transact(write)
 
     async def on_ritual_created(self, event: DecodedEvent) -> None:
         data, rid, db = event.data, event.envelope.relationship_id, self.runtime.db

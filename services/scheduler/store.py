@@ -138,10 +138,11 @@ async def has_outcome(db: Database, key: str) -> bool:
     return await db[OUTCOMES].count_documents({"_id": key}, limit=1) > 0
 
 
-async def record_checkins(db: Database, keys: list[str]) -> None:
+async def record_checkins(db: Database, keys: list[str], session: Session | None = None) -> None:
     await db[CHECKINS].bulk_write(
-        [UpdateOne({"_id": key}, {"$set": {"at": True}}, upsert=True) for key in set(keys)],
+        [UpdateOne({"_id": key}, {"$set": {"at": True}}, upsert=True) for key in sorted(set(keys))],
         ordered=False,
+        session=session,
     )
 
 

@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.messages.checkin import RitualCreated
+from services.scheduler import domain, store
+from shared import tombstones
+from shared.messages import DecodedEvent, new_event
+from shared.messages.checkin import CheckinLogged, RitualCreated
 from shared.messages.gateway import MemberUpdated, RelationshipCreated
 from shared.messages.insights import FlagCleared, FlagRaised
 from tests.support.runtimes import running
+from tests.support.samples import SAMPLES
 from tests.support.scheduler_world import World, scheduler_world, until_scheduled
 from tests.support.waiting import eventually
 
@@ -126,3 +130,23 @@ async def test_burnout_makes_reminders_back_off_until_it_clears(world: World, na
 
         await eventually(lifted, timeout=20)
         assert await days(3, 12) == 3
+
+
+async def test_a_checkin_flag_is_not_written_for_a_member_erased_while_its_batch_was_on_its_way(
+    world: World,
+):
+    """The batch's own tombstone read happened before the erasure committed: the write looks
+    again, in its transaction, and leaves the erased member's day unmarked."""
+    runtime, handlers = world.make_scheduler()  # type: ignore[operator]
+
+    def logged(author: str) -> DecodedEvent:
+        data = CheckinLogged.model_validate({**SAMPLES["checkin.logged"], "author_id": author,
+                                             "occurred_at": T0})  # fmt: skip
+        return DecodedEvent(new_event(data, relationship_id="rel1", actor_id=author), data)
+
+    async with running(runtime):
+        db = runtime.db
+        await runtime.transact(lambda session: tombstones.bury_member(db, session, "gone", T0))
+        await handlers.flag_checkins([logged("gone"), logged("stays")])
+        assert await store.checked_in(db, domain.checkin_key("stays", T0.date()))
+        assert not await store.checked_in(db, domain.checkin_key("gone", T0.date()))
