@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy as AckPolicyConfig
 from nats.js.api import ConsumerConfig as NatsConsumerConfig
 from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
 from pymongo.errors import DuplicateKeyError
 
 from shared import telemetry, tombstones
@@ -136,6 +138,22 @@ class DeadLetters:
         )
         DEAD_LETTERED.labels(consumer=consumer).inc()
         log.warning("dead_lettered", consumer=consumer, subject=raw.subject, reason=reason[:200])
+
+
+async def narrow_consumer(js: JetStreamContext, stream: str, durable: str, subject: str) -> None:
+    """Make an existing durable filter on `subject`: nats-py binds to a durable as it finds
+    it, so one made before its consumer was narrowed would still deliver everything. (An
+    update nats-server allows since 2.10.) A missing durable is left to be made."""
+    try:
+        info = await js.consumer_info(stream, durable)
+    except NotFoundError:
+        return
+    config = info.config
+    if config.filter_subject == subject and not config.filter_subjects:
+        return
+    config.filter_subject, config.filter_subjects = subject, None
+    await js.add_consumer(stream, config=config)
+    log.info("consumer_narrowed", consumer=durable, subject=subject)
 
 
 def subscribe_events(
@@ -280,7 +298,7 @@ def _decoded(raw: Msg, namespace: str) -> DecodedEvent:
         # Defence in depth beside NATS permissions: an event is only taken from the
         # subject its own owner publishes it on.
         raise InvalidEvent(f"{event.envelope.type} events do not belong on {raw.subject}")
-    return event
+    return replace(event, trace=telemetry.carried(raw.headers))
 
 
 async def consume_batches(

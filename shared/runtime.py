@@ -29,6 +29,7 @@ from shared.consumer import (
     apply_once,
     consume_batches,
     ensure_processed_index,
+    narrow_consumer,
     subscribe_events,
 )
 from shared.contract import operation_for
@@ -55,13 +56,18 @@ from shared.outbox import Outbox, OutboxRelay, ensure_embedded_index, noting_add
 from shared.redrive import RedriveDeadLetter, Redriven, redrive
 from shared.rpc import Handler, Kind, Ping, Pong, Request, register_responder
 from shared.settings import BaseServiceSettings
-from shared.subjects import CONSUMERS, relay_wake_subject, stream_name
+from shared.subjects import (
+    CONSUMERS,
+    durable_name,
+    events_of_type,
+    relay_wake_subject,
+    stream_name,
+)
 from shared.tasks import cancel_until_done
 
 log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
-Selector = Callable[[DecodedEvent], bool]  # which events a consumer acts on
 
 T = TypeVar("T")
 
@@ -80,7 +86,7 @@ class ServiceRuntime:
         self.owns_events = owns_events
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
-        self._pending_consumers: list[tuple[str, str, EventHandler, Selector | None]] = []
+        self._pending_consumers: list[tuple[str, str, EventHandler, str | None]] = []
         self._batch_consumers: list[tuple[str, str, BatchHandler, bool]] = []
         self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
@@ -121,14 +127,14 @@ class ServiceRuntime:
         purpose: str,
         handle: EventHandler,
         *,
-        only: Selector | None = None,
+        only_type: str | None = None,
     ) -> None:
         """A durable consumer of `owner`'s events, bound once that service's stream exists.
-        `only` names the events it acts on: the others are acknowledged at once, without a
-        look at the tombstones (a database read each)."""
+        `only_type`: the one event type it acts on, filtered by the server, so the others
+        never reach this service (each would cost a fetch, a decode and an ack)."""
         self._declared(owner, purpose)
         self._consumed_owners.add(owner)
-        self._pending_consumers.append((owner, purpose, handle, only))
+        self._pending_consumers.append((owner, purpose, handle, only_type))
 
     def _declared(self, owner: str, purpose: str) -> None:
         if (owner, purpose) not in CONSUMERS.get(self.name, ()):
@@ -320,27 +326,35 @@ class ServiceRuntime:
             bound = lambda: None  # noqa: E731 - counted once
 
     async def _bind(
-        self, owner: str, purpose: str, handle: EventHandler, only: Selector | None
+        self, owner: str, purpose: str, handle: EventHandler, only_type: str | None
     ) -> None:
         await self._wait_for_stream(owner)
+        narrowed = None
+        if only_type is not None:
+            narrowed = events_of_type(self.settings.namespace, owner, only_type)
+            await narrow_consumer(
+                self.broker.connection.jetstream(),
+                stream_name(self.settings.namespace, owner),
+                durable_name(self.name, purpose, owner),
+                narrowed,
+            )
         subscriber = subscribe_events(
             self.broker,
             self.settings,
             owner=owner,
             purpose=purpose,
-            handle=self._unless_buried(handle, only),
+            handle=self._unless_buried(handle),
             dead_letters=self.dead_letters,
+            filter_subject=narrowed,
         )
         await subscriber.start()
         self._unbound_consumers -= 1
         log.info("consumer_bound", owner=owner, purpose=purpose)
 
-    def _unless_buried(self, handle: EventHandler, only: Selector | None = None) -> EventHandler:
+    def _unless_buried(self, handle: EventHandler) -> EventHandler:
         """Every consumer ignores events about an erased member or relationship."""
 
         async def guarded(event: DecodedEvent) -> None:
-            if only is not None and not only(event):
-                return  # not one it acts on: no tombstone read
             if await tombstones.is_buried(self.db, event.envelope):
                 log.info("event_after_erasure_ignored", event_type=event.envelope.type)
                 return

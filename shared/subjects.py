@@ -37,6 +37,13 @@ def owner_events(namespace: str, owner: str) -> str:
     return f"{namespace}.{owner}.evt.>"
 
 
+def events_of_type(namespace: str, owner: str, event_type: str) -> str:
+    """One type of `owner`'s events, whatever relationship they are about."""
+    if not _TYPE.fullmatch(event_type):
+        raise ValueError(f"event type {event_type!r} is not dotted lower case")
+    return f"{namespace}.{_token(owner, 'owner')}.evt.*.{event_type}"
+
+
 def relationship_events(namespace: str, owner: str, relationship_id: str) -> str:
     return f"{namespace}.{owner}.evt.{_token(relationship_id, 'relationship id')}.>"
 

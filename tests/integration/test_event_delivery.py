@@ -7,16 +7,24 @@ import json
 
 import pytest
 from nats.aio.client import Client
+from nats.js.api import AckPolicy
+from nats.js.api import ConsumerConfig as NatsConsumerConfig
 
 from services.checkin.settings import CheckinSettings
 from services.insights.settings import InsightsSettings
 from shared.consumer import PermanentFailure
 from shared.messages import DecodedEvent, new_event
-from shared.messages.checkin import BidMade
+from shared.messages.checkin import BidMade, CheckinErasureConfirmed
 from shared.mongo import Session
-from shared.nats import DLQ_REASON_HEADER, publish_event
+from shared.nats import DLQ_REASON_HEADER, declare_stream, event_stream_config, publish_event
 from shared.runtime import ServiceRuntime
-from shared.subjects import dead_letter_subject, event_subject, stream_name
+from shared.subjects import (
+    dead_letter_subject,
+    event_subject,
+    events_of_type,
+    owner_events,
+    stream_name,
+)
 from tests.support.runtimes import running
 from tests.support.samples import SAMPLES
 from tests.support.waiting import eventually
@@ -230,3 +238,34 @@ async def test_a_backlog_of_full_batches_is_applied_in_stream_order_while_the_ne
     assert [event_id for b in batches for event_id in b] == [e.id for e in events]
     assert max(len(b) for b in batches) == 4 and len(batches) >= 4
     assert letters[0].data == b"{not json"
+
+
+async def test_a_consumer_of_one_type_is_sent_only_that_type_even_on_a_durable_made_wider(
+    producer, consumer_runtime, nats_client, mongo
+):
+    """`only_type` is the server's filter: the other events never reach the consumer (no
+    fetch, decode or ack each), and a durable made before it was narrowed is narrowed."""
+    ns, js = producer.settings.namespace, nats_client.jetstream()
+    stream, durable = stream_name(ns, "checkin"), "insights-probe-checkin"
+    await declare_stream(nats_client, event_stream_config(producer.settings, "checkin"))
+    await js.add_consumer(stream, NatsConsumerConfig(
+        durable_name=durable, filter_subject=owner_events(ns, "checkin"),
+        ack_policy=AckPolicy.EXPLICIT,
+    ))  # fmt: skip  # as an earlier version made it: every event
+    seen: list[str] = []
+
+    async def handle(event: DecodedEvent) -> None:
+        seen.append(event.envelope.type)
+
+    consumer_runtime.consume("checkin", "probe", handle, only_type="checkin.erasure_confirmed")
+    done = new_event(
+        CheckinErasureConfirmed.model_validate(SAMPLES["checkin.erasure_confirmed"]),
+        relationship_id=None, actor_id=None,
+    )  # fmt: skip
+    async with running(producer, consumer_runtime):
+        for event in (bid("b1"), done, bid("b2")):
+            assert await publish_event(producer.broker, ns, event) is True
+        await eventually(lambda: seen == ["checkin.erasure_confirmed"], timeout=20)
+        info = await js.consumer_info(stream, durable)
+    assert info.config.filter_subject == events_of_type(ns, "checkin", "checkin.erasure_confirmed")
+    assert info.delivered.consumer_seq == 1 and info.num_pending == 0

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from services.gateway import store
 from shared.messages.base import DecodedEvent
+from shared.messages.checkin import CheckinErasureConfirmed
+from shared.messages.insights import InsightsErasureConfirmed
+from shared.messages.scheduler import SchedulerErasureConfirmed
 from shared.mongo import Session
 from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
 
-
-def is_erasure_confirmation(event: DecodedEvent) -> bool:
-    return event.envelope.type.endswith(".erasure_confirmed")
+# Each service's word that a member's erasure is done there: the only events of theirs the
+# erasure bookkeeping reads (the server filters out every other).
+CONFIRMATIONS = {
+    "checkin": CheckinErasureConfirmed.event_type,
+    "insights": InsightsErasureConfirmed.event_type,
+    "scheduler": SchedulerErasureConfirmed.event_type,
+}
 
 
 def wire(runtime: ServiceRuntime) -> None:
@@ -35,4 +42,4 @@ def wire(runtime: ServiceRuntime) -> None:
         await runtime.apply_once("erasures", event.id, effect)
 
     for owner in store.ERASURE_CONFIRMERS:
-        runtime.consume(owner, "erasures", confirmed, only=is_erasure_confirmation)
+        runtime.consume(owner, "erasures", confirmed, only_type=CONFIRMATIONS[owner])
