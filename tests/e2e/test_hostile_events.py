@@ -103,8 +103,29 @@ async def dead_letters(client: Client, namespace: str, service: str) -> list[Dea
     return found
 
 
-async def consumers_of(client: Client, namespace: str, owner: str) -> list[ConsumerInfo]:
-    return list(await client.jetstream().consumers_info(stream_name(namespace, owner)))
+async def consumers_of(
+    client: Client, namespace: str, owner: str, subject: str
+) -> list[ConsumerInfo]:
+    """The consumers of `owner`'s stream that are sent `subject` (one the server filters for a
+    single other event type, the gateway's erasure bookkeeping, is never sent it)."""
+    found = await client.jetstream().consumers_info(stream_name(namespace, owner))
+    return [i for i in found if matches(i.config.filter_subject or ">", subject)]
+
+
+def matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: `*` is one token, a last `>` one or more."""
+    wanted, tokens = pattern.split("."), subject.split(".")
+    for i, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > i
+        if i >= len(tokens) or token not in ("*", tokens[i]):
+            return False
+    return len(tokens) == len(wanted)
+
+
+def test_subject_matching_follows_nats():
+    assert matches("a.*.c", "a.b.c") and matches("a.>", "a.b.c") and matches(">", "a")
+    assert not matches("a.*", "a.b.c") and not matches("a.>", "a") and not matches("a.b", "a.c")
 
 
 @pytest.mark.parametrize("owner", SERVICES)
@@ -131,11 +152,11 @@ async def test_every_consumer_dead_letters_bad_messages_and_processes_the_good_o
     )
     ack = await js.publish(subject, json.dumps(good).encode(), headers={MSG_ID_HEADER: good["id"]})
 
-    consumers = await consumers_of(nats_client, ns, owner)
+    consumers = await consumers_of(nats_client, ns, owner, subject)
     assert consumers, f"nothing consumes the {owner} stream"
 
     async def all_moved_past_the_good_one() -> bool:
-        infos = await consumers_of(nats_client, ns, owner)
+        infos = await consumers_of(nats_client, ns, owner, subject)
         return all(
             i.delivered is not None
             and i.delivered.stream_seq >= ack.seq

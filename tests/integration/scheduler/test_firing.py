@@ -111,6 +111,12 @@ async def test_burnout_makes_reminders_back_off_until_it_clears(world: World, na
             for day in range(start, start + count):
                 world.clock.at = T0 + timedelta(days=day, hours=11, minutes=1)
                 await handlers.fire_due()
+
+            async def all_published() -> bool:  # the relay publishes a moment after the write
+                assert runtime.relay is not None
+                return await runtime.relay.pending_count() == 0
+
+            await eventually(all_published, timeout=20)
             after = [
                 e for e in await world.scheduler_events(nats_client) if e["type"] == "reminder.due"
             ]
