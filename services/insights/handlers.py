@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.insights import domain, evaluation, showing, store
+from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
 from shared import crypto
 from shared.clock import SYSTEM_CLOCK, Clock
@@ -125,7 +126,7 @@ class InsightsHandlers:
             # the same write as the relationship's own figures.
             rids = sorted({rid for rid, contributed in each if contributed})
             found += [domain.evaluation_request(rid, soon) for rid in rids]
-            await store.apply_merged(db, session, found)
+            await store.apply_merged(db, session, merged_updates(found))
 
         if await self.runtime.apply_batch_once("aggregates", batch, effect):
             self.wake.due_in(self.settings.evaluation_delay_seconds)
@@ -331,9 +332,6 @@ class InsightsHandlers:
 
     async def prepare(self, runtime: ServiceRuntime) -> None:
         await store.ensure_indexes(runtime.db)
-        moved = await store.move_days_into_months(runtime.db, runtime.transact)
-        if moved:
-            log.info("days_moved_into_months", days=moved)
         await self.rewrap_note_keys()
         runtime.spawn(repeat_when_due(self.evaluate_due, self.seconds_to_next, self.wake,
                                       self.settings.tick_seconds, "insights_tick"))  # fmt: skip

@@ -25,7 +25,6 @@ import nats
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.insights import store
 from shared.subjects import database_name
 from tests.support.api import couple
 from tests.support.load import Load, Write
@@ -66,7 +65,7 @@ async def look(
         insights = client[database_name(ns, "insights")]
         markers = {m["_id"] async for m in insights.processed_events.find({}, {"_id": 1})}
         days = Counter[str]()
-        for day in await store.load_days(insights):
+        async for day in insights.days.find({}):
             days[day["relationship_id"]] += int(day.get("checkins", 0))
     finally:
         await client.close()

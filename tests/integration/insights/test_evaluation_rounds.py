@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from services.checkin.settings import CheckinSettings
 from services.insights.app import wire
-from services.insights.months import MONTHS
 from services.insights.settings import InsightsSettings
 from shared.clock import ManualClock
 from shared.envelope import Visibility
@@ -46,11 +45,8 @@ async def test_due_relationships_are_evaluated_together_and_a_broken_one_alone(
 
         await eventually(applied, timeout=20)
         # relC's aggregates hold a day that cannot be read: its evaluation fails.
-        month = T0.date().isoformat()[:7]
-        await db[MONTHS].update_one(
-            {"_id": f"relC:{month}"},
-            {"$set": {"relationship_id": "relC", "month": month, "members.a.xx": {"checkins": 1}}},
-            upsert=True,
+        await db.member_days.insert_one(
+            {"_id": "broken", "relationship_id": "relC", "member_id": "a", "day": "not a day"}
         )
         clock.at = T0 + timedelta(seconds=5)  # past the short evaluation delay
 
