@@ -19,7 +19,6 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy as AckPolicyConfig
 from nats.js.api import ConsumerConfig as NatsConsumerConfig
 from nats.js.client import JetStreamContext
@@ -342,7 +341,7 @@ async def consume_batches(
                 else:
                     batch = await _fetch_prepared(subscription, batch_size, settings, durable,
                                                   dead_letters)  # fmt: skip
-            except NatsTimeoutError:
+            except TimeoutError:  # nothing came (nats-py's or a bare one, as above)
                 continue
             except asyncio.CancelledError:
                 raise
@@ -379,7 +378,11 @@ async def _next_batch(subscription: JetStreamContext.PullSubscription, size: int
         return first
     try:
         more = await subscription.fetch(size - 1, timeout=GATHER_SECONDS)
-    except NatsTimeoutError:
+    except TimeoutError:
+        # nats-py raises its own TimeoutError, or a bare one when its short deadline ran out
+        # while it waited for the server's "no messages": either way nothing more is there.
+        # (Let the bare one escape and the first message, fetched but never acked, waited
+        # out its whole ack wait: 30 s.)
         more = []
     return [*first, *more]
 

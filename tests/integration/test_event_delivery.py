@@ -12,6 +12,7 @@ from nats.js.api import ConsumerConfig as NatsConsumerConfig
 
 from services.checkin.settings import CheckinSettings
 from services.insights.settings import InsightsSettings
+from shared import consumer
 from shared.consumer import PermanentFailure
 from shared.messages import DecodedEvent, new_event
 from shared.messages.checkin import BidMade, CheckinErasureConfirmed
@@ -238,6 +239,34 @@ async def test_a_backlog_of_full_batches_is_applied_in_stream_order_while_the_ne
     assert [event_id for b in batches for event_id in b] == [e.id for e in events]
     assert max(len(b) for b in batches) == 4 and len(batches) >= 4
     assert letters[0].data == b"{not json"
+
+
+async def test_a_trickle_through_a_batch_consumer_is_handled_at_once_whatever_timeout_nats_raises(
+    make_settings, producer, monkeypatch, mongo
+):
+    """After the first message of a batch, the consumer waits a moment for more. nats-py
+    ends that wait with its own TimeoutError or, when its deadline ran out while the
+    server's "no messages" was on its way, a bare one; with a window this short most waits
+    end the second way. Either way the first message is handled now, not redelivered once
+    its ack wait (30 s) is over."""
+    monkeypatch.setattr(consumer, "GATHER_SECONDS", 0.0001)
+    runtime = ServiceRuntime(make_settings(InsightsSettings, consumer_batch_size=10),
+                             owns_events=False)  # fmt: skip
+    handled: list[str] = []
+
+    async def handle(batch: list[DecodedEvent]) -> None:
+        handled.extend(event.id for event in batch)
+
+    runtime.consume_batches("checkin", "probe", handle)
+    async with running(producer, runtime):
+        for i in range(8):  # one at a time: each a batch of one after a gather that found none
+            event = bid(f"t{i}")
+            await publish_event(producer.broker, producer.settings.namespace, event)
+
+            async def handled_now(event_id: str = event.id) -> bool:
+                return event_id in handled
+
+            await eventually(handled_now, timeout=10)
 
 
 async def test_a_consumer_of_one_type_is_sent_only_that_type_even_on_a_durable_made_wider(
