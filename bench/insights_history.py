@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -21,6 +22,7 @@ from bench.report import conclude
 from deploy.servers import private_servers
 from services.insights.app import wire
 from services.insights.handlers import InsightsHandlers
+from services.insights.months import MONTHS
 from services.insights.settings import InsightsSettings
 from shared.envelope import Envelope, Visibility
 from shared.logging import configure_logging
@@ -56,14 +58,16 @@ async def seed_history(runtime: ServiceRuntime, rid: str, prior: int) -> None:
     """What `prior` events over 400 days leave behind: day buckets, bids, processed markers."""
     db = runtime.db
     per_day = max(prior // 400, 1)
-    days = [
-        {"_id": f"{rid}:{(NOW - timedelta(days=d)).date().isoformat()}", "relationship_id": rid,
-         "day": (NOW - timedelta(days=d)).date().isoformat(), "checkins": per_day / 3,
-         "connection_sum": 2 * per_day, "emotional_sum": per_day, "emotional_n": per_day / 3,
-         "bids_made": per_day / 3, "exercises": per_day / 3}
-        for d in range(1, 401)
-    ]  # fmt: skip
-    await db.days.insert_many(days)
+    months: dict[str, dict[str, Any]] = {}
+    for d in range(1, 401):
+        day = (NOW - timedelta(days=d)).date().isoformat()
+        month = months.setdefault(day[:7], {"_id": f"{rid}:{day[:7]}", "relationship_id": rid,
+                                            "month": day[:7], "days": {}})  # fmt: skip
+        month["days"][day[8:]] = {
+            "checkins": per_day / 3, "connection_sum": 2 * per_day, "emotional_sum": per_day,
+            "emotional_n": per_day / 3, "bids_made": per_day / 3, "exercises": per_day / 3,
+        }  # fmt: skip
+    await db[MONTHS].insert_many(list(months.values()))
     bids = [
         {"_id": f"{rid}-old-{i}", "relationship_id": rid,
          "made_at": NOW - timedelta(days=1 + i * 400 / (prior / 3)),

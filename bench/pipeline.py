@@ -12,7 +12,7 @@ the real checkin stream. Then, on the same stream:
 - ours: insights' consumer is resumed and timed from its first acknowledgement until it has
   acknowledged everything (insights takes up to `consumer_batch_size` events per fetch and
   acknowledges them once their batch is committed: contributions merged per batch, plus
-  processed markers); then the `days` aggregates must count exactly N.
+  processed markers); then the relationships' days (kept by the month) must count exactly N.
 
 Insights is started before the events exist, not onto a backlog, because SecantusDB
 0.7.0b3 was seen to hang when insights' start-up index creation met its first transactions.
@@ -44,6 +44,7 @@ from deploy.embedded import start_service, wait_ready
 from deploy.processes import ManagedProcess, free_port
 from deploy.servers import private_servers
 from services.checkin.settings import CheckinSettings
+from services.insights import store
 from shared.envelope import Envelope, Visibility
 from shared.logging import configure_logging
 from shared.messages import new_event
@@ -178,13 +179,8 @@ def log_tail(process: ManagedProcess, lines: int = 20) -> str:
 async def aggregated_checkins(db_url: str) -> int:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(db_url)
     try:
-        days = client[f"{NAMESPACE}_insights"]["days"]
-        total = 0
-        async for row in await days.aggregate(
-            [{"$group": {"_id": None, "n": {"$sum": "$checkins"}}}]
-        ):
-            total = int(row["n"])
-        return total
+        days = await store.load_days(client[f"{NAMESPACE}_insights"])
+        return int(sum(day.get("checkins", 0) for day in days))
     finally:
         await client.close()
 

@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.insights import domain, evaluation, showing, store
-from services.insights.merging import merged_updates
 from services.insights.settings import InsightsSettings
 from shared import crypto
 from shared.clock import SYSTEM_CLOCK, Clock
@@ -126,7 +125,7 @@ class InsightsHandlers:
             # the same write as the relationship's own figures.
             rids = sorted({rid for rid, contributed in each if contributed})
             found += [domain.evaluation_request(rid, soon) for rid in rids]
-            await store.apply_merged(db, session, merged_updates(found))
+            await store.apply_merged(db, session, found)
 
         if await self.runtime.apply_batch_once("aggregates", batch, effect):
             self.wake.due_in(self.settings.evaluation_delay_seconds)
@@ -149,6 +148,7 @@ class InsightsHandlers:
             await self.runtime.transact(lambda session: self._evaluate(session, rids, now))
         except Exception as exc:
             if len(rids) == 1:
+                await self._ask_again(rids)
                 raise
             log.warning("evaluations_one_by_one", relationships=len(rids), **failure(exc))
             for rid in rids:
@@ -160,7 +160,14 @@ class InsightsHandlers:
                     await self.runtime.transact(alone)
                 except Exception as one:
                     log.warning("evaluation_failed", relationship_id=rid, **failure(one))
+                    await self._ask_again([rid])
         return len(rids)
+
+    async def _ask_again(self, rids: list[str]) -> None:
+        """A claimed evaluation that failed is asked for again shortly: its claim moved the
+        next one an hour on, and what its events changed would go unseen until then."""
+        again = self.clock.now() + timedelta(seconds=self.settings.evaluation_retry_seconds)
+        await store.request_evaluations(self.runtime.db, rids, again)
 
     # -- whose days count: members' time zones, each relationship's creator and joinings --
     async def on_member_updated(self, event: DecodedEvent) -> None:
@@ -332,6 +339,9 @@ class InsightsHandlers:
 
     async def prepare(self, runtime: ServiceRuntime) -> None:
         await store.ensure_indexes(runtime.db)
+        moved = await store.move_days_into_months(runtime.db, runtime.transact)
+        if moved:
+            log.info("days_moved_into_months", days=moved)
         await self.rewrap_note_keys()
         runtime.spawn(repeat_when_due(self.evaluate_due, self.seconds_to_next, self.wake,
                                       self.settings.tick_seconds, "insights_tick"))  # fmt: skip

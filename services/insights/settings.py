@@ -122,6 +122,9 @@ class InsightsSettings(SealingSettings):  # seals members' notes on flags
     evaluation_delay_seconds: float = Field(
         default=1.0, ge=0, description="Events are evaluated together after this short delay."
     )
+    evaluation_retry_seconds: float = Field(
+        default=5.0, gt=0, description="A claimed evaluation that failed is tried again after this."
+    )
     tick_seconds: float = Field(
         default=30,
         gt=0,

@@ -1,7 +1,7 @@
 """The only module of the insights service that touches MongoDB.
 
-Aggregates: `days` (relationship counters per day in the relationship's zone),
-`member_days` (a member's own counters per day in their zone), `bids`,
+Aggregates: `months` (a relationship's month in one document, months.py: its counters per
+day in the relationship's zone, and each member's own counters per day in their zone), `bids`,
 `assessments`, `conflict_reports`, `occurrences` and `rituals` (one small document
 each, set by the events that know their fields), `relationships` (first day, last
 event, creator, when members joined, next evaluation), `zones` (members' time zones), `state` (flags
@@ -12,12 +12,13 @@ reads a bounded number of documents whatever the history's length.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import CollectionInvalid, DuplicateKeyError, OperationFailure
 
 from services.insights.domain import (
     ANSWER_ORDER,
@@ -40,6 +41,16 @@ from services.insights.domain import (
     relationship_zone,
 )
 from services.insights.evaluation import State
+from services.insights.merging import merged_updates
+from services.insights.months import (
+    MONTHS,
+    day_documents,
+    in_months,
+    keys,
+    member_day_documents,
+    months_between,
+    old_day_as_contribution,
+)
 from shared.membership import MEMBERSHIPS
 from shared.mongo import Database, Document, Session, claim_many, next_due
 
@@ -51,10 +62,11 @@ CONFLICT_DAYS = 60  # longer than any conflict window
 
 
 async def ensure_indexes(db: Database) -> None:
-    await db[DAYS].create_index([("relationship_id", ASCENDING), ("day", ASCENDING)])
-    await db[MEMBER_DAYS].create_index(
-        [("relationship_id", ASCENDING), ("member_id", ASCENDING), ("day", ASCENDING)]
-    )
+    # The months have no index (months.py), but the collection must exist before a
+    # transaction writes to it: SecantusDB can deadlock creating a collection inside one.
+    if MONTHS not in set(await db.list_collection_names()):
+        with contextlib.suppress(CollectionInvalid, OperationFailure):  # a replica was first
+            await db.create_collection(MONTHS)
     await db[BIDS].create_index([("relationship_id", ASCENDING), ("made_at", DESCENDING)])
     await db[BIDS].create_index([("relationship_id", ASCENDING), ("answered_at", DESCENDING)])
     await db[ASSESSMENTS].create_index(
@@ -144,7 +156,8 @@ def _zones(members: list[str], zones: dict[str, str], relationship: Document | N
 
 
 async def apply(db: Database, session: Session, found: list[Contribution]) -> None:
-    for c in found:
+    """Each contribution in a write of its own (one event's: see apply_merged for batches)."""
+    for c in map(in_months, found):
         update: dict[str, Any] = {}
         if c.on_insert:
             update["$setOnInsert"] = c.on_insert
@@ -165,11 +178,10 @@ async def apply(db: Database, session: Session, found: list[Contribution]) -> No
         await db[c.collection].update_one({"_id": c.key}, update, upsert=True, session=session)
 
 
-async def apply_merged(
-    db: Database, session: Session, updates: dict[str, list[tuple[str, dict[str, Any]]]]
-) -> None:
-    """One bulk write per collection for a whole batch's merged contributions."""
-    for collection, writes in updates.items():
+async def apply_merged(db: Database, session: Session, found: list[Contribution]) -> None:
+    """A whole batch's contributions merged into one update per document, in one bulk
+    write per collection."""
+    for collection, writes in merged_updates([in_months(c) for c in found]).items():
         await db[collection].bulk_write(
             [UpdateOne({"_id": key}, update, upsert=True) for key, update in writes],
             ordered=False,
@@ -195,6 +207,8 @@ async def load_views(
     since = (today - timedelta(days=HISTORY_DAYS + 1)).isoformat()
     member_since = (today - timedelta(days=MEMBER_HISTORY_DAYS + 1)).isoformat()
     theirs = {"relationship_id": {"$in": ids}}
+    # Up to a month ahead too: a day dated a little into the future still counts.
+    months = months_between(today - timedelta(days=HISTORY_DAYS + 1), today + timedelta(days=31))
     recent = {**theirs, "at": {"$gte": now - timedelta(days=CONFLICT_DAYS)}}
 
     async def grouped(collection: str, query: Document) -> dict[str, list[Document]]:
@@ -210,8 +224,12 @@ async def load_views(
     relationships = {d["_id"]: d for d in await by_id(RELATIONSHIPS, ids)}
     everyone = sorted({m for members in memberships.values() for m in members})
     zones = {d["_id"]: d["timezone"] for d in await by_id(ZONES, everyone)}
-    days = await grouped(DAYS, {**theirs, "day": {"$gte": since}})
-    member_days = await grouped(MEMBER_DAYS, {**theirs, "day": {"$gte": member_since}})
+    days: dict[str, list[Document]] = {rid: [] for rid in ids}
+    member_days: dict[str, list[Document]] = {rid: [] for rid in ids}
+    for month in await by_id(MONTHS, [k for rid in ids for k in keys(rid, months)]):
+        rid = month["relationship_id"]
+        days[rid] += [d for d in day_documents(month) if d["day"] >= since]
+        member_days[rid] += [d for d in member_day_documents(month) if d["day"] >= member_since]
     bids = await grouped(BIDS, {**theirs, "made_at": {"$gte": now - timedelta(days=15)}})
     reports = await grouped(CONFLICT_REPORTS, recent)
     occurrences = await grouped(OCCURRENCES, recent)
@@ -413,6 +431,13 @@ async def request_evaluation(
     )
 
 
+async def request_evaluations(db: Database, relationship_ids: list[str], at: datetime) -> None:
+    """`request_evaluation` outside any transaction, for relationships that exist."""
+    await db[RELATIONSHIPS].update_many(
+        {"_id": {"$in": relationship_ids}}, {"$min": {"next_eval_at": at}}
+    )
+
+
 async def next_evaluation_at(db: Database) -> datetime | None:
     """When the earliest evaluation asked for falls due (None: none asked for)."""
     due: datetime | None = await next_due(db[RELATIONSHIPS], "next_eval_at")
@@ -437,7 +462,9 @@ async def erase_member(
     some name them (`breach_by__<boundary>:<member>`, `touch_pair__<a>~<b>`, a flag's
     reporters). The other members' own records stay; the relationship's figures start
     again from the next shared entries (docs/privacy.md §4)."""
-    await db[MEMBER_DAYS].delete_many({"member_id": member_id}, session=session)
+    # Their own days, in every relationship's months (others' days there stay).
+    own = f"members.{member_id}"
+    await db[MONTHS].update_many({own: {"$exists": True}}, {"$unset": {own: ""}}, session=session)
     await db[ASSESSMENTS].delete_many({"member_id": member_id}, session=session)
     await db[FLAG_RESPONSES].delete_many({"member_id": member_id}, session=session)
     await db[RECOMMENDATION_ANSWERS].delete_many({"member_id": member_id}, session=session)
@@ -452,7 +479,8 @@ async def erase_member(
         {joined: {"$exists": True}}, {"$unset": {joined: ""}}, session=session
     )
     theirs = {"relationship_id": {"$in": relationship_ids}}
-    for name in (DAYS, BIDS, OCCURRENCES, RITUALS):
+    await db[MONTHS].update_many(theirs, {"$unset": {"days": ""}}, session=session)
+    for name in (BIDS, OCCURRENCES, RITUALS):
         await db[name].delete_many(theirs, session=session)
     # No upsert: a relationship erased meanwhile is not brought back. The evaluation asked
     # for clears what no longer holds (and says so with flag.cleared and health.updated).
@@ -481,7 +509,7 @@ async def erase_member(
 
 
 async def erase_relationship(db: Database, session: Session, relationship_id: str) -> None:
-    for name in (DAYS, MEMBER_DAYS, BIDS, ASSESSMENTS, CONFLICT_REPORTS, OCCURRENCES, RITUALS,
+    for name in (MONTHS, BIDS, ASSESSMENTS, CONFLICT_REPORTS, OCCURRENCES, RITUALS,
                  FLAG_RESPONSES, RECOMMENDATION_ANSWERS):  # fmt: skip
         await db[name].delete_many({"relationship_id": relationship_id}, session=session)
     await db[RELATIONSHIPS].delete_one({"_id": relationship_id}, session=session)
@@ -502,5 +530,43 @@ async def member_records(db: Database, member_id: str) -> tuple[list[Document], 
         for flag in state.get("flags", {}).values():
             if flag.get("member_id") == member_id:
                 flags.append({**flag, "relationship_id": state["_id"]})
-    days = await db[MEMBER_DAYS].find({"member_id": member_id}, {"_id": 0}).to_list()
-    return flags, days
+    months = await db[MONTHS].find({f"members.{member_id}": {"$exists": True}}).to_list()
+    return flags, [day for month in months for day in member_day_documents(month, member_id)]
+
+
+async def load_days(
+    db: Database, relationship_id: str | None = None, member_id: str | None = None
+) -> list[Document]:
+    """Day documents as stored in their months: a relationship's (or everyone's), or a
+    member's own with `member_id` (for tools and tests that look at what is kept)."""
+    query: Document = {} if relationship_id is None else {"relationship_id": relationship_id}
+    found = await db[MONTHS].find(query).to_list()
+    if member_id is None:
+        return [day for month in found for day in day_documents(month)]
+    return [day for month in found for day in member_day_documents(month, member_id)]
+
+
+async def move_days_into_months(
+    db: Database, transact: Callable[[Callable[[Session], Awaitable[None]]], Awaitable[None]]
+) -> int:
+    """Fold day documents of the layout before months (`days`, `member_days`) into their
+    months, each in a transaction with its removal so it counts once whatever stops the
+    move; run at start-up, before any event is consumed. The number moved."""
+    moved = 0
+    present = set(await db.list_collection_names())
+    for old in (DAYS, MEMBER_DAYS):
+        if old not in present:
+            continue
+        while batch := await db[old].find({}).limit(500).to_list():
+            for document in batch:
+                change = old_day_as_contribution(old, document)
+
+                async def move(session: Session, change: Contribution = change,
+                               key: Any = document["_id"], old: str = old) -> None:  # fmt: skip
+                    if (await db[old].delete_one({"_id": key}, session=session)).deleted_count:
+                        await apply(db, session, [change])
+
+                await transact(move)
+            moved += len(batch)
+        await db[old].drop()
+    return moved

@@ -25,6 +25,7 @@ import nats
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.insights import store
 from shared.subjects import database_name
 from tests.support.api import couple
 from tests.support.load import Load, Write
@@ -65,7 +66,7 @@ async def look(
         insights = client[database_name(ns, "insights")]
         markers = {m["_id"] async for m in insights.processed_events.find({}, {"_id": 1})}
         days = Counter[str]()
-        async for day in insights.days.find({}):
+        for day in await store.load_days(insights):
             days[day["relationship_id"]] += int(day.get("checkins", 0))
     finally:
         await client.close()

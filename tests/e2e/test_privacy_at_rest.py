@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 
 from services.checkin.keyring import Keyring
 from services.checkin.settings import DEVELOPMENT_MASTER_KEYS
+from services.insights import store
 from shared import crypto
 from shared.subjects import database_name, stream_name
 from tests.support.api import Person, couple
@@ -148,12 +149,7 @@ async def test_erasure_reaches_every_service_and_shreds_old_copies(
         await client[database_name(ns, "checkin")].data_keys.count_documents({"member_id": cy.id})
         == 0
     )
-    assert (
-        await client[database_name(ns, "insights")].member_days.count_documents(
-            {"member_id": cy.id}
-        )
-        == 0
-    )
+    assert await store.load_days(client[database_name(ns, "insights")], member_id=cy.id) == []
     assert (
         await client[database_name(ns, "scheduler")].member_settings.count_documents({"_id": cy.id})
         == 0

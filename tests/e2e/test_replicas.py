@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.insights import store
 from shared.subjects import database_name
 from tests.support.api import couple
 from tests.support.system import running_system
@@ -58,7 +59,7 @@ async def test_two_replicas_of_each_service_share_the_work_and_do_nothing_twice(
         client: AsyncMongoClient = AsyncMongoClient(servers.mongo_url)
 
         async def all_counted() -> bool:
-            days = await client[database_name(namespace, "insights")].days.find({}).to_list()
+            days = await store.load_days(client[database_name(namespace, "insights")])
             return sum(d.get("checkins", 0) for d in days) == CHECKINS
 
         await eventually(all_counted, timeout=40)

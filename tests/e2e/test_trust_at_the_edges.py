@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 
 from services.gateway.routes.stream import seal_position
 from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY
+from services.insights import store
 from services.scheduler.store import CHECKINS
 from shared import crypto
 from shared.envelope import Visibility
@@ -262,9 +263,9 @@ async def test_a_late_checkin_of_an_erased_member_creates_nothing_anywhere(
     await publish(vic.id, canary)  # behind it on the same stream and the same consumers
 
     async def caught_up() -> bool:
-        insights = client[database_name(ns, "insights")].member_days
+        insights = client[database_name(ns, "insights")]
         scheduler = client[database_name(ns, "scheduler")]
-        seen_insights = await insights.count_documents({"member_id": vic.id}) > 0
+        seen_insights = len(await store.load_days(insights, rid, member_id=vic.id)) > 0
         checked_in = [d["_id"] async for d in scheduler[CHECKINS].find({})]
         return seen_insights and any(key.startswith(vic.id) for key in checked_in)
 

@@ -7,6 +7,7 @@ import pytest
 
 from services.checkin.app import create_runtime as checkin_runtime
 from services.checkin.settings import CheckinSettings
+from services.insights import store
 from services.insights.app import create_runtime as insights_runtime
 from services.insights.settings import InsightsSettings
 from shared.messages.views_rpc import (
@@ -139,7 +140,7 @@ async def test_recommendations_dismissed_never_come_back_and_done_ones_count(mak
         assert starter.id in {r.id for r in (await view_of(rpc, fay)).recommendations}
         with pytest.raises(NotFound):
             await answer(fay, "no-such-thing", "dismissed")
-        done = await insights.db.days.find({"relationship_id": "rel7"}).to_list()
+        done = await store.load_days(insights.db, "rel7")
         assert sum(d.get("recommendations_done", 0) for d in done) == 1
 
 

@@ -1,12 +1,15 @@
 """The evaluation tick takes every relationship that is due in one round, and a
-relationship that cannot be evaluated holds up no other."""
+relationship that cannot be evaluated holds up no other and is tried again shortly."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.checkin.settings import CheckinSettings
 from services.insights.app import wire
+from services.insights.months import MONTHS
 from services.insights.settings import InsightsSettings
 from shared.clock import ManualClock
 from shared.envelope import Visibility
@@ -45,8 +48,11 @@ async def test_due_relationships_are_evaluated_together_and_a_broken_one_alone(
 
         await eventually(applied, timeout=20)
         # relC's aggregates hold a day that cannot be read: its evaluation fails.
-        await db.member_days.insert_one(
-            {"_id": "broken", "relationship_id": "relC", "member_id": "a", "day": "not a day"}
+        month = T0.date().isoformat()[:7]
+        await db[MONTHS].update_one(
+            {"_id": f"relC:{month}"},
+            {"$set": {"relationship_id": "relC", "month": month, "members.a.xx": {"checkins": 1}}},
+            upsert=True,
         )
         clock.at = T0 + timedelta(seconds=5)  # past the short evaluation delay
 
@@ -55,5 +61,14 @@ async def test_due_relationships_are_evaluated_together_and_a_broken_one_alone(
         for rid in ("relA", "relB"):
             assert [f["code"] for f in states[rid]["flags"].values()] == ["stonewalling"]
         assert "relC" not in states
-        # Claimed until the time-based re-evaluation: nothing is due now.
+        # The two evaluated are claimed until the time-based re-evaluation; the broken one is
+        # asked for again shortly (not an hour on, as its claim had it).
         assert await handlers.evaluate_due() == 0
+        clock.at += timedelta(seconds=handlers.settings.evaluation_retry_seconds)
+        due = await db.relationships.find({"next_eval_at": {"$lte": clock.at}}).to_list()
+        assert [d["_id"] for d in due] == ["relC"]
+        with pytest.raises(ValueError):  # alone, its failure is the round's (and logged so)
+            await handlers.evaluate_due()
+        clock.at += timedelta(seconds=handlers.settings.evaluation_retry_seconds)
+        due = await db.relationships.find({"next_eval_at": {"$lte": clock.at}}).to_list()
+        assert [d["_id"] for d in due] == ["relC"]  # and asked for again all the same

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.checkin.settings import CheckinSettings
+from services.insights import store
 from services.insights.app import wire
 from services.insights.settings import InsightsSettings
 from shared.clock import ManualClock
@@ -54,7 +55,11 @@ async def test_a_redelivered_event_changes_nothing(make_settings, nats_client, m
                 return False
 
         await eventually(done, timeout=20)
-        day = await runtime.db.days.find_one({"_id": f"rel9:{T0.date().isoformat()}"})
+        (day,) = [
+            d
+            for d in await store.load_days(runtime.db, "rel9")
+            if d["day"] == T0.date().isoformat()
+        ]
         reports = await runtime.db.conflict_reports.find({"relationship_id": "rel9"}).to_list()
     assert day["conflict_reports"] == 1
     assert [(r["conflict_id"], r["shut_down"]) for r in reports] == [("c1", True)]
