@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -296,7 +297,7 @@ def _decoded(raw: Msg, namespace: str) -> DecodedEvent:
         # Defence in depth beside NATS permissions: an event is only taken from the
         # subject its own owner publishes it on.
         raise InvalidEvent(f"{event.envelope.type} events do not belong on {raw.subject}")
-    return event
+    return replace(event, trace=telemetry.carried(raw.headers))
 
 
 async def consume_batches(

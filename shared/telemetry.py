@@ -14,7 +14,7 @@ written (`carrier()` / `resumed()`), so one check-in is one trace end to end.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -104,6 +104,11 @@ def carrier() -> dict[str, str]:
     headers: dict[str, str] = {}
     _PROPAGATOR.inject(headers)
     return headers
+
+
+def carried(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The trace context among a message's headers (may be empty)."""
+    return {k: v for k, v in (headers or {}).items() if k in _PROPAGATOR.fields}
 
 
 @contextmanager

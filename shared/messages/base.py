@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -45,6 +45,9 @@ class UnsupportedEventVersion(InvalidEvent):
 class DecodedEvent:
     envelope: Envelope
     data: EventData
+    # The trace context its message carried (W3C headers), where a consumer keeps it for
+    # work done later on its behalf (a webhook delivery).
+    trace: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

@@ -74,23 +74,24 @@ class Deliveries:
         nothing and needs no processed markers."""
         # Only what every member may see ever leaves: no private entries, no member-only
         # insights, no author-only fields of a shared entry.
-        visible = [seen for e in batch if e.envelope.relationship_id is not None
-                   and (seen := privacy.event_for(e.envelope, None)) is not None]  # fmt: skip
+        visible = [(seen, event.trace) for event in batch if event.envelope.relationship_id
+                   and (seen := privacy.event_for(event.envelope, None)) is not None]  # fmt: skip
         if not visible:
             return
         db = self.runtime.db
-        rids = sorted({str(e.relationship_id) for e in visible})
+        rids = sorted({str(e.relationship_id) for e, _trace in visible})
         hooks = await store.webhooks_of_many(db, rids)
         if not hooks:
             return
         now = datetime.now(UTC)
-        trace = telemetry.carrier()  # the dispatcher continues this trace when it sends
+        # The dispatcher continues each event's own trace when it sends.
         found = [
             {"_id": f"{w['_id']}-{e.id}", "webhook_id": w["_id"], "event_id": e.id,
              "type": e.type, "order": f"{e.time.isoformat()}|{e.id}", "status": "pending",
              "attempts": [], "body": e.to_json().decode(), "next_attempt_at": now,
-             "created_at": now, "trace": trace, "about": sorted(members_mentioned(e))}
-            for e in visible
+             "created_at": now, "trace": trace or telemetry.carrier(),
+             "about": sorted(members_mentioned(e))}
+            for e, trace in visible
             for w in hooks
             if w["relationship_id"] == e.relationship_id and wants(w, e.type)
         ]  # fmt: skip
