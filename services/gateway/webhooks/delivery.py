@@ -99,15 +99,11 @@ class Deliveries:
             await store.add_deliveries_at_once(db, found)
             self.wake.now()
 
-    async def on_one(self, event: DecodedEvent) -> None:
-        await self.on_batch([event])
-
     def wire(self) -> None:
         for owner in SERVICES:
-            # One at a time, as each arrives: a member's integration waits on these (the
-            # batch path measured seconds of extra latency under load, and again in a
-            # fresh-clone run on 3 Dec: a leaver test's webhook waited over 30 s).
-            self.runtime.consume(owner, "webhooks", self.on_one)
+            # What is there when the first arrives, without lingering for more: a member's
+            # integration waits on these.
+            self.runtime.consume_batches(owner, "webhooks", self.on_batch, linger=False)
 
     # -- sending -------------------------------------------------------------------------
     @property
