@@ -117,7 +117,7 @@ async def measure(api: str, db_url: str) -> tuple[float, float]:
         top_after = await per_collection(client)
         print_kinds(kinds_before, kinds_after, idle_kinds, elapsed)
         for name in sorted(top_after, key=lambda n: top_before.get(n, 0) - top_after[n]):
-            if (count := top_after[name] - top_before.get(name, 0)) >= WRITES // 10:
+            if (count := top_after[name] - top_before.get(name, 0)) >= WRITES // 50:
                 print(f"  {count / WRITES:5.2f} per check-in  {name}")
         per_write = (after - before - 1 - idle_rate * elapsed) / WRITES
         return idle_rate, per_write
