@@ -22,13 +22,18 @@ from tests.support.receiver import Receiver
 from tests.support.waiting import eventually
 
 
-async def subscribe_and_deliver(client: Any, db: Any, app: Any, url: str) -> str:
-    """A webhook to `url` and one delivery due now; returns the delivery's id."""
+async def subscribe_and_deliver(
+    client: Any, db: Any, app: Any, url: str, hook_state: dict[str, Any] | None = None
+) -> str:
+    """A webhook to `url` (its stored state changed by `hook_state`) and one delivery due
+    now; returns the delivery's id."""
     person = await sign_up(client, "Hooked")
     rid = (await person.ok("POST", "/v1/relationships", {"name": "us"}))["id"]
     # Only check-ins: the relationship's own events (no check-in service runs here) stay out.
     hook = await person.ok("POST", f"/v1/relationships/{rid}/webhooks",
                            {"url": url, "event_types": ["checkin.logged"]})  # fmt: skip
+    if hook_state:
+        await store.set_webhook_state(db, hook["id"], hook_state)
     now = datetime.now(UTC)
     delivery_id = f"{hook['id']}-e1"
     await db[store.DELIVERIES].insert_one({
@@ -130,3 +135,22 @@ async def test_a_receiver_streaming_forever_is_cut_off(
     attempt = done["attempts"][0]
     assert attempt.get("error", attempt.get("status_code")) == outcome
     assert attempt["latency_ms"] < 5000
+
+
+async def test_a_delivery_taken_clears_its_endpoints_run_of_failures(
+    make_settings, nats_client, mongo, namespace
+):
+    receiver = Receiver().start()
+    app = create_app(make_settings(GatewaySettings, webhook_allow_loopback_http=True))
+    db = mongo[database_name(namespace, "gateway")]
+    try:
+        async with http(app) as client:
+            delivery = await subscribe_and_deliver(
+                client, db, app, receiver.url, hook_state={"failing_in_a_row": 2}
+            )
+            done = await eventually(lambda: attempted(db, delivery), timeout=20)
+    finally:
+        receiver.stop()
+    assert done["status"] == "delivered"
+    hook = await db[store.WEBHOOKS].find_one({"_id": done["webhook_id"]})
+    assert hook["failing_in_a_row"] == 0

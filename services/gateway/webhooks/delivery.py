@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import certifi
 import httpx
 
 from services.gateway import store
@@ -66,6 +68,9 @@ class Deliveries:
         self.owner = new_id()
         self.wake = Wake()  # new deliveries in this process: send now, not at the safety timer
         self.tracer = telemetry.tracer(settings.service_name)
+        # Built once: loading the CA bundle took ~30 ms of CPU for every dispatch round's
+        # client (measured on the reference machine), longer than the rest of a delivery.
+        self.tls = ssl.create_default_context(cafile=certifi.where())
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_batch(self, batch: list[DecodedEvent]) -> None:
@@ -118,6 +123,7 @@ class Deliveries:
         # No kept-alive connections: each attempt connects to the address just vetted, and
         # a connection made for one host name is never reused for another on the same address.
         async with httpx.AsyncClient(
+            verify=self.tls,
             timeout=self.settings.webhook_timeout_seconds,
             limits=httpx.Limits(max_keepalive_connections=0),
         ) as http:
@@ -205,7 +211,8 @@ class Deliveries:
         if ok:
             done = {**common, "status": "delivered", "next_attempt_at": None}
             await store.update_delivery(db, due["_id"], done, outcome)
-            await store.set_webhook_state(db, hook["_id"], {"failing_in_a_row": 0})
+            if hook.get("failing_in_a_row"):  # one endpoint's deliveries go one at a time
+                await store.set_webhook_state(db, hook["_id"], {"failing_in_a_row": 0})
             return True
         schedule = self.settings.webhook_retry_seconds
         if attempts <= len(schedule):
