@@ -342,7 +342,7 @@ async def consume_batches(
                 else:
                     batch = await _fetch_prepared(subscription, batch_size, settings, durable,
                                                   dead_letters)  # fmt: skip
-            except TimeoutError:  # nothing came (nats-py's or a bare one, as above)
+            except TimeoutError:  # nothing came (nats-py's own or a bare one: _next_batch)
                 continue
             except asyncio.CancelledError:
                 raise
@@ -382,8 +382,8 @@ async def _next_batch(subscription: JetStreamContext.PullSubscription, size: int
     except TimeoutError:
         # nats-py raises its own TimeoutError, or a bare one when its short deadline ran out
         # while it waited for the server's "no messages": either way nothing more is there.
-        # (Let the bare one escape and the first message, fetched but never acked, waited
-        # out its whole ack wait: 30 s.)
+        # (Were the bare one to escape, the first message, fetched but never acked, would
+        # wait out its whole ack wait: 30 s.)
         more = []
     return [*first, *more]
 

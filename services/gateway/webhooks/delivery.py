@@ -211,7 +211,9 @@ class Deliveries:
         if ok:
             done = {**common, "status": "delivered", "next_attempt_at": None}
             await store.update_delivery(db, due["_id"], done, outcome)
-            if hook.get("failing_in_a_row"):  # one endpoint's deliveries go one at a time
+            # Read just before sending, and an endpoint's deliveries go one at a time: a run of
+            # failures shows here if there is one to clear.
+            if hook.get("failing_in_a_row"):
                 await store.set_webhook_state(db, hook["_id"], {"failing_in_a_row": 0})
             return True
         schedule = self.settings.webhook_retry_seconds
