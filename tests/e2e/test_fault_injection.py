@@ -139,15 +139,22 @@ async def check_everyone_is_up(system: System, pids_before: dict[str, int], kill
         assert process.alive(), f"{name} is down (log: {system.logs / name}.log)"
         if name != killed:
             assert process.pid == pids_before[name], f"{name} restarted on its own"
+    last: list[str] = ["no answer"]  # what readiness said last, to name what was not ready
     async with httpx.AsyncClient(timeout=5) as client:
 
         async def ready() -> bool:
             try:
-                return (await client.get(f"{system.api}/readyz")).status_code == 200
-            except httpx.TransportError:
+                response = await client.get(f"{system.api}/readyz")
+            except httpx.TransportError as exc:
+                last[0] = type(exc).__name__
                 return False
+            last[0] = response.text
+            return response.status_code == 200
 
-        await eventually(ready, timeout=60, interval=0.5)
+        try:
+            await eventually(ready, timeout=60, interval=0.5)
+        except AssertionError as exc:
+            raise AssertionError(f"not ready again after {killed}: {last[0]}") from exc
 
 
 @pytest.mark.slow
