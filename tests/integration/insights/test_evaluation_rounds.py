@@ -17,6 +17,7 @@ from shared.messages import new_event
 from shared.messages.checkin import ConflictLogged
 from shared.nats import publish_event
 from shared.runtime import ServiceRuntime
+from tests.support.insights import without_own_evaluation_rounds
 from tests.support.runtimes import running
 from tests.support.waiting import eventually
 
@@ -31,8 +32,9 @@ def conflict(rid: str, n: int):
 
 
 async def test_due_relationships_are_evaluated_together_and_a_broken_one_alone(
-    make_settings, mongo
+    monkeypatch, make_settings, mongo
 ):
+    without_own_evaluation_rounds(monkeypatch)  # the test evaluates, at its clock's times
     clock = ManualClock(T0)
     producer = ServiceRuntime(make_settings(CheckinSettings))
     runtime = ServiceRuntime(make_settings(InsightsSettings, tick_seconds=3600))

@@ -16,6 +16,7 @@ from shared.messages.checkin import ConflictLogged
 from shared.nats import publish_event
 from shared.runtime import ServiceRuntime
 from shared.subjects import event_subject, relationship_events, stream_name
+from tests.support.insights import without_own_evaluation_rounds
 from tests.support.runtimes import running
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -66,8 +67,9 @@ async def test_a_redelivered_event_changes_nothing(make_settings, nats_client, m
 
 
 async def test_a_flag_clears_when_its_window_passes_and_only_one_replica_does_it(
-    make_settings, nats_client, mongo
+    monkeypatch, make_settings, nats_client, mongo
 ):
+    without_own_evaluation_rounds(monkeypatch)  # the test evaluates, at its clock's times
     clock = ManualClock(T0)
     producer = ServiceRuntime(make_settings(CheckinSettings))
     first = ServiceRuntime(make_settings(InsightsSettings, tick_seconds=3600))
