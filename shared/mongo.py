@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+import pymongo
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -66,9 +67,14 @@ async def in_transaction(
         )
 
 
-async def ping(client: AsyncMongoClient[Document]) -> bool:
+async def ping(client: AsyncMongoClient[Document], timeout: float) -> bool:
+    """Whether MongoDB answers within `timeout` seconds. Bounded on its own: a server that
+    accepts connections but has stalled would otherwise keep a readiness check waiting, with
+    no answer at all for whoever asked (the client's timeouts bound finding a server, not a
+    command's answer)."""
     try:
-        await client.admin.command("ping")
+        with pymongo.timeout(timeout):
+            await client.admin.command("ping")
     except Exception:
         return False
     return True

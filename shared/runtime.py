@@ -71,6 +71,10 @@ StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 T = TypeVar("T")
 
+# Each of readiness's pings (NATS, MongoDB) answers within this, so a service's answer to
+# the gateway's Ping comes back inside the gateway's readiness timeout (1 s by default).
+PING_SECONDS = 0.5
+
 
 class ServiceRuntime:
     def __init__(
@@ -414,8 +418,8 @@ class ServiceRuntime:
 
     # -- health -----------------------------------------------------------------------------
     async def checks(self) -> dict[str, bool]:
-        nats_ok = self.started and await self.broker.ping(timeout=0.5)
-        mongo_ok = self._mongo is not None and await ping(self._mongo)
+        nats_ok = self.started and await self.broker.ping(timeout=PING_SECONDS)
+        mongo_ok = self._mongo is not None and await ping(self._mongo, timeout=PING_SECONDS)
         return {
             "started": self.started,
             "consumers": self.started and self._unbound_consumers == 0,

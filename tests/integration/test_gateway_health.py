@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+
 import httpx
 
 from services.checkin.app import create_runtime as checkin_runtime
@@ -98,3 +102,26 @@ async def test_the_gateway_counts_each_event_once_for_the_ops_figures(
 
         counts = await eventually(counted)
     assert counts == {"relationship.created": 1}
+
+
+async def test_readyz_answers_not_ready_while_mongodb_has_stalled(make_settings, restartable_mongo):
+    # A server that holds its connections but answers nothing (here: stopped with SIGSTOP)
+    # must make readiness say so, not keep it waiting.
+    app = create_app(make_settings(GatewaySettings, mongo_url=restartable_mongo.url,
+                                   readiness_timeout_seconds=0.3))  # fmt: skip
+    assert restartable_mongo.process is not None and restartable_mongo.process.process is not None
+    pid = restartable_mongo.process.process.pid
+    async with http(app) as client:
+        assert (await client.get("/readyz")).json()["checks"]["mongodb"] is True
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            response = await asyncio.wait_for(client.get("/readyz"), timeout=10)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+        async def mongodb_back() -> bool:
+            return (await client.get("/readyz")).json()["checks"]["mongodb"] is True
+
+        await eventually(mongodb_back)
+    assert response.status_code == 503
+    assert response.json()["checks"]["mongodb"] is False
