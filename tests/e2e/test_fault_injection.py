@@ -154,7 +154,21 @@ async def check_everyone_is_up(system: System, pids_before: dict[str, int], kill
         try:
             await eventually(ready, timeout=60, interval=0.5)
         except AssertionError as exc:
-            raise AssertionError(f"not ready again after {killed}: {last[0]}") from exc
+            own = await each_ones_readiness(client, system)
+            raise AssertionError(f"not ready again after {killed}: {last[0]}; {own}") from exc
+
+
+async def each_ones_readiness(client: httpx.AsyncClient, system: System) -> str:
+    """What each process's own /readyz says (NATS, MongoDB, its consumers), to tell a service
+    that answered "not ready" from one that did not answer the gateway's ping in time."""
+    said = []
+    for name, port in sorted(system.ports.items()):
+        try:
+            response = await client.get(f"http://127.0.0.1:{port}/readyz")
+            said.append(f"{name}: {response.text}")
+        except httpx.TransportError as exc:
+            said.append(f"{name}: {type(exc).__name__}")
+    return "; ".join(said)
 
 
 @pytest.mark.slow
