@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandListener
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -23,16 +24,29 @@ Database = AsyncDatabase[Document]
 Session = AsyncClientSession
 
 
-def create_client(url: str, app_name: str, timeout: float = 5.0) -> AsyncMongoClient[Document]:
-    """Create the client inside the running event loop (it is bound to that loop)."""
+def create_client(
+    url: str, app_name: str, timeout: float = 5.0, listeners: Sequence[CommandListener] = ()
+) -> AsyncMongoClient[Document]:
+    """Create the client inside the running event loop (it is bound to that loop).
+
+    Without retryable writes. Our writes do not lean on them: each is idempotent where it
+    stands (ids derived from command and event ids, processed markers inside the effect's
+    transaction, version guards, $min/$set), which the fault suite proves by restarting
+    MongoDB under load, and a restart forgets the server's retryable-write records anyway.
+    On SecantusDB they cost a great deal: it keeps a record of every retryable write for 30
+    minutes, up to 10,000, and scans them all on each write and sorts them all once full,
+    so a server past 10,000 writes in half an hour spent ~35 ms per write, against ~1.3 ms
+    without (docs/architecture.md, pitfalls). Transactions' commits are still retried once.
+    """
     return AsyncMongoClient(
         url,
         appname=app_name,
         tz_aware=True,
         serverSelectionTimeoutMS=int(timeout * 1000),
         connectTimeoutMS=int(timeout * 1000),
-        retryWrites=True,
+        retryWrites=False,
         w="majority",
+        event_listeners=list(listeners),
     )
 
 
