@@ -283,6 +283,8 @@ async def apply_batch_once(
             db, [event.envelope for event in fresh.values()], session
         )
         alive = [event for event in fresh.values() if event.id not in gone]
+        if gone:
+            log.info("events_after_erasure_ignored", consumer=consumer, count=len(gone))
         if alive:
             await effect(session, alive)
         return alive

@@ -151,16 +151,26 @@ class ServiceRuntime:
             log.warning("consumer_not_declared", detail=problem)
 
     def consume_batches(
-        self, owner: str, purpose: str, handle: BatchHandler, *, linger: bool = True
+        self,
+        owner: str,
+        purpose: str,
+        handle: BatchHandler,
+        *,
+        linger: bool = True,
+        applied_once: bool = False,
     ) -> None:
         """Like `consume`, but `handle` gets up to `consumer_batch_size` events at once and
         must apply them idempotently per event id (see shared.consumer.apply_batch_once).
         With `linger`, a consumer that took less than a full batch waits
         `consumer_linger_seconds` before the next (for aggregates, not for what a member
-        waits on)."""
+        waits on). Events about an erased member or relationship are left out before
+        `handle` sees them; with `applied_once` (`handle` writes only through
+        `apply_batch_once`, which leaves them out inside its transaction) that read is not
+        made twice."""
         self._declared(owner, purpose)
         self._consumed_owners.add(owner)
-        self._batch_consumers.append((owner, purpose, self._batch_unless_buried(handle), linger))
+        guarded = handle if applied_once else self._batch_unless_buried(handle)
+        self._batch_consumers.append((owner, purpose, guarded, linger))
 
     def handle(self, handlers: Mapping[type[BaseModel], Handler[Any]]) -> None:
         """Answer each request type with its function, `{LogCheckin: log_checkin, ...}`:
