@@ -157,19 +157,19 @@ class ServiceRuntime:
         handle: BatchHandler,
         *,
         linger: bool = True,
-        applied_once: bool = False,
+        leaves_out_erased: bool = False,
     ) -> None:
         """Like `consume`, but `handle` gets up to `consumer_batch_size` events at once and
         must apply them idempotently per event id (see shared.consumer.apply_batch_once).
         With `linger`, a consumer that took less than a full batch waits
         `consumer_linger_seconds` before the next (for aggregates, not for what a member
         waits on). Events about an erased member or relationship are left out before
-        `handle` sees them; with `applied_once` (`handle` writes only through
-        `apply_batch_once`, which leaves them out inside its transaction) that read is not
-        made twice."""
+        `handle` sees them, unless it `leaves_out_erased` itself: `apply_batch_once` does,
+        inside its transaction, and a handler that writes for only some events can read
+        the tombstones for those alone."""
         self._declared(owner, purpose)
         self._consumed_owners.add(owner)
-        guarded = handle if applied_once else self._batch_unless_buried(handle)
+        guarded = handle if leaves_out_erased else self._batch_unless_buried(handle)
         self._batch_consumers.append((owner, purpose, guarded, linger))
 
     def handle(self, handlers: Mapping[type[BaseModel], Handler[Any]]) -> None:

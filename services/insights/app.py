@@ -37,8 +37,8 @@ def wire(runtime: ServiceRuntime, clock: Clock = SYSTEM_CLOCK) -> InsightsHandle
     runtime.keep_membership()
     # The aggregates take every event the rules use, a batch at a time (on_batch skips
     # the others without a write).
-    runtime.consume_batches("checkin", "aggregates", handlers.on_batch, applied_once=True)
-    runtime.consume_batches("scheduler", "aggregates", handlers.on_batch, applied_once=True)
+    runtime.consume_batches("checkin", "aggregates", handlers.on_batch, leaves_out_erased=True)
+    runtime.consume_batches("scheduler", "aggregates", handlers.on_batch, leaves_out_erased=True)
     # Whose days count: members' time zones, and who created and joined each relationship.
     runtime.consume("gateway", "zones", by_event_type({
         MemberUpdated: handlers.on_member_updated,

@@ -226,7 +226,7 @@ async def test_an_id_older_than_the_horizon_resumes_at_the_horizon_with_a_reset(
 
 
 async def test_a_late_checkin_of_an_erased_member_creates_nothing_anywhere(
-    http, system, servers, nats_client
+    http, system, servers, nats_client, receivers
 ):
     rid, (uli, vic) = await couple(http, "Uli", "Vic")
     await uli.ok("POST", f"/v1/relationships/{rid}/checkins",
@@ -258,7 +258,10 @@ async def test_a_late_checkin_of_an_erased_member_creates_nothing_anywhere(
         await js.publish(subject_of(ns, envelope), envelope.to_json(),
                          headers={MSG_ID_HEADER: envelope.id})  # fmt: skip
 
-    await publish(uli.id, uuid.uuid4().hex)  # late: after the erasure
+    vics = receivers()
+    await subscribe(vic, rid, vics.url)
+    late = uuid.uuid4().hex
+    await publish(uli.id, late)  # late: after the erasure
     canary = uuid.uuid4().hex
     await publish(vic.id, canary)  # behind it on the same stream and the same consumers
 
@@ -271,6 +274,9 @@ async def test_a_late_checkin_of_an_erased_member_creates_nothing_anywhere(
 
     await eventually(caught_up, timeout=30)
     assert await holds(uli.id) == []
+    # Nor does it leave through the partner's webhook, which the canary reached.
+    await eventually(lambda: canary in subjects_received(vics), timeout=30)
+    assert late not in subjects_received(vics)
     await client.close()
 
 

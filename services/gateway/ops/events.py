@@ -30,7 +30,7 @@ def wire(runtime: ServiceRuntime) -> None:
         await runtime.apply_batch_once("ops-counts", batch, effect)
 
     for owner in SERVICES:
-        runtime.consume_batches(owner, "ops", count, applied_once=True)
+        runtime.consume_batches(owner, "ops", count, leaves_out_erased=True)
 
     async def confirmed(event: DecodedEvent) -> None:
         erasure_id = str(event.envelope.data["erasure_id"])

@@ -33,7 +33,7 @@ from shared.problems import InvalidInput
 from shared.repeating import Wake, repeat_when_due
 from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
-from shared.tombstones import members_mentioned
+from shared.tombstones import buried_events, members_mentioned
 
 log = get_logger(__name__)
 
@@ -74,20 +74,29 @@ class Deliveries:
 
     # -- events into deliveries ----------------------------------------------------------
     async def on_batch(self, batch: list[DecodedEvent]) -> None:
-        """A batch of events into deliveries: one read of the endpoints concerned and one
-        bulk write. Deliveries are keyed by (endpoint, event), so a redelivered batch adds
-        nothing and needs no processed markers."""
+        """A batch of events into deliveries: one read of the endpoints concerned, one of
+        the tombstones for the events an endpoint wants, and one bulk write. Deliveries are
+        keyed by (endpoint, event), so a redelivered batch adds nothing and needs no
+        processed markers."""
         # Only what every member may see ever leaves: no private entries, no member-only
         # insights, no author-only fields of a shared entry.
-        visible = [(seen, event.trace) for event in batch if event.envelope.relationship_id
-                   and (seen := privacy.event_for(event.envelope, None)) is not None]  # fmt: skip
-        if not visible:
+        shown = [(event, seen) for event in batch if event.envelope.relationship_id
+                 and (seen := privacy.event_for(event.envelope, None)) is not None]  # fmt: skip
+        if not shown:
             return
         db = self.runtime.db
-        rids = sorted({str(e.relationship_id) for e, _trace in visible})
+        rids = sorted({str(e.relationship_id) for _event, e in shown})
         hooks = await store.webhooks_of_many(db, rids)
         if not hooks:
-            return
+            return  # most relationships have none: nothing more to read
+        hooked = {str(w["relationship_id"]) for w in hooks}
+        shown = [(event, e) for event, e in shown if e.relationship_id in hooked]
+        # Nothing about an erased member or relationship leaves, whenever it was published
+        # (judged on the whole event: what is shown may leave out who wrote it).
+        gone = await buried_events(db, [event.envelope for event, _e in shown])
+        visible = [(e, event.trace) for event, e in shown if event.id not in gone]
+        if gone:
+            log.info("events_after_erasure_ignored", consumer="webhooks", count=len(gone))
         now = datetime.now(UTC)
         # The dispatcher continues each event's own trace when it sends.
         found = [
@@ -108,7 +117,9 @@ class Deliveries:
         for owner in SERVICES:
             # What is there when the first arrives, without lingering for more: a member's
             # integration waits on these.
-            self.runtime.consume_batches(owner, "webhooks", self.on_batch, linger=False)
+            self.runtime.consume_batches(
+                owner, "webhooks", self.on_batch, linger=False, leaves_out_erased=True
+            )
 
     # -- sending -------------------------------------------------------------------------
     @property
