@@ -66,6 +66,10 @@ def start_secantus(port: int, data_dir: Path, log_path: Path | None = None) -> M
         "--port", str(port),
         "--storage-path", str(data_dir),
         "--log-level", "WARNING",
+        # Without the replica-set advertisement SecantusDB keeps no oplog, which only change
+        # streams read (we use none): every write is spared its oplog entry and the diff
+        # that describes it. Transactions and sessions work the same.
+        "--standalone",
     ]  # fmt: skip
     process = ManagedProcess("secantusdb", argv, log_path=log_path).start()
     wait_for_port(port, process)
