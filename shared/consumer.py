@@ -340,7 +340,11 @@ async def consume_batches(
         while True:
             try:
                 if prefetched is not None:
-                    batch, prefetched = await prefetched, None
+                    # Taken before it is awaited: a prefetch that found nothing raises here,
+                    # and awaiting that same finished task again would raise again at once,
+                    # a loop that never yields (the whole service stops answering).
+                    fetching, prefetched = prefetched, None
+                    batch = await fetching
                 else:
                     batch = await _fetch_prepared(subscription, batch_size, settings, durable,
                                                   dead_letters)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 
@@ -298,3 +299,39 @@ async def test_a_consumer_of_one_type_is_sent_only_that_type_even_on_a_durable_m
         info = await js.consumer_info(stream, durable)
     assert info.config.filter_subject == events_of_type(ns, "checkin", "checkin.erasure_confirmed")
     assert info.delivered.consumer_seq == 1 and info.num_pending == 0
+
+
+@pytest.mark.timeout(60)  # without the fix the service's event loop spins: nothing else runs
+async def test_a_batch_consumer_goes_on_after_its_prefetch_for_a_backlog_found_nothing(
+    make_settings, producer, monkeypatch, mongo
+):
+    """A full batch makes the consumer fetch the next one while it is applied. When nothing
+    more comes in time, that fetch ends in a TimeoutError: the consumer must drop it and
+    fetch again, and take what is published later."""
+    monkeypatch.setattr(consumer, "FETCH_WAIT_SECONDS", 0.05)
+    runtime = ServiceRuntime(make_settings(InsightsSettings, consumer_batch_size=2),
+                             owns_events=False)  # fmt: skip
+    handled: list[str] = []
+
+    async def handle(batch: list[DecodedEvent]) -> None:
+        if len(batch) == 2:  # a full batch: its prefetch runs out of time meanwhile
+            await asyncio.sleep(0.5)
+        handled.extend(event.id for event in batch)
+
+    runtime.consume_batches("checkin", "probe", handle, linger=False)
+    async with running(producer, runtime):
+        ns = producer.settings.namespace
+        first = [bid("p1"), bid("p2")]
+        await asyncio.gather(*(publish_event(producer.broker, ns, e) for e in first))
+
+        async def both_handled() -> bool:
+            return all(e.id in handled for e in first)
+
+        await eventually(both_handled, timeout=20)
+        later = bid("p3")
+        await publish_event(producer.broker, ns, later)
+
+        async def later_handled() -> bool:
+            return later.id in handled
+
+        await eventually(later_handled, timeout=20)
