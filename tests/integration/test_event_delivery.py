@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from typing import Any
 
 import pytest
 from nats.aio.client import Client
@@ -309,13 +310,24 @@ async def test_a_batch_consumer_goes_on_after_its_prefetch_for_a_backlog_found_n
     more comes in time, that fetch ends in a TimeoutError: the consumer must drop it and
     fetch again, and take what is published later."""
     monkeypatch.setattr(consumer, "FETCH_WAIT_SECONDS", 0.05)
+    found_nothing = asyncio.Event()
+    next_batch = consumer._next_batch
+
+    async def noting_next_batch(subscription: Any, size: int) -> list[Any]:
+        try:
+            return await next_batch(subscription, size)
+        except TimeoutError:
+            found_nothing.set()
+            raise
+
+    monkeypatch.setattr(consumer, "_next_batch", noting_next_batch)
     runtime = ServiceRuntime(make_settings(InsightsSettings, consumer_batch_size=2),
                              owns_events=False)  # fmt: skip
     handled: list[str] = []
 
     async def handle(batch: list[DecodedEvent]) -> None:
-        if len(batch) == 2:  # a full batch: its prefetch runs out of time meanwhile
-            await asyncio.sleep(0.5)
+        if len(batch) == 2:  # a full batch: applied once its prefetch has found nothing
+            await asyncio.wait_for(found_nothing.wait(), timeout=10)
         handled.extend(event.id for event in batch)
 
     runtime.consume_batches("checkin", "probe", handle, linger=False)
