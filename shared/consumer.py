@@ -253,6 +253,17 @@ BatchHandler = Callable[[list[DecodedEvent]], Awaitable[None]]
 BatchEffect = Callable[[Session, list[DecodedEvent]], Awaitable[None]]
 
 
+async def without_buried(
+    db: Database, events: list[DecodedEvent], consumer: str, session: Session | None = None
+) -> list[DecodedEvent]:
+    """The events not about an erased member or relationship (one read for them all; inside
+    a transaction with `session`), and a log line for any left out."""
+    gone = await tombstones.buried_events(db, [event.envelope for event in events], session)
+    if gone:
+        log.info("events_after_erasure_ignored", consumer=consumer, count=len(gone))
+    return [event for event in events if event.id not in gone]
+
+
 async def apply_batch_once(
     transact: Transact,
     db: Database,
@@ -279,12 +290,7 @@ async def apply_batch_once(
         await db[PROCESSED].insert_many([{"_id": key, "at": now} for key in fresh], session=session)
         # An erasure may have committed since the batch was filtered: what it removed must
         # not come back (the events are marked processed all the same).
-        gone = await tombstones.buried_events(
-            db, [event.envelope for event in fresh.values()], session
-        )
-        alive = [event for event in fresh.values() if event.id not in gone]
-        if gone:
-            log.info("events_after_erasure_ignored", consumer=consumer, count=len(gone))
+        alive = await without_buried(db, list(fresh.values()), consumer, session)
         if alive:
             await effect(session, alive)
         return alive

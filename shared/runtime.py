@@ -31,6 +31,7 @@ from shared.consumer import (
     ensure_processed_index,
     narrow_consumer,
     subscribe_events,
+    without_buried,
 )
 from shared.contract import operation_for
 from shared.gauges import Durable, sample_forever
@@ -380,11 +381,7 @@ class ServiceRuntime:
         """Batches too: events about an erased member or relationship are left out."""
 
         async def guarded(events: list[DecodedEvent]) -> None:
-            # One read for the batch; apply_batch_once looks again inside its transaction.
-            gone = await tombstones.buried_events(self.db, [e.envelope for e in events])
-            alive = [e for e in events if e.id not in gone]
-            if len(alive) < len(events):
-                log.info("events_after_erasure_ignored", count=len(events) - len(alive))
+            alive = await without_buried(self.db, events, "batch")
             if alive:
                 await handle(alive)
 

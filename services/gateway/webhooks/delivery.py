@@ -24,6 +24,7 @@ from services.gateway.settings import DEVELOPMENT_WEBHOOK_KEY, GatewaySettings
 from services.gateway.webhooks import signing
 from services.gateway.webhooks.urls import Destination, check_destination
 from shared import crypto, privacy, telemetry
+from shared.consumer import without_buried
 from shared.envelope import new_id
 from shared.logging import get_logger
 from shared.messages.base import DecodedEvent
@@ -33,7 +34,7 @@ from shared.problems import InvalidInput
 from shared.repeating import Wake, repeat_when_due
 from shared.runtime import ServiceRuntime
 from shared.subjects import SERVICES
-from shared.tombstones import buried_events, members_mentioned
+from shared.tombstones import members_mentioned
 
 log = get_logger(__name__)
 
@@ -93,10 +94,8 @@ class Deliveries:
         shown = [(event, e) for event, e in shown if e.relationship_id in hooked]
         # Nothing about an erased member or relationship leaves, whenever it was published
         # (judged on the whole event: what is shown may leave out who wrote it).
-        gone = await buried_events(db, [event.envelope for event, _e in shown])
-        visible = [(e, event.trace) for event, e in shown if event.id not in gone]
-        if gone:
-            log.info("events_after_erasure_ignored", consumer="webhooks", count=len(gone))
+        alive = {e.id for e in await without_buried(db, [event for event, _e in shown], "webhooks")}
+        visible = [(e, event.trace) for event, e in shown if event.id in alive]
         now = datetime.now(UTC)
         # The dispatcher continues each event's own trace when it sends.
         found = [
