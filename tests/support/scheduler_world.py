@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from services.checkin.settings import CheckinSettings
 from services.gateway.settings import GatewaySettings
 from services.insights.settings import InsightsSettings
+from services.scheduler import app as scheduler_app
 from services.scheduler.app import wire as wire_scheduler
 from services.scheduler.handlers import SchedulerHandlers
 from services.scheduler.settings import SchedulerSettings
@@ -21,6 +24,7 @@ from shared.messages.base import EventData
 from shared.nats import publish_event
 from shared.runtime import ServiceRuntime
 from shared.subjects import owner_events, stream_name
+from tests.support.own_rounds import without_own_rounds
 from tests.support.runtimes import running
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -65,8 +69,12 @@ async def scheduler_world(make_settings: Callable[..., Any], t0: datetime) -> As
         runtime = ServiceRuntime(make_settings(SchedulerSettings, tick_seconds=3600))
         return runtime, wire_scheduler(runtime, clock)
 
-    async with running(*producers.values()):
-        yield World(producers, make_scheduler, clock, producers["checkin"].settings.namespace)
+    # The test fires what is due itself (`fire_due`), at its clock's times: no tick of the
+    # scheduler's own runs beside it.
+    with pytest.MonkeyPatch.context() as patch:
+        without_own_rounds(patch, scheduler_app)
+        async with running(*producers.values()):
+            yield World(producers, make_scheduler, clock, producers["checkin"].settings.namespace)
 
 
 async def until_scheduled(runtime: ServiceRuntime, schedule_id: str) -> None:
