@@ -92,7 +92,7 @@ class ServiceRuntime:
         self.dead_letters = DeadLetters(self.broker, settings)
         self._consumed_owners: set[str] = set()
         self._pending_consumers: list[tuple[str, str, EventHandler, str | None]] = []
-        self._batch_consumers: list[tuple[str, str, BatchHandler, bool]] = []
+        self._batch_consumers: list[tuple[str, str, BatchHandler, float]] = []
         self._unbound_consumers = 0
         self._startup_hooks: list[StartupHook] = []
         self._background: list[asyncio.Task[None]] = []
@@ -157,20 +157,24 @@ class ServiceRuntime:
         purpose: str,
         handle: BatchHandler,
         *,
-        linger: bool = True,
+        linger_seconds: float | None = None,
         leaves_out_erased: bool = False,
     ) -> None:
         """Like `consume`, but `handle` gets up to `consumer_batch_size` events at once and
         must apply them idempotently per event id (see shared.consumer.apply_batch_once).
-        With `linger`, a consumer that took less than a full batch waits
-        `consumer_linger_seconds` before the next (for aggregates, not for what a member
-        waits on). Events about an erased member or relationship are left out before
-        `handle` sees them, unless it `leaves_out_erased` itself: `apply_batch_once` does,
-        inside its transaction, and a handler that writes for only some events can read
-        the tombstones for those alone."""
+
+        A consumer that took less than a full batch waits `linger_seconds` before the next
+        (by default `consumer_linger_seconds`, for aggregates; shorter for what a member
+        waits on), so a steady stream costs a few writes per linger, not per event.
+
+        Events about an erased member or relationship are left out before `handle` sees
+        them, unless it `leaves_out_erased` itself: `apply_batch_once` does, inside its
+        transaction, and a handler that writes for only some events can read the
+        tombstones for those alone."""
         self._declared(owner, purpose)
         self._consumed_owners.add(owner)
         guarded = handle if leaves_out_erased else self._batch_unless_buried(handle)
+        linger = self.settings.consumer_linger_seconds if linger_seconds is None else linger_seconds
         self._batch_consumers.append((owner, purpose, guarded, linger))
 
     def handle(self, handlers: Mapping[type[BaseModel], Handler[Any]]) -> None:
@@ -317,7 +321,7 @@ class ServiceRuntime:
                 await asyncio.sleep(1)
 
     async def _run_batches(
-        self, owner: str, purpose: str, handle: BatchHandler, linger: bool
+        self, owner: str, purpose: str, handle: BatchHandler, linger: float
     ) -> None:
         await self._wait_for_stream(owner)
 
@@ -331,7 +335,7 @@ class ServiceRuntime:
                     self.broker.connection, self.settings, owner=owner, purpose=purpose,
                     handle=handle, dead_letters=self.dead_letters,
                     batch_size=self.settings.consumer_batch_size, bound=bound,
-                    linger_seconds=self.settings.consumer_linger_seconds if linger else 0.0,
+                    linger_seconds=linger,
                 )  # fmt: skip
             except asyncio.CancelledError:
                 raise

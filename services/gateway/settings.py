@@ -97,6 +97,13 @@ class GatewaySettings(BaseServiceSettings):
         description="The dispatcher's safety timer: it wakes for new deliveries and when the "
         "next one falls due, and looks at least this often.",
     )
+    webhook_linger_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="How long the webhook consumers let events gather after a batch that was "
+        "not full: each batch reads the endpoints once (adds at most this to a delivery).",
+    )
     webhook_delivery_ttl_days: float = Field(
         default=30, gt=0, description="Delivery records (each holds a whole event) expire."
     )

@@ -330,7 +330,7 @@ async def test_a_batch_consumer_goes_on_after_its_prefetch_for_a_backlog_found_n
             await asyncio.wait_for(found_nothing.wait(), timeout=10)
         handled.extend(event.id for event in batch)
 
-    runtime.consume_batches("checkin", "probe", handle, linger=False)
+    runtime.consume_batches("checkin", "probe", handle, linger_seconds=0)
     async with running(producer, runtime):
         ns = producer.settings.namespace
         first = [bid("p1"), bid("p2")]

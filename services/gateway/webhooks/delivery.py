@@ -114,11 +114,12 @@ class Deliveries:
 
     def wire(self) -> None:
         for owner in SERVICES:
-            # What is there when the first arrives, without lingering for more: a member's
-            # integration waits on these.
+            # A member's integration waits on these: only a short linger, which under load
+            # still gathers a few events per read of the endpoints.
             self.runtime.consume_batches(
-                owner, "webhooks", self.on_batch, linger=False, leaves_out_erased=True
-            )
+                owner, "webhooks", self.on_batch, leaves_out_erased=True,
+                linger_seconds=self.settings.webhook_linger_seconds,
+            )  # fmt: skip
 
     # -- sending -------------------------------------------------------------------------
     @property
