@@ -70,7 +70,11 @@ class BaseServiceSettings(BaseSettings):
         default=100, ge=1, le=1000, description="Events a batch consumer takes and applies at once."
     )
     consumer_linger_seconds: float = Field(
-        default=0.25,
+        # One second: under ingest load batches fill up to ~100 (a few writes per 100
+        # events); a quarter second gave 0.40 of the ingest ceiling against 0.47 (nine
+        # alternating rounds each, bench/ingest.py). The first event after a quiet spell is
+        # applied at once all the same.
+        default=1.0,
         ge=0,
         le=5,
         description="How long an aggregating batch consumer lets events gather after a batch "
