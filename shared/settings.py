@@ -71,9 +71,9 @@ class BaseServiceSettings(BaseSettings):
     )
     consumer_linger_seconds: float = Field(
         # One second: under ingest load batches fill up to ~100 (a few writes per 100
-        # events); a quarter second gave 0.40 of the ingest ceiling against 0.47 (nine
-        # alternating rounds each, bench/ingest.py). The first event after a quiet spell is
-        # applied at once all the same.
+        # events); a quarter second gave 0.42 of the ingest ceiling against 0.47 (the mean of
+        # nine alternating rounds each, bench/ingest.py). The first event after a quiet spell
+        # is applied at once all the same.
         default=1.0,
         ge=0,
         le=5,
