@@ -173,7 +173,8 @@ class ServiceRuntime:
         tombstones for those alone."""
         self._declared(owner, purpose)
         self._consumed_owners.add(owner)
-        guarded = handle if leaves_out_erased else self._batch_unless_buried(handle)
+        durable = f"{self.name}-{purpose}-{owner}"  # as consume_batches names it, for the log
+        guarded = handle if leaves_out_erased else self._batch_unless_buried(handle, durable)
         linger = self.settings.consumer_linger_seconds if linger_seconds is None else linger_seconds
         self._batch_consumers.append((owner, purpose, guarded, linger))
 
@@ -381,11 +382,11 @@ class ServiceRuntime:
 
         return guarded
 
-    def _batch_unless_buried(self, handle: BatchHandler) -> BatchHandler:
+    def _batch_unless_buried(self, handle: BatchHandler, consumer: str) -> BatchHandler:
         """Batches too: events about an erased member or relationship are left out."""
 
         async def guarded(events: list[DecodedEvent]) -> None:
-            alive = await without_buried(self.db, events, "batch")
+            alive = await without_buried(self.db, events, consumer)
             if alive:
                 await handle(alive)
 
