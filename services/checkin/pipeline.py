@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
+from pymongo.errors import AutoReconnect
 
 from services.checkin import domain, sealing, store
 from services.checkin.keyring import Keyring
@@ -31,6 +32,7 @@ from services.checkin.mapping import Context
 from shared import telemetry
 from shared.clock import Clock
 from shared.contract import operation_for
+from shared.logging import get_logger
 from shared.membership import SeenMemberships, authorize
 from shared.messages.checkin_rpc import Entry
 from shared.mongo import Document
@@ -40,6 +42,7 @@ from shared.rpc import Request, mark_replayed
 from shared.runtime import ServiceRuntime
 
 P = TypeVar("P", bound=BaseModel)
+log = get_logger(__name__)
 
 DECIDE_ATTEMPTS = 5
 
@@ -152,6 +155,14 @@ class Pipeline:
             try:
                 await self._write(decision, command)
             except store.ConcurrentChange:
+                ctx.now = self.now()
+                continue
+            except AutoReconnect:
+                # The connection broke before the answer came (the client makes no retryable
+                # writes: shared/mongo.py). Deciding again is safe: had the write landed, the
+                # new entry's id collides and the command replays, or the changed entry holds
+                # the command and replays it.
+                log.info("write_answer_lost", command_id=ctx.command_id)
                 ctx.now = self.now()
                 continue
             except store.AlreadyThere:

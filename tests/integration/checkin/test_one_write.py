@@ -113,3 +113,26 @@ async def test_a_command_id_reused_for_another_request_is_refused(checkin, alice
         assert refused.code == "idempotency_key_reused"
     else:
         raise AssertionError("a reused command id was answered")
+
+
+async def test_a_write_whose_answer_was_lost_is_decided_again_and_stored_once(
+    alice: Member, checkin, monkeypatch
+):
+    # The insert lands, then the connection breaks before its answer (as seen under the API
+    # fuzzer): the command still answers with its entry, and there is one entry, not two.
+    from pymongo.errors import AutoReconnect
+
+    from services.checkin import store
+
+    real_insert, lost = store.insert_entry, []
+
+    async def insert_then_lose_the_answer(db, document):  # type: ignore[no-untyped-def]
+        await real_insert(db, document)
+        if not lost:
+            lost.append(document["_id"])
+            raise AutoReconnect("connection closed")
+
+    monkeypatch.setattr(store, "insert_entry", insert_then_lose_the_answer)
+    entry = await alice.cmd("log_touch", command_id="lost-answer", kind="hug", sexual=False)
+    assert lost == [entry.id]
+    assert await checkin.db[ENTRIES].count_documents({}) == 1
