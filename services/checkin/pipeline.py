@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
-from pymongo.errors import AutoReconnect
+from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
 from services.checkin import domain, sealing, store
 from services.checkin.keyring import Keyring
@@ -130,6 +130,7 @@ class Pipeline:
         name = operation_for(type(payload)).name  # the command's name in the catalog
         ctx = await self.context(request)
         digest = fingerprint(ctx.key, name, ctx.relationship_id, payload)
+        answer_lost = False
         for _ in range(DECIDE_ATTEMPTS):
             loaded = None
             if target is not None:
@@ -157,11 +158,16 @@ class Pipeline:
             except store.ConcurrentChange:
                 ctx.now = self.now()
                 continue
+            except ServerSelectionTimeoutError:
+                raise  # no server to write to: nothing went out, the caller hears "unavailable"
             except AutoReconnect:
                 # The connection broke before the answer came (the client makes no retryable
-                # writes: shared/mongo.py). Deciding again is safe: had the write landed, the
-                # new entry's id collides and the command replays, or the changed entry holds
-                # the command and replays it.
+                # writes: shared/mongo.py). Deciding again, once, is safe: had the write landed,
+                # the new entry's id collides and the command replays, or the changed entry
+                # holds the command and replays it. A second break means the database is away.
+                if answer_lost:
+                    raise
+                answer_lost = True
                 log.info("write_answer_lost", command_id=ctx.command_id)
                 ctx.now = self.now()
                 continue

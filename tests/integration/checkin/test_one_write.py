@@ -126,7 +126,7 @@ async def test_a_write_whose_answer_was_lost_is_decided_again_and_stored_once(
 
     real_insert, lost = store.insert_entry, []
 
-    async def insert_then_lose_the_answer(db, document):  # type: ignore[no-untyped-def]
+    async def insert_then_lose_the_answer(db, document):
         await real_insert(db, document)
         if not lost:
             lost.append(document["_id"])
