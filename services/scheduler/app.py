@@ -48,17 +48,21 @@ from shared.messages.views_rpc import ScheduleQuery
 from shared.repeating import repeat_when_due
 from shared.runtime import ServiceRuntime
 
+SCHEDULES_LINGER_SECONDS = 0.25
+
 
 def wire(runtime: ServiceRuntime, clock: Clock | None = None) -> SchedulerHandlers:
     handlers = SchedulerHandlers(runtime, clock)
     runtime.keep_membership()
+    # What a member sees in their schedule comes through here: a quarter second's linger,
+    # not the aggregates' second.
     runtime.consume_batches("checkin", "schedules", checkins_then_each(handlers, {
         RitualCreated: handlers.on_ritual_created,
         RitualCompleted: handlers.on_ritual_completed,
         RitualSkipped: handlers.on_ritual_skipped,
         BoundaryActivated: handlers.on_boundary_activated,
         BoundaryRetired: handlers.on_boundary_retired,
-    }))  # fmt: skip
+    }), linger_seconds=SCHEDULES_LINGER_SECONDS)  # fmt: skip
     runtime.consume("gateway", "schedules", by_event_type({
         MemberUpdated: handlers.on_member_updated,
         RelationshipCreated: handlers.on_relationship_created,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.support.api import couple, sign_up
+from tests.support.waiting import eventually
 
 EVERY_MINUTE = ",".join(str(m) for m in range(60))
 EXPLODING = f"FREQ=DAILY;BYHOUR={','.join(str(h) for h in range(24))};BYMINUTE={EVERY_MINUTE}"
@@ -41,6 +42,13 @@ async def test_an_exploding_ritual_is_refused_and_a_full_90_day_schedule_is_capp
 
     begin = datetime(2026, 12, 1, tzinfo=UTC)
     window = {"from": begin.isoformat(), "to": (begin + timedelta(days=90)).isoformat()}
+
+    async def all_rituals_scheduled() -> bool:  # the scheduler learns of them from events
+        found = await sam.get(f"{base}/schedule", params=window)
+        items = found.json().get("items", [])
+        return len({i["ref_id"] for i in items if i["kind"] == "ritual"}) == 50
+
+    await eventually(all_rituals_scheduled, timeout=30)
     started = time.perf_counter()
     schedule = await sam.get(f"{base}/schedule", params=window)
     took = time.perf_counter() - started
