@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from opentelemetry.trace import NoOpTracer, Tracer
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -314,7 +314,8 @@ class OutboxRelay:
             sort=[(EVENTS_SEQ, ASCENDING)],
             limit=self._batch_size,
         ).to_list()
-        done: list[UpdateOne] = []  # documents whose every pending event was published
+        # The documents whose every pending event was published, by how many they had.
+        done: dict[int, list[object]] = {}
         sent = 0
         try:
             for document in documents:
@@ -327,20 +328,21 @@ class OutboxRelay:
                         await self._publish(row["id"], row["subject"], row["body"])
                     OUTBOX_PUBLISHED.labels(type=row["type"]).inc()
                     sent += 1
-                done.append(
-                    UpdateOne(
-                        {"_id": document["_id"], EVENTS: {"$size": len(events)}},
-                        {"$unset": {EVENTS: "", EVENTS_SEQ: ""}},
-                    )
-                )
+                done.setdefault(len(events), []).append(document["_id"])
         finally:
-            # One round trip for the batch, each document found by its _id. (Not one
-            # update_many over an $or of them: SecantusDB answers any $or by scanning the
-            # whole collection, which made every relay round cost O(entries).) A document
-            # that gained events meanwhile does not match: its events stay pending and the
-            # already published ones are re-sent next run, which JetStream drops as repeats.
-            if done:
-                await collection.bulk_write(done, ordered=False)
+            # One update for the batch (one per distinct count of events, nearly always
+            # one), not one per document: SecantusDB spent 0.89 ms of CPU per document
+            # marked one statement each, 0.57 ms in one statement per 16 (scratch
+            # measurement, 7 indexes). The documents are found by `_id $in` (an $or would
+            # scan the whole collection). A
+            # document that gained events meanwhile has more than it had and does not match:
+            # its events stay pending, and the ones already published are re-sent next run,
+            # which JetStream drops as repeats.
+            for count, ids in done.items():
+                await collection.update_many(
+                    {"_id": {"$in": ids}, EVENTS: {"$size": count}},
+                    {"$unset": {EVENTS: "", EVENTS_SEQ: ""}},
+                )
         return sent
 
     async def pending_count(self) -> int:

@@ -17,7 +17,7 @@ from deploy.processes import PROJECT_ROOT
 from services.checkin.settings import CheckinSettings
 from shared.messages import new_event
 from shared.messages.checkin import TouchLogged
-from shared.mongo import Session, in_transaction
+from shared.mongo import Session, create_client, in_transaction
 from shared.nats import declare_stream, event_stream_config
 from shared.outbox import (
     EVENTS,
@@ -28,9 +28,11 @@ from shared.outbox import (
     OutboxRelay,
     embed,
     ensure_embedded_index,
+    push,
 )
 from shared.runtime import ServiceRuntime
 from shared.subjects import owner_events, stream_name
+from tests.integration.test_mongo_client import Started
 from tests.support.samples import SAMPLES
 from tests.support.streams import read_subject
 from tests.support.waiting import eventually
@@ -233,3 +235,57 @@ async def test_events_embedded_in_a_document_count_in_the_oldest_pending_age(
     assert await relay.run_once() == 1
     assert await relay.oldest_pending_age(datetime.now(UTC)) == 0.0
     assert await relay.pending_count() == 0
+
+
+async def test_a_batch_of_embedded_events_is_marked_in_one_update_and_a_document_that_gained_events_stays_pending(  # noqa: E501
+    make_settings, servers, namespace, nats_client
+):
+    """The relay marks the documents it published with one update per batch (per distinct
+    count of events), and a document that gained an event while its first ones were being
+    published keeps them all pending: the next run publishes the new one, and the stream
+    holds every event once."""
+    settings = make_settings(CheckinSettings)
+    seen = Started()
+    client = create_client(servers.mongo_url, "relay-test", listeners=[seen])
+    db = client[settings.database_name]
+    await ensure_embedded_index(db.entries)
+    stream = stream_name(settings.namespace, "checkin")
+    await declare_stream(nats_client, event_stream_config(settings, "checkin"))
+    await db.entries.insert_many([
+        embed(settings.namespace, {"_id": "one"}, [touch(1)]),
+        embed(settings.namespace, {"_id": "two"}, [touch(2), touch(3)]),
+        embed(settings.namespace, {"_id": "late"}, [touch(4)]),
+        embed(settings.namespace, {"_id": "also-one"}, [touch(5)]),
+    ])  # fmt: skip
+    later = touch(6)
+    published: list[str] = []
+
+    async def publish(event_id: str, subject: str, body: bytes) -> None:
+        await nats_client.jetstream().publish(
+            subject, body, stream=stream, headers={"Nats-Msg-Id": event_id}
+        )
+        published.append(event_id)
+        if len(published) == 4:  # "late"'s first event is out: a change appends another
+            await db.entries.update_one({"_id": "late"}, push(settings.namespace, [later]))
+
+    relay = OutboxRelay(db, publish, embedded=["entries"])
+    try:
+        seen.commands.clear()
+        assert await relay.run_once(["entries"]) == 5
+        marks = [
+            body for name, body in seen.commands
+            if name == "update" and "$unset" in body["updates"][0]["u"]
+        ]  # fmt: skip
+        assert len(marks) == 2  # the documents with one event, and the one with two
+        assert sum(len(body["updates"]) for body in marks) == 2
+        pending = await db.entries.find({EVENTS_SEQ: {"$gte": 0}}).to_list()
+        assert [(d["_id"], len(d[EVENTS])) for d in pending] == [("late", 2)]
+
+        assert await relay.run_once(["entries"]) == 2  # its first event again, and the new one
+        assert await relay.pending_count() == 0
+        in_stream = await delivered_ids(servers.nats_url, settings.namespace)
+        assert sorted(in_stream) == sorted({*published, later.id})
+        assert len(in_stream) == 6
+    finally:
+        await client.drop_database(settings.database_name)
+        await client.close()
