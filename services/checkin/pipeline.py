@@ -32,6 +32,7 @@ from services.checkin.mapping import Context
 from shared import telemetry
 from shared.clock import Clock
 from shared.contract import operation_for
+from shared.grouped_inserts import GroupedInserts
 from shared.logging import get_logger
 from shared.membership import SeenMemberships, authorize
 from shared.messages.checkin_rpc import Entry
@@ -64,6 +65,7 @@ class Pipeline:
         self._clock = clock
         # Fed by the membership projection too (app.py): see shared.membership.
         self.memberships = SeenMemberships()
+        self.inserts = GroupedInserts(lambda: runtime.db[store.ENTRIES])
 
     def now(self) -> datetime:
         return domain.to_millis(self._clock.now())
@@ -193,7 +195,7 @@ class Pipeline:
             document = embed(
                 namespace, {**decision.document, "commands": [command]}, decision.events
             )
-            await store.insert_entry(db, document)
+            await store.insert_entry(self.inserts, document)
             if decision.follow_up is not None:
                 await store.set_state(db, *decision.follow_up)
         else:

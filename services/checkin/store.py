@@ -18,6 +18,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from shared.grouped_inserts import GroupedInserts
 from shared.mongo import Database, Document, Session
 from shared.outbox import EVENTS, EVENTS_SEQ
 from shared.problems import InvalidInput
@@ -102,9 +103,10 @@ async def find_command(db: Database, command_id: str) -> Document | None:
     return None if found is None else command_in(found, command_id)
 
 
-async def insert_entry(db: Database, document: Document) -> None:
+async def insert_entry(inserts: GroupedInserts, document: Document) -> None:
+    """Into `entries`, together with the check-ins written at the same moment."""
     try:
-        await db[ENTRIES].insert_one(document)
+        await inserts.insert(document)
     except DuplicateKeyError as exc:
         raise AlreadyThere(document["_id"]) from exc
 
