@@ -7,8 +7,12 @@ several documents in a transaction add rows to the `outbox` collection instead.
 
 One relay per service holds a lease (so replicas never publish out of order side by
 side), publishes pending events in write order with their id as `Nats-Msg-Id`, and marks
-them sent with one write per batch. A relay that dies after publishing but before marking
-re-sends on the next run; JetStream drops the repeat inside its de-duplication window.
+them sent with one write per batch. A document inserted in this process is handed to the
+relay with its events (`Outbox.committed(source, documents)`), so under load the relay
+publishes without reading anything back; it reads a source at start, after a failure or
+a nudge without documents (a change, a peer's write) and when the safety timer runs out.
+A relay that dies after publishing but before marking re-sends on the next run; JetStream
+drops the repeat inside its de-duplication window.
 The relay sleeps until a write in this process wakes it (or a long safety timer runs out,
 which also covers writes made by other replicas while this one held the lease).
 """
@@ -166,9 +170,15 @@ class Outbox:
         """Let committed writes nudge the relay in this process instead of waiting a poll."""
         self._relay = relay
 
-    def committed(self, source: str = OUTBOX) -> None:
-        """Events were written to `source` (the outbox rows, or a collection embedding them)."""
-        if self._relay is not None:
+    def committed(self, source: str = OUTBOX, documents: Sequence[Document] = ()) -> None:
+        """Events were written to `source` (the outbox rows, or a collection embedding them).
+        `documents`: what was inserted, with its embedded events (`embed`), for the relay to
+        publish as they are, without reading them back."""
+        if self._relay is None:
+            return
+        if documents:
+            self._relay.hand_over(source, documents)
+        else:
             self._relay.nudge(source)
 
 
@@ -207,6 +217,8 @@ class OutboxRelay:
         self._tracer = tracer or NoOpTracer()
         self.wake = asyncio.Event()
         self._dirty: set[str] = {OUTBOX, *self._embedded}
+        # Documents inserted in this process, handed over with their events (`hand_over`).
+        self._handed: dict[str, list[Document]] = {}
         self._written_here = False
         self._retry_in = 0.0  # when sources are still due: how soon to look again
         self._stopping = asyncio.Event()
@@ -222,6 +234,18 @@ class OutboxRelay:
         self._dirty.add(source)
         if not from_peer:
             self._written_here = True
+        self.wake.set()
+
+    def hand_over(self, source: str, documents: Sequence[Document]) -> None:
+        """Documents this process has just inserted into `source`, with their embedded
+        events: published as they are, without reading them back. Reading is the fallback:
+        a source is read whenever it is due (at start, on a nudge without documents, after
+        a failure, a full batch or the safety timer), and then its handed documents are
+        among what the read finds."""
+        self._handed.setdefault(source, []).extend(
+            {"_id": document["_id"], EVENTS: document[EVENTS]} for document in documents
+        )
+        self._written_here = True
         self.wake.set()
 
     async def acquire_lease(self) -> bool:
@@ -253,12 +277,19 @@ class OutboxRelay:
         await self._leases.delete_one({"_id": "relay", "owner": self.relay_id})
 
     async def run_once(
-        self, sources: Sequence[str] | None = None, *, ask_holder: bool = True
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        ask_holder: bool = True,
+        handed: dict[str, list[Document]] | None = None,
     ) -> int:
-        """Publish one batch per source if this relay holds the lease; return how many were
-        sent. A source that filled its batch stays due for the next run."""
+        """Publish one batch per source if this relay holds the lease, and the `handed`
+        documents of the sources not read; return how many were sent. A source that filled
+        its batch stays due for the next run."""
         due = list(self.sources if sources is None else sources)
+        handed = {name: docs for name, docs in (handed or {}).items() if name not in due}
         if not await self._hold_lease():
+            due += list(handed)  # whoever publishes them reads them
             if self._held_elsewhere is None:  # nobody to ask: try again shortly
                 self._dirty.update(due)
                 self._retry_in = min(0.5, self._lease.total_seconds() / 4)
@@ -278,6 +309,8 @@ class OutboxRelay:
             if published >= self._batch_size:
                 self._dirty.add(source)
             sent += published
+        for source, documents in handed.items():
+            sent += await self._publish_documents(self._db[source], documents)
         return sent
 
     async def _drain_rows(self) -> int:
@@ -314,6 +347,12 @@ class OutboxRelay:
             sort=[(EVENTS_SEQ, ASCENDING)],
             limit=self._batch_size,
         ).to_list()
+        return await self._publish_documents(collection, documents)
+
+    async def _publish_documents(
+        self, collection: AsyncCollection[Document], documents: Sequence[Document]
+    ) -> int:
+        """Publish each document's embedded events in order, then mark them published."""
         # The documents whose every pending event was published, by how many they had.
         done: dict[int, list[object]] = {}
         sent = 0
@@ -381,9 +420,12 @@ class OutboxRelay:
         while not self._stopping.is_set():
             self.wake.clear()  # before the batch, so a write during it is not missed
             due, self._dirty = self._dirty, set()
+            handed, self._handed = self._handed, {}
             written_here, self._written_here = self._written_here, False
             try:
-                await self.run_once([s for s in self.sources if s in due], ask_holder=written_here)
+                await self.run_once(
+                    [s for s in self.sources if s in due], ask_holder=written_here, handed=handed
+                )
                 failures = 0
             except asyncio.CancelledError:
                 raise

@@ -171,6 +171,8 @@ class Pipeline:
                     raise
                 answer_lost = True
                 log.info("write_answer_lost", command_id=ctx.command_id)
+                # Had it landed, its events wait: the relay reads them (nobody handed them).
+                self.runtime.outbox.committed(store.ENTRIES)
                 ctx.now = self.now()
                 continue
             except store.AlreadyThere:
@@ -196,6 +198,8 @@ class Pipeline:
                 namespace, {**decision.document, "commands": [command]}, decision.events
             )
             await store.insert_entry(self.inserts, document)
+            if decision.events:  # the relay publishes them as written, without a read
+                self.runtime.outbox.committed(store.ENTRIES, [document])
             if decision.follow_up is not None:
                 await store.set_state(db, *decision.follow_up)
         else:
@@ -203,8 +207,8 @@ class Pipeline:
                 db, decision.entry_id, decision.version, decision.set_fields, command,
                 push(namespace, decision.events),
             )  # fmt: skip
-        if decision.events:
-            self.runtime.outbox.committed(store.ENTRIES)
+            if decision.events:  # the entry may hold earlier ones still: the relay reads it
+                self.runtime.outbox.committed(store.ENTRIES)
 
     async def _replay(
         self,

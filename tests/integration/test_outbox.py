@@ -289,3 +289,61 @@ async def test_a_batch_of_embedded_events_is_marked_in_one_update_and_a_document
     finally:
         await client.drop_database(settings.database_name)
         await client.close()
+
+
+async def test_documents_handed_over_are_published_without_reading_them_back(
+    make_settings, servers, nats_client
+):
+    """A document inserted in this process reaches the relay with its events: under load
+    nothing is read back. A change to a handed-over document nudges the relay instead, and
+    then it reads the collection: every event is published once."""
+    settings = make_settings(CheckinSettings)
+    seen = Started()
+    client = create_client(servers.mongo_url, "relay-test", listeners=[seen])
+    db = client[settings.database_name]
+    await ensure_embedded_index(db.entries)
+    stream = stream_name(settings.namespace, "checkin")
+    await declare_stream(nats_client, event_stream_config(settings, "checkin"))
+
+    async def publish(event_id: str, subject: str, body: bytes) -> None:
+        await nats_client.jetstream().publish(
+            subject, body, stream=stream, headers={"Nats-Msg-Id": event_id}
+        )
+
+    def reads_of_entries() -> int:
+        return sum(
+            1 for name, body in seen.commands if name == "find" and body["find"] == "entries"
+        )
+
+    async def all_published() -> bool:
+        return await relay.pending_count() == 0
+
+    relay = OutboxRelay(db, publish, embedded=["entries"], poll_seconds=60)
+    outbox = Outbox(db, settings.namespace)
+    outbox.attach(relay)
+    running = asyncio.create_task(relay.run())
+    try:
+        await eventually(reads_of_entries)  # at start it reads what is pending
+        seen.commands.clear()
+        written = [embed(settings.namespace, {"_id": f"e{n}"}, [touch(n)]) for n in range(3)]
+        await db.entries.insert_many(written)
+        outbox.committed("entries", written)
+        await eventually(all_published)
+        assert reads_of_entries() == 0
+        assert len(await delivered_ids(servers.nats_url, settings.namespace)) == 3
+
+        # Handed over, and changed before the relay ran: the change's nudge makes it read.
+        changed = embed(settings.namespace, {"_id": "changed"}, [touch(7)])
+        await db.entries.insert_one(changed)
+        await db.entries.update_one({"_id": "changed"}, push(settings.namespace, [touch(8)]))
+        outbox.committed("entries", [changed])
+        outbox.committed("entries")
+        await eventually(all_published)
+        assert reads_of_entries() >= 1
+        assert len(await delivered_ids(servers.nats_url, settings.namespace)) == 5
+    finally:
+        await relay.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await client.drop_database(settings.database_name)
+        await client.close()
