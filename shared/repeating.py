@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,7 +21,9 @@ class Wake:
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
-        self.planned = 0.0  # monotonic time of the loop's next round
+        # Monotonic time of the loop's next round; infinite while no round is planned (a
+        # round is running), so that any request then wakes the next round.
+        self.planned = math.inf
 
     def now(self) -> None:
         self.event.set()
@@ -42,7 +45,10 @@ async def repeat_when_due(
     another replica added). With nothing to do this costs two reads per safety period."""
     while True:
         wake.event.clear()  # before the round, so work added during it is not missed
-        wake.planned = 0.0  # while it runs, any request wakes the next round
+        # While it runs, any request wakes the next round. (This was 0, which made a request
+        # during the round wake nothing: one that landed after the round had read when the
+        # next is due waited out the whole sleep, seen as an insights flag 30 s late.)
+        wake.planned = math.inf
         try:
             await work()
             due = await next_due()
