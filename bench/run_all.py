@@ -36,6 +36,7 @@ BENCHMARKS = {
     "cluster_pipeline": "Pipeline, 3-node cluster R3",
     "db_ops": "Database operations",
     "fault": "Fault (checkin SIGKILL)",
+    "statements": "SecantusDB statements",
 }
 TIMEOUT_SECONDS = 400.0  # per benchmark: a hung one must not hang `make bench`
 
