@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,17 @@ from deploy.processes import free_port
 from shared.grouped_inserts import GroupedInserts
 from shared.mongo import create_client
 from tests.integration.test_mongo_client import Started
+
+
+@pytest.fixture
+async def things(servers, namespace) -> AsyncIterator[Any]:
+    """A collection of a database of this test's own, dropped afterwards."""
+    client = create_client(servers.mongo_url, "grouped-test")
+    try:
+        yield client[f"{namespace}-grouped"]["things"]
+    finally:
+        await client.drop_database(f"{namespace}-grouped")
+        await client.close()
 
 
 async def outcomes(inserts: GroupedInserts, documents: list[dict[str, Any]]) -> list[Any]:
@@ -39,34 +51,22 @@ async def test_inserts_made_together_go_in_one_statement_and_all_land(servers, n
         await client.close()
 
 
-async def test_a_duplicate_fails_only_its_own_insert(servers, namespace):
-    client = create_client(servers.mongo_url, "grouped-test")
-    things = client[f"{namespace}-grouped"]["things"]
-    try:
-        await things.insert_one({"_id": "taken"})
-        inserts = GroupedInserts(lambda: things)
-        results = await outcomes(inserts, [{"_id": "a"}, {"_id": "taken"}, {"_id": "b"}])
-        assert results[0] is None and results[2] is None
-        assert isinstance(results[1], DuplicateKeyError)
-        assert sorted(d["_id"] for d in await things.find().to_list()) == ["a", "b", "taken"]
-    finally:
-        await client.drop_database(f"{namespace}-grouped")
-        await client.close()
+async def test_a_duplicate_fails_only_its_own_insert(things):
+    await things.insert_one({"_id": "taken"})
+    inserts = GroupedInserts(lambda: things)
+    results = await outcomes(inserts, [{"_id": "a"}, {"_id": "taken"}, {"_id": "b"}])
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], DuplicateKeyError)
+    assert sorted(d["_id"] for d in await things.find().to_list()) == ["a", "b", "taken"]
 
 
-async def test_a_document_that_cannot_be_sent_fails_alone(servers, namespace):
-    client = create_client(servers.mongo_url, "grouped-test")
-    things = client[f"{namespace}-grouped"]["things"]
-    try:
-        inserts = GroupedInserts(lambda: things)
-        # A set is not BSON: the driver refuses the whole insert_many before sending it.
-        results = await outcomes(inserts, [{"_id": "a"}, {"_id": "bad", "v": {1}}, {"_id": "b"}])
-        assert results[0] is None and results[2] is None
-        assert isinstance(results[1], InvalidDocument)
-        assert sorted(d["_id"] for d in await things.find().to_list()) == ["a", "b"]
-    finally:
-        await client.drop_database(f"{namespace}-grouped")
-        await client.close()
+async def test_a_document_that_cannot_be_sent_fails_alone(things):
+    inserts = GroupedInserts(lambda: things)
+    # A set is not BSON: the driver refuses the whole insert_many before sending it.
+    results = await outcomes(inserts, [{"_id": "a"}, {"_id": "bad", "v": {1}}, {"_id": "b"}])
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], InvalidDocument)
+    assert sorted(d["_id"] for d in await things.find().to_list()) == ["a", "b"]
 
 
 @pytest.mark.timeout(60)

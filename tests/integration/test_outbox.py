@@ -6,7 +6,10 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import nats
 import pytest
@@ -237,13 +240,18 @@ async def test_events_embedded_in_a_document_count_in_the_oldest_pending_age(
     assert await relay.pending_count() == 0
 
 
-async def test_a_batch_of_embedded_events_is_marked_in_one_update_and_a_document_that_gained_events_stays_pending(  # noqa: E501
-    make_settings, servers, namespace, nats_client
-):
-    """The relay marks the documents it published with one update per batch (per distinct
-    count of events), and a document that gained an event while its first ones were being
-    published keeps them all pending: the next run publishes the new one, and the stream
-    holds every event once."""
+@dataclass
+class Watched:
+    """A checkin database whose commands are seen, and a publish onto a declared stream."""
+
+    settings: CheckinSettings
+    db: Any
+    seen: Started
+    publish: Callable[[str, str, bytes], Awaitable[None]]
+
+
+@pytest.fixture
+async def watched(make_settings, servers, nats_client) -> AsyncIterator[Watched]:
     settings = make_settings(CheckinSettings)
     seen = Started()
     client = create_client(servers.mongo_url, "relay-test", listeners=[seen])
@@ -251,6 +259,27 @@ async def test_a_batch_of_embedded_events_is_marked_in_one_update_and_a_document
     await ensure_embedded_index(db.entries)
     stream = stream_name(settings.namespace, "checkin")
     await declare_stream(nats_client, event_stream_config(settings, "checkin"))
+
+    async def publish(event_id: str, subject: str, body: bytes) -> None:
+        await nats_client.jetstream().publish(
+            subject, body, stream=stream, headers={"Nats-Msg-Id": event_id}
+        )
+
+    try:
+        yield Watched(settings, db, seen, publish)
+    finally:
+        await client.drop_database(settings.database_name)
+        await client.close()
+
+
+async def test_a_batch_of_embedded_events_is_marked_in_one_update_and_a_document_that_gained_events_stays_pending(  # noqa: E501
+    watched, servers
+):
+    """The relay marks the documents it published with one update per batch (per distinct
+    count of events), and a document that gained an event while its first ones were being
+    published keeps them all pending: the next run publishes the new one, and the stream
+    holds every event once."""
+    settings, db, seen = watched.settings, watched.db, watched.seen
     await db.entries.insert_many([
         embed(settings.namespace, {"_id": "one"}, [touch(1)]),
         embed(settings.namespace, {"_id": "two"}, [touch(2), touch(3)]),
@@ -261,54 +290,35 @@ async def test_a_batch_of_embedded_events_is_marked_in_one_update_and_a_document
     published: list[str] = []
 
     async def publish(event_id: str, subject: str, body: bytes) -> None:
-        await nats_client.jetstream().publish(
-            subject, body, stream=stream, headers={"Nats-Msg-Id": event_id}
-        )
+        await watched.publish(event_id, subject, body)
         published.append(event_id)
         if len(published) == 4:  # "late"'s first event is out: a change appends another
             await db.entries.update_one({"_id": "late"}, push(settings.namespace, [later]))
 
     relay = OutboxRelay(db, publish, embedded=["entries"])
-    try:
-        seen.commands.clear()
-        assert await relay.run_once(["entries"]) == 5
-        marks = [
-            body for name, body in seen.commands
-            if name == "update" and "$unset" in body["updates"][0]["u"]
-        ]  # fmt: skip
-        assert len(marks) == 2  # the documents with one event, and the one with two
-        assert sum(len(body["updates"]) for body in marks) == 2
-        pending = await db.entries.find({EVENTS_SEQ: {"$gte": 0}}).to_list()
-        assert [(d["_id"], len(d[EVENTS])) for d in pending] == [("late", 2)]
+    seen.commands.clear()
+    assert await relay.run_once(["entries"]) == 5
+    marks = [
+        body for name, body in seen.commands
+        if name == "update" and "$unset" in body["updates"][0]["u"]
+    ]  # fmt: skip
+    assert len(marks) == 2  # the documents with one event, and the one with two
+    assert sum(len(body["updates"]) for body in marks) == 2
+    pending = await db.entries.find({EVENTS_SEQ: {"$gte": 0}}).to_list()
+    assert [(d["_id"], len(d[EVENTS])) for d in pending] == [("late", 2)]
 
-        assert await relay.run_once(["entries"]) == 2  # its first event again, and the new one
-        assert await relay.pending_count() == 0
-        in_stream = await delivered_ids(servers.nats_url, settings.namespace)
-        assert sorted(in_stream) == sorted({*published, later.id})
-        assert len(in_stream) == 6
-    finally:
-        await client.drop_database(settings.database_name)
-        await client.close()
+    assert await relay.run_once(["entries"]) == 2  # its first event again, and the new one
+    assert await relay.pending_count() == 0
+    in_stream = await delivered_ids(servers.nats_url, settings.namespace)
+    assert sorted(in_stream) == sorted({*published, later.id})
+    assert len(in_stream) == 6
 
 
-async def test_documents_handed_over_are_published_without_reading_them_back(
-    make_settings, servers, nats_client
-):
+async def test_documents_handed_over_are_published_without_reading_them_back(watched, servers):
     """A document inserted in this process reaches the relay with its events: under load
     nothing is read back. A change to a handed-over document nudges the relay instead, and
     then it reads the collection: every event is published once."""
-    settings = make_settings(CheckinSettings)
-    seen = Started()
-    client = create_client(servers.mongo_url, "relay-test", listeners=[seen])
-    db = client[settings.database_name]
-    await ensure_embedded_index(db.entries)
-    stream = stream_name(settings.namespace, "checkin")
-    await declare_stream(nats_client, event_stream_config(settings, "checkin"))
-
-    async def publish(event_id: str, subject: str, body: bytes) -> None:
-        await nats_client.jetstream().publish(
-            subject, body, stream=stream, headers={"Nats-Msg-Id": event_id}
-        )
+    settings, db, seen = watched.settings, watched.db, watched.seen
 
     def reads_of_entries() -> int:
         return sum(
@@ -318,7 +328,7 @@ async def test_documents_handed_over_are_published_without_reading_them_back(
     async def all_published() -> bool:
         return await relay.pending_count() == 0
 
-    relay = OutboxRelay(db, publish, embedded=["entries"], poll_seconds=60)
+    relay = OutboxRelay(db, watched.publish, embedded=["entries"], poll_seconds=60)
     outbox = Outbox(db, settings.namespace)
     outbox.attach(relay)
     running = asyncio.create_task(relay.run())
@@ -345,5 +355,3 @@ async def test_documents_handed_over_are_published_without_reading_them_back(
         await relay.stop()
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        await client.drop_database(settings.database_name)
-        await client.close()
