@@ -118,10 +118,10 @@ class ServiceRuntime:
 
     @property
     def db(self) -> Database:
-        # One handle for the service's life: building it anew on every use was 1 % of the
-        # gateway's CPU under load.
-        if self._db is None or self._db.client is not self.mongo:
-            self._db = self.mongo[self.settings.database_name]
+        # One handle, made at start: building it anew on every use was 1 % of the gateway's
+        # CPU under load.
+        if self._db is None:
+            raise RuntimeError(f"{self.name} is not started")
         return self._db
 
     @property
@@ -249,6 +249,7 @@ class ServiceRuntime:
         self._mongo = create_client(
             settings.mongo_url, f"attune-{self.name}", settings.mongo_timeout_seconds
         )
+        self._db = self._mongo[settings.database_name]
         await ensure_processed_index(self.db)
         connection = await self.broker.connect()
         await declare_stream(connection, dead_letter_stream_config(settings, self.name))
@@ -407,6 +408,7 @@ class ServiceRuntime:
         if self._mongo is not None:
             await self._mongo.close()
             self._mongo = None
+            self._db = None
         telemetry.flush(self.name)
         log.info("service_stopped")
 
